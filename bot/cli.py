@@ -1,0 +1,242 @@
+"""The ``relais`` command: run the bot, check content, import the roster, issue invites."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.content import ContentError, load_content
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage import Database, MigrationError
+from bot.storage import repo
+from bot.storage.repo import Role
+
+EXIT_OK, EXIT_INVALID, EXIT_CONFIG = 0, 1, 2
+CLI_ACTOR = "cli"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relais",
+        description="Relais: the Telegram bot of a blended training programme.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run the bot against Telegram (long polling)")
+    sub.add_parser("check", help="validate every content file and exit non-zero on problems")
+    demo = sub.add_parser("demo", help="play a scripted conversation offline (no token, no network)")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+
+    roster = sub.add_parser("roster", help="manage the participants' roster")
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    imp = roster_sub.add_parser("import", help="import or update participants from a CSV file")
+    imp.add_argument("file", type=Path)
+
+    invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
+    invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
+    invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
+    invites.add_argument("--cohort", help="only this cohort")
+    invites.add_argument("--bot-username", help="bot username for the links (else from settings)")
+
+    staff = sub.add_parser("staff", help="manage staff roles")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    sinv = staff_sub.add_parser("invite", help="issue a single-use staff invite link")
+    sinv.add_argument("--role", required=True, choices=[r.value for r in Role])
+    sinv.add_argument("--label", help="who it is for (kept in the audit log)")
+    sinv.add_argument("--qr", type=Path, metavar="FILE", help="also write the link as a QR PNG")
+    sinv.add_argument("--bot-username", help="bot username for the link (else from settings)")
+    staff_sub.add_parser("list", help="list staff roles")
+    revoke = staff_sub.add_parser("revoke", help="take a role away from a Telegram user")
+    revoke.add_argument("user_id", type=int)
+    revoke.add_argument("--role", required=True, choices=[r.value for r in Role])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``relais`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except SettingsError as exc:
+        print(f"relais: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ContentError as exc:
+        print(str(exc), file=sys.stderr)
+        print(f"relais: {len(exc.problems)} problem(s) in the content", file=sys.stderr)
+        return EXIT_INVALID
+    except MigrationError as exc:
+        print(f"relais: database error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "check":
+        return _check(settings)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(args.out))
+    if args.command == "roster":
+        return asyncio.run(_roster_import(settings, args.file))
+    if args.command == "invites":
+        return asyncio.run(_invites(settings, args))
+    if args.command == "staff":
+        return asyncio.run(_staff(settings, args))
+    raise AssertionError(args.command)
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+    from bot.handlers import ALLOWED_UPDATES
+    from bot.logs import configure_logging
+
+    token = settings.require_token()
+    configure_logging(settings.log_level, secrets=[token])
+    content = load_content(settings.content_dir)
+    app = build_application(settings, content)
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return EXIT_OK
+
+
+def _check(settings: Settings) -> int:
+    content = load_content(settings.content_dir)
+    names = ", ".join(p.name for p in content.files)
+    print(f"content valid: {names} (version {content.version[:12]})")
+    return EXIT_OK
+
+
+async def _roster_import(settings: Settings, file: Path) -> int:
+    from bot.services.roster import RosterError, import_roster
+
+    content = load_content(settings.content_dir)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        print(f"relais: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    db = await Database.open(settings.database)
+    try:
+        report = await import_roster(
+            db,
+            data,
+            cohort_ids=content.programme.cohort_ids,
+            clock=SystemClock(),
+            actor=CLI_ACTOR,
+        )
+    except RosterError as exc:
+        print(f"{file}: nothing imported, {len(exc.problems)} problem(s):", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        await db.close()
+    print(
+        f"{file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+    return EXIT_OK
+
+
+async def _bot_username(settings: Settings, override: str | None) -> str:
+    if override:
+        return override.lstrip("@")
+    if settings.bot_username:
+        return settings.bot_username
+    from telegram import Bot
+
+    async with Bot(settings.require_token(), base_url=settings.api_base_url) as bot:
+        username = bot.username
+    if not username:
+        raise SettingsError("RELAIS_BOT_USERNAME: could not be read from Telegram; set it")
+    return username
+
+
+async def _invites(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.invites import issue_participant_invites, write_invites_csv, write_qr_codes
+
+    content = load_content(settings.content_dir)
+    if args.cohort and args.cohort not in content.programme.cohort_ids:
+        known = ", ".join(sorted(content.programme.cohort_ids))
+        print(f"relais: unknown cohort {args.cohort!r} (known: {known})", file=sys.stderr)
+        return EXIT_INVALID
+    username = await _bot_username(settings, args.bot_username)
+    db = await Database.open(settings.database)
+    try:
+        issued = await issue_participant_invites(
+            db,
+            clock=SystemClock(),
+            ttl=timedelta(days=settings.invite_ttl_days),
+            actor=CLI_ACTOR,
+            cohort=args.cohort,
+        )
+    finally:
+        await db.close()
+    write_invites_csv(args.out, issued, username)
+    print(f"{len(issued)} invite(s) written to {args.out}; earlier unused links no longer work")
+    if args.qr:
+        paths = write_qr_codes(args.qr, issued, username)
+        print(f"{len(paths)} QR code(s) written to {args.qr}")
+    print("Keep this file private: each link enrols whoever opens it first.")
+    return EXIT_OK
+
+
+async def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.invites import deep_link, issue_staff_invite
+
+    if args.staff_command == "invite":
+        username = await _bot_username(settings, args.bot_username)
+        db = await Database.open(settings.database)
+        try:
+            invite = await issue_staff_invite(
+                db,
+                role=Role(args.role),
+                label=args.label,
+                clock=SystemClock(),
+                ttl=timedelta(days=settings.invite_ttl_days),
+                actor=CLI_ACTOR,
+            )
+        finally:
+            await db.close()
+        link = deep_link(username, invite.token)
+        print(link)
+        if args.qr:
+            import segno
+
+            segno.make(link, error="m").save(str(args.qr), scale=10, border=4)
+            print(f"QR code written to {args.qr}", file=sys.stderr)
+        print(f"single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+        return EXIT_OK
+    db = await Database.open(settings.database)
+    try:
+        if args.staff_command == "list":
+            async with db.read() as conn:
+                staff = await repo.list_staff(conn)
+            for row in staff:
+                name = row.display_name or "-"
+                print(f"{row.user_id}\t{row.role.value}\t{name}\t{row.granted_at:%Y-%m-%d}")
+            for admin in settings.admin_ids:
+                print(f"{admin}\tadmin\t(RELAIS_ADMIN_IDS)\t-")
+            return EXIT_OK
+        async with db.transaction() as conn:
+            removed = await repo.revoke_role(conn, args.user_id, Role(args.role))
+            if removed:
+                await repo.audit(
+                    conn,
+                    actor=CLI_ACTOR,
+                    action="staff.revoke",
+                    target=str(args.user_id),
+                    details={"role": args.role},
+                    now=SystemClock().now(),
+                )
+        print("role revoked" if removed else "that user did not have this role")
+        return EXIT_OK if removed else EXIT_INVALID
+    finally:
+        await db.close()
+

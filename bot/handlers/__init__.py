@@ -1,0 +1,34 @@
+"""The one ordered place where handlers are registered.
+
+Order matters: PTB runs the first matching handler of a group. Commands come first
+so that ``/start <token>`` is never swallowed by the catch-all; the known callback
+patterns come before the stale-button catch-all; the catch-alls come last and
+answer anything left (a stranger learns how to get access, an old or forged
+button is refused without writing anything).
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.handlers import errors, fallback, help, language, me, start
+
+# Relais is a one-to-one bot: groups and channels are ignored entirely.
+PRIVATE = filters.ChatType.PRIVATE
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Attach every handler in order, and the error handler."""
+    app.add_handler(CommandHandler("start", start.start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", help.show_help, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", language.ask_language, filters=PRIVATE))
+    app.add_handler(CommandHandler("me", me.me, filters=PRIVATE))
+    app.add_handler(
+        CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
+    )
+    # Catch-alls: keep last.
+    app.add_handler(MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, fallback.unknown_message))
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,65 @@
+"""Helpers shared by the handlers: the runtime, who is talking, in which language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from bot.services.access import Identity, identify
+
+RUNTIME_KEY = "runtime"
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def runtime(context: Context) -> Runtime:
+    """The runtime the application factory stored."""
+    return cast(Runtime, context.bot_data[RUNTIME_KEY])
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The user behind an update, and a translator in their language."""
+
+    identity: Identity
+    t: Translator
+    chat_id: int
+
+
+async def caller(update: Update, context: Context) -> Caller:
+    """Identify the update's user and pick their language."""
+    rt = runtime(context)
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        raise ValueError("update has no user or chat")
+    identity = await identify(rt.db, user.id, rt.settings.admin_ids)
+    locale = identity.locale(user.language_code, rt.settings.default_locale)
+    return Caller(identity, translator(rt, locale), chat.id)
+
+
+def translator(rt: Runtime, locale: str) -> Translator:
+    """A translator for ``locale`` in the programme's time zone."""
+    return Translator(locale, rt.content.programme.tz)
+
+
+async def reply(
+    update: Update, who: Caller, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ``text`` to the update's chat, made right-to-left safe for Arabic."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(who.t.bidi(text), reply_markup=markup)
+
+
+def access_text(t: Translator) -> str:
+    """What someone who is not enrolled is told, whatever they send."""
+    return t.gettext(
+        "Hello! This bot is reserved for the participants and the course team of the training "
+        "programme.\n\nTo get access, open the personal invitation link (or scan the QR code) "
+        "that your coordinator sent you. If you have lost it, ask your coordinator for a new one."
+    )

@@ -1,0 +1,146 @@
+"""Translations (gettext catalogs through Babel), locale negotiation and date formatting."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time
+from babel.support import Translations
+
+LOCALES: tuple[str, ...] = ("fr", "en", "ar")
+DEFAULT_LOCALE = "fr"
+DOMAIN = "relais"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+RLM = "\u200f"
+
+
+class CatalogError(Exception):
+    """A catalog is missing or was not compiled."""
+
+
+def _(message: str) -> str:
+    """Mark a string for extraction; it is translated later with the reader's locale."""
+    return message
+
+
+def negotiate_locale(language_code: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """Pick fr, en or ar from Telegram's ``language_code`` (e.g. ``fr-MA``), else the default."""
+    if language_code:
+        try:
+            language = Locale.parse(language_code.replace("-", "_")).language
+        except (ValueError, UnknownLocaleError):
+            language = language_code.split("-")[0].split("_")[0].lower()
+        if language in LOCALES:
+            return language
+    return default if default in LOCALES else DEFAULT_LOCALE
+
+
+@cache
+def _load(locale: str, directory: Path) -> gettext.NullTranslations:
+    mo = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not mo.is_file():
+        raise CatalogError(
+            f"catalog {mo.relative_to(directory.parent)} is missing: run 'make catalogs'"
+        )
+    with mo.open("rb") as handle:
+        translations = Translations(handle, domain=DOMAIN)
+    if locale != DEFAULT_LOCALE:
+        # A string not yet translated shows in French, the programme's language.
+        translations.add_fallback(_load(DEFAULT_LOCALE, directory))
+    return translations
+
+
+def load_catalogs(directory: Path = LOCALES_DIR) -> None:
+    """Load every catalog now, so a missing one stops start-up instead of a reply."""
+    for locale in LOCALES:
+        _load(locale, directory)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Everything a handler needs to speak one locale."""
+
+    locale: str
+    tz: ZoneInfo
+    directory: Path = LOCALES_DIR
+
+    @property
+    def _catalog(self) -> gettext.NullTranslations:
+        return _load(self.locale, self.directory)
+
+    def gettext(self, message: str, **params: object) -> str:
+        """Translate and fill ``%(name)s`` placeholders."""
+        text = self._catalog.gettext(message)
+        return text % params if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
+        """Translate with the locale's plural rules (Arabic has six forms)."""
+        text = self._catalog.ngettext(singular, plural, n)
+        return text % {"n": n, **params}
+
+    def moment(self, value: datetime) -> str:
+        """A date and time in the programme's zone, e.g. 'mercredi 13 janvier 2027 à 10:00'."""
+        local = value.astimezone(self.tz)
+        return self.gettext(
+            "%(date)s at %(time)s",
+            date=format_date(local, format="full", locale=self.locale),
+            time=format_time(local, format="HH:mm", locale=self.locale),
+        )
+
+    def date(self, value: datetime) -> str:
+        """A date in the programme's zone, in full."""
+        return format_date(value.astimezone(self.tz), format="full", locale=self.locale)
+
+    def time(self, value: datetime) -> str:
+        """A time of day in the programme's zone."""
+        return format_time(value.astimezone(self.tz), format="HH:mm", locale=self.locale)
+
+    def short_datetime(self, value: datetime) -> str:
+        """A compact date and time for lists."""
+        return format_datetime(
+            value.astimezone(self.tz), format="medium", tzinfo=self.tz, locale=self.locale
+        )
+
+    def bidi(self, text: str) -> str:
+        """Make Arabic text display right to left where a line starts with a digit or Latin."""
+        return rtl_lines(text) if self.locale == "ar" else text
+
+
+def _first_visible(line: str) -> str:
+    # Skip HTML tags and spaces: Telegram renders "<b>10:00</b>" starting with "1".
+    inside = False
+    for char in line:
+        if char == "<":
+            inside = True
+        elif char == ">" and inside:
+            inside = False
+        elif not inside and not char.isspace():
+            return char
+    return ""
+
+
+def rtl_lines(text: str) -> str:
+    """Prefix U+200F to each line whose first visible character is a digit or Latin text."""
+    out = []
+    for line in text.split("\n"):
+        first = _first_visible(line)
+        if first and first != RLM and (first.isdigit() or first.isascii() or _is_latin(first)):
+            line = RLM + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def _is_latin(char: str) -> bool:
+    return char.isalpha() and "\u0000" <= char <= "\u024f"
+
+
+def available_locales() -> Iterable[str]:
+    """The locales Relais speaks, default first."""
+    return LOCALES

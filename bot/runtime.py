@@ -1,0 +1,37 @@
+"""What every handler needs at run time, built once by the application factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.content import Content
+from bot.settings import Settings
+from bot.storage import Database
+
+
+@dataclass
+class Runtime:
+    """Settings, content, clock and the database, held in ``application.bot_data``."""
+
+    settings: Settings
+    content: Content
+    clock: Clock
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        """The open database; only after ``post_init`` has run."""
+        if self._db is None:
+            raise RuntimeError("database not open yet: post_init has not run")
+        return self._db
+
+    def attach(self, db: Database) -> None:
+        """Hand over the open database connection."""
+        self._db = db
+
+    async def close(self) -> None:
+        """Close the database if open; safe to call twice."""
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()

@@ -1,0 +1,69 @@
+"""Who a Telegram user is to Relais: participant, staff, both or nobody, and their language."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.i18n import LOCALES, negotiate_locale
+from bot.storage import Database
+from bot.storage import repo
+from bot.storage.repo import Binding, Participant, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A Telegram user as Relais knows them."""
+
+    user_id: int
+    participant: Participant | None
+    binding: Binding | None
+    roles: frozenset[Role]
+    stored_language: str | None
+
+    @property
+    def is_participant(self) -> bool:
+        """Enrolled as a participant through an invite."""
+        return self.participant is not None
+
+    @property
+    def is_staff(self) -> bool:
+        """Holds at least one staff role."""
+        return bool(self.roles)
+
+    @property
+    def is_known(self) -> bool:
+        """May see programme content at all."""
+        return self.is_participant or self.is_staff
+
+    def locale(self, language_code: str | None, default: str) -> str:
+        """The language to answer in: the one chosen, else the Telegram client's, else default."""
+        if self.stored_language in LOCALES:
+            return self.stored_language
+        return negotiate_locale(language_code, default)
+
+
+async def identify(db: Database, user_id: int, admin_ids: Collection[int]) -> Identity:
+    """Look a Telegram user up; admin ids from the settings count as the admin role."""
+    async with db.read() as conn:
+        found = await repo.participant_for_user(conn, user_id)
+        roles = set(await repo.roles_of(conn, user_id))
+        language = await repo.user_language(conn, user_id) if found is None else None
+    if user_id in admin_ids:
+        roles.add(Role.ADMIN)
+    participant, binding = found if found else (None, None)
+    if participant is not None:
+        language = participant.language
+    return Identity(user_id, participant, binding, frozenset(roles), language)
+
+
+async def set_language(db: Database, identity: Identity, locale: str, now: datetime) -> None:
+    """Store a chosen language: on the participant record, else in the user's settings."""
+    if locale not in LOCALES:
+        raise ValueError(f"unsupported locale {locale!r}")
+    async with db.transaction() as conn:
+        if identity.participant is not None:
+            await repo.set_participant_language(conn, identity.participant.id, locale, now)
+        else:
+            await repo.set_user_language(conn, identity.user_id, locale, now)

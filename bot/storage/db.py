@@ -1,0 +1,121 @@
+"""The process's single SQLite connection, its pragmas, transactions and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class MigrationError(Exception):
+    """The database is newer than this code, or a migration failed."""
+
+
+class Database:
+    """One aiosqlite connection shared by the whole process.
+
+    A single connection is shared by every coroutine, so an ``asyncio.Lock``
+    serialises access: without it a coroutine's statement could land inside
+    another coroutine's open transaction.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, migrate: bool = True, migrations: Sequence[str] = MIGRATIONS
+    ) -> Database:
+        """Connect, set the pragmas and bring the schema up to date."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        db = cls(conn, str(path))
+        try:
+            # WAL lets a backup or an export read while the bot writes.
+            if str(path) != ":memory:":
+                await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if migrate:
+                await db.migrate(migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        async with self._lock:
+            await self._conn.close()
+
+    async def user_version(self) -> int:
+        """The number of migrations applied."""
+        async with self.read() as conn, conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, migrations: Sequence[str] = MIGRATIONS) -> int:
+        """Apply the migrations this database has not seen; return the new version."""
+        current = await self.user_version()
+        if current > len(migrations):
+            raise MigrationError(
+                f"database {self.path} is at schema version {current}, newer than this "
+                f"Relais ({len(migrations)}): upgrade Relais or restore a matching backup"
+            )
+        for version, script in enumerate(migrations[current:], start=current + 1):
+            async with self.transaction() as conn:
+                # executescript would COMMIT our transaction first: run statements one by one.
+                for statement in _split_sql(script):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version={version}")
+            log.info("database migrated to schema version %d", version)
+        return len(migrations)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block in one write transaction, committed before the block's result is used."""
+        async with self._lock:
+            # IMMEDIATE takes the write lock now, so a busy database fails here, not mid-way.
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Give exclusive use of the connection for reads outside any transaction."""
+        async with self._lock:
+            yield self._conn
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into complete statements."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,82 @@
+"""Versioned schema migrations; ``PRAGMA user_version`` records the last one applied.
+
+Never edit a migration that has shipped: append a new one. Each entry is applied in
+its own transaction together with the ``user_version`` bump, so a crash mid-way
+leaves the database at the previous version.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: participants, their Telegram binding, staff roles and invites.
+    """
+    CREATE TABLE participants (
+        id            INTEGER PRIMARY KEY,
+        code          TEXT NOT NULL UNIQUE,
+        external_id   TEXT UNIQUE,
+        full_name     TEXT NOT NULL,
+        email         TEXT UNIQUE COLLATE NOCASE,
+        gender        TEXT CHECK (gender IN ('female', 'male', 'other')),
+        agency        TEXT,
+        region        TEXT,
+        cohort        TEXT NOT NULL,
+        language      TEXT CHECK (language IN ('fr', 'en', 'ar')),
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        CHECK (external_id IS NOT NULL OR email IS NOT NULL)
+    );
+
+    CREATE TABLE telegram_bindings (
+        participant_id INTEGER PRIMARY KEY REFERENCES participants(id) ON DELETE CASCADE,
+        user_id        INTEGER NOT NULL UNIQUE,
+        chat_id        INTEGER NOT NULL,
+        bound_at       TEXT NOT NULL,
+        reachable      INTEGER NOT NULL DEFAULT 1 CHECK (reachable IN (0, 1))
+    );
+
+    CREATE TABLE staff_roles (
+        user_id      INTEGER NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('coordinator', 'evaluator', 'admin')),
+        chat_id      INTEGER,
+        display_name TEXT,
+        granted_at   TEXT NOT NULL,
+        granted_by   TEXT NOT NULL,
+        PRIMARY KEY (user_id, role)
+    );
+
+    CREATE TABLE invites (
+        id             INTEGER PRIMARY KEY,
+        token_hash     TEXT NOT NULL UNIQUE,
+        participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+        role           TEXT CHECK (role IN ('coordinator', 'evaluator', 'admin')),
+        label          TEXT,
+        created_at     TEXT NOT NULL,
+        expires_at     TEXT NOT NULL,
+        used_at        TEXT,
+        used_by        INTEGER,
+        revoked_at     TEXT,
+        CHECK ((participant_id IS NULL) <> (role IS NULL))
+    );
+    CREATE INDEX invites_participant ON invites(participant_id);
+    """,
+    # 2: audit log of staff actions, and the language of users who are not participants.
+    """
+    CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        target  TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+
+    CREATE TABLE user_settings (
+        user_id    INTEGER PRIMARY KEY,
+        language   TEXT CHECK (language IN ('fr', 'en', 'ar')),
+        updated_at TEXT NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 catalogs: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d locales -D $(DOMAIN) --statistics
+	$(BIN)/pybabel compile -d locales -D $(DOMAIN) --statistics
 
 extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --sort-by-file --no-wrap \

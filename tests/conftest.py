@@ -1,0 +1,120 @@
+"""Shared fixtures: a real application on a real SQLite file, with Telegram replaced offline."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.clock import FixedClock
+from bot.content import Content, load_content
+from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
+from bot.settings import Settings
+from bot.storage import Database
+from bot.storage import repo
+from bot.storage.repo import Participant, ParticipantFields, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = ROOT / "conversations"
+ADMIN_ID = 9_000_001
+# A week before the first live session of the shipped programme.
+START = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(CONTENT_DIR)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database=tmp_path / "relais.db",
+        content_dir=CONTENT_DIR,
+        admin_ids=(ADMIN_ID,),
+    )
+
+
+@pytest.fixture
+def api() -> OfflineBotAPI:
+    return OfflineBotAPI()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+) -> AsyncIterator[RelaisApp]:
+    application = build_application(
+        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+    )
+    async with running(application):
+        yield application
+
+
+@pytest.fixture
+def db(app: RelaisApp) -> Database:
+    return runtime_of(app).db
+
+
+_user_ids = itertools.count(600_001)
+
+
+@pytest.fixture
+def new_user(app: RelaisApp, api: OfflineBotAPI) -> Callable[..., SimulatedUser]:
+    def make(first_name: str = "Amina", language_code: str | None = "fr") -> SimulatedUser:
+        return SimulatedUser(app, api, next(_user_ids), first_name, language_code=language_code)
+
+    return make
+
+
+async def add_participant(
+    db: Database,
+    clock: FixedClock,
+    *,
+    external_id: str = "A-001",
+    full_name: str = "Khadija El Idrissi",
+    cohort: str = "tanger",
+    language: str | None = None,
+) -> Participant:
+    """Put one participant in the roster."""
+    fields = ParticipantFields(
+        external_id=external_id,
+        full_name=full_name,
+        email=f"{external_id.lower()}@example.org",
+        gender="female",
+        agency="Tanger",
+        region="Tanger-Tétouan-Al Hoceïma",
+        cohort=cohort,
+        language=language,
+    )
+    async with db.transaction() as conn:
+        return await repo.insert_participant(conn, fields, clock.now())
+
+
+async def invite_for(db: Database, clock: FixedClock, participant: Participant) -> IssuedInvite:
+    """Issue invites and return the one for ``participant``."""
+    issued = await issue_participant_invites(
+        db, clock=clock, ttl=timedelta(days=30), actor="test"
+    )
+    for invite in issued:
+        if invite.participant is not None and invite.participant.id == participant.id:
+            return invite
+    raise AssertionError("no invite issued for the participant")
+
+
+async def staff_invite(db: Database, clock: FixedClock, role: Role) -> IssuedInvite:
+    """A single-use staff invite."""
+    return await issue_staff_invite(
+        db, role=role, label="test", clock=clock, ttl=timedelta(days=7), actor="test"
+    )

@@ -1,0 +1,136 @@
+"""Languages: negotiation, catalog completeness, plural forms, dates, right-to-left lines."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import DOMAIN, LOCALES, LOCALES_DIR, RLM, Translator, negotiate_locale, rtl_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("fr", "fr"),
+        ("fr-MA", "fr"),
+        ("en-US", "en"),
+        ("en", "en"),
+        ("ar", "ar"),
+        ("ar-MA", "ar"),
+        ("de", "fr"),
+        ("zh-hans", "fr"),
+        ("", "fr"),
+        (None, "fr"),
+        ("not a language", "fr"),
+    ],
+)
+def test_negotiation_falls_back_to_french(code: str | None, expected: str) -> None:
+    assert negotiate_locale(code) == expected
+
+
+def test_negotiation_honours_the_configured_default() -> None:
+    assert negotiate_locale("de", default="ar") == "ar"
+    assert negotiate_locale("en-GB", default="ar") == "en"
+
+
+def _source_messages() -> set[str]:
+    found: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT / "bot"), method_map=[("**.py", "python")]
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _catalog(locale: str) -> Catalog:
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def test_source_has_messages() -> None:
+    assert len(_source_messages()) > 20
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_source_message_is_translated(locale: str) -> None:
+    catalog = _catalog(locale)
+    missing = []
+    for msgid in sorted(_source_messages()):
+        entry = catalog.get(msgid)
+        if entry is None or entry.fuzzy:
+            missing.append(msgid)
+            continue
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if not all(strings):
+            missing.append(msgid)
+    assert not missing, f"{locale}: {len(missing)} untranslated (run make update-catalogs): " + (
+        "; ".join(m[:40] for m in missing[:5])
+    )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_keep_the_placeholders(locale: str) -> None:
+    for entry in _catalog(locale):
+        if not entry.id or not entry.string:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        expected = set(PLACEHOLDER.findall(ids[-1])) - {"n"}
+        for text in strings:
+            assert set(PLACEHOLDER.findall(text)) - {"n"} == expected, (locale, entry.id, text)
+
+
+def test_arabic_has_six_plural_forms() -> None:
+    assert _catalog("ar").num_plurals == 6
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_compiled_catalog_loads(locale: str) -> None:
+    t = Translator(locale, CASABLANCA)
+    text = t.gettext("This button is no longer valid.")
+    assert text
+    if locale == "fr":
+        assert text == "Ce bouton n'est plus valide."
+
+
+def test_arabic_plural_uses_the_right_form() -> None:
+    t = Translator("ar", CASABLANCA)
+    forms = {
+        n: t.ngettext("Your next session:", "Your next %(n)d sessions:", n) for n in (1, 2, 3, 11)
+    }
+    assert len(set(forms.values())) >= 3
+
+
+def test_dates_are_written_in_the_programme_zone_and_language() -> None:
+    instant = datetime(2027, 1, 13, 9, 0, tzinfo=UTC)  # 10:00 in Casablanca (UTC+1)
+    assert Translator("fr", CASABLANCA).moment(instant) == "mercredi 13 janvier 2027 à 10:00"
+    assert Translator("en", CASABLANCA).moment(instant) == "Wednesday, January 13, 2027 at 10:00"
+    arabic = Translator("ar", CASABLANCA).moment(instant)
+    assert "يناير" in arabic
+
+
+def test_rtl_marks_only_lines_starting_with_digits_or_latin() -> None:
+    text = "مرحبا\n10:00 الجلسة\n<b>Zoom</b> رابط\n\nالعربية"
+    lines = rtl_lines(text).split("\n")
+    assert lines[0] == "مرحبا"
+    assert lines[1] == RLM + "10:00 الجلسة"
+    assert lines[2] == RLM + "<b>Zoom</b> رابط"
+    assert lines[3] == ""
+    assert lines[4] == "العربية"
+    assert rtl_lines(rtl_lines(text)) == rtl_lines(text)
+
+
+def test_bidi_only_applies_to_arabic() -> None:
+    assert Translator("fr", CASABLANCA).bidi("10:00 Zoom") == "10:00 Zoom"
+    assert Translator("ar", CASABLANCA).bidi("10:00 Zoom") == RLM + "10:00 Zoom"

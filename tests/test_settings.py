@@ -1,0 +1,92 @@
+"""Settings: defaults, parsing, and one clear line per bad setting, never the token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import TELEGRAM_API_BASE_URL, SettingsError, load_settings
+
+TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("RELAIS_"):
+            monkeypatch.delenv(name)
+    # No stray .env from the developer's checkout.
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_need_no_token() -> None:
+    settings = load_settings()
+    assert settings.bot_token is None
+    assert settings.database == Path("relais.db")
+    assert settings.content_dir == Path("conversations")
+    assert settings.api_base_url == TELEGRAM_API_BASE_URL
+    assert settings.default_locale == "fr"
+    assert settings.admin_ids == ()
+
+
+def test_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAIS_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("RELAIS_ADMIN_IDS", "111, 222")
+    monkeypatch.setenv("RELAIS_DEFAULT_LOCALE", "ar")
+    monkeypatch.setenv("RELAIS_LOG_LEVEL", "debug")
+    monkeypatch.setenv("RELAIS_API_BASE_URL", "http://127.0.0.1:8081/bot")
+    settings = load_settings()
+    assert settings.require_token() == TOKEN
+    assert settings.admin_ids == (111, 222)
+    assert settings.default_locale == "ar"
+    assert settings.log_level == "DEBUG"
+    assert settings.api_base_url == "http://127.0.0.1:8081/bot"
+
+
+def test_reads_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"RELAIS_BOT_TOKEN={TOKEN}\nRELAIS_DATABASE=data/x.db\n")
+    settings = load_settings()
+    assert settings.require_token() == TOKEN
+    assert settings.database == Path("data/x.db")
+
+
+def test_missing_token_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match=r"^RELAIS_BOT_TOKEN: required"):
+        load_settings().require_token()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("RELAIS_ADMIN_IDS", "12,abc", "RELAIS_ADMIN_IDS"),
+        ("RELAIS_DEFAULT_LOCALE", "de", "RELAIS_DEFAULT_LOCALE"),
+        ("RELAIS_LOG_LEVEL", "chatty", "RELAIS_LOG_LEVEL"),
+        ("RELAIS_INVITE_TTL_DAYS", "0", "RELAIS_INVITE_TTL_DAYS"),
+    ],
+)
+def test_malformed_setting_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(expected + ":")
+    assert "\n" not in message
+
+
+def test_malformed_token_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = "not-a-token-but-a-secret-anyway"
+    monkeypatch.setenv("RELAIS_BOT_TOKEN", bad)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith("RELAIS_BOT_TOKEN:")
+    assert bad not in str(info.value)
+
+
+def test_token_is_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAIS_BOT_TOKEN", TOKEN)
+    settings = load_settings()
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings.model_dump())

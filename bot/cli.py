@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from telegram.request import BaseRequest
+
 from bot.clock import SystemClock
 from bot.content import ContentError, load_content
 from bot.settings import Settings, SettingsError, load_settings
-from bot.storage import Database, MigrationError
-from bot.storage import repo
+from bot.storage import Database, MigrationError, repo
 from bot.storage.repo import Role
 
 EXIT_OK, EXIT_INVALID, EXIT_CONFIG = 0, 1, 2
@@ -29,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the bot against Telegram (long polling)")
     sub.add_parser("check", help="validate every content file and exit non-zero on problems")
-    demo = sub.add_parser("demo", help="play a scripted conversation offline (no token, no network)")
+    demo = sub.add_parser(
+        "demo", help="play a scripted conversation offline (no token, no network)"
+    )
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
 
     roster = sub.add_parser("roster", help="manage the participants' roster")
@@ -83,9 +87,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return asyncio.run(run_demo(args.out))
+        return run_demo(args.out)
     if args.command == "roster":
-        return asyncio.run(_roster_import(settings, args.file))
+        try:
+            data = args.file.read_bytes()
+        except OSError as exc:
+            print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return EXIT_INVALID
+        return asyncio.run(_roster_import(settings, args.file, data))
     if args.command == "invites":
         return asyncio.run(_invites(settings, args))
     if args.command == "staff":
@@ -93,7 +102,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(args.command)
 
 
-def _run(settings: Settings) -> int:
+def _run(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import build_application
     from bot.handlers import ALLOWED_UPDATES
     from bot.logs import configure_logging
@@ -101,8 +117,23 @@ def _run(settings: Settings) -> int:
     token = settings.require_token()
     configure_logging(settings.log_level, secrets=[token])
     content = load_content(settings.content_dir)
-    app = build_application(settings, content)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    app = build_application(
+        settings, content, request=request, get_updates_request=get_updates_request
+    )
+    try:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+    except InvalidToken:
+        # PTB's message quotes the token itself: say it in our own words.
+        print(
+            "relais: configuration error: RELAIS_BOT_TOKEN: rejected by Telegram; "
+            "check it with @BotFather",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except Exception:
+        # Through the logger, so the traceback is redacted like every other line.
+        logging.getLogger("relais").exception("the bot stopped on an unexpected error")
+        return EXIT_INVALID
     return EXIT_OK
 
 
@@ -113,15 +144,10 @@ def _check(settings: Settings) -> int:
     return EXIT_OK
 
 
-async def _roster_import(settings: Settings, file: Path) -> int:
+async def _roster_import(settings: Settings, file: Path, data: bytes) -> int:
     from bot.services.roster import RosterError, import_roster
 
     content = load_content(settings.content_dir)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        print(f"relais: cannot read {file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
     db = await Database.open(settings.database)
     try:
         report = await import_roster(
@@ -138,8 +164,7 @@ async def _roster_import(settings: Settings, file: Path) -> int:
     finally:
         await db.close()
     print(
-        f"{file}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged"
+        f"{file}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
     )
     return EXIT_OK
 
@@ -239,4 +264,3 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK if removed else EXIT_INVALID
     finally:
         await db.close()
-

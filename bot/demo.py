@@ -7,6 +7,7 @@ week before the programme starts so that /me has sessions to show.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -48,26 +49,31 @@ def _show(who: str, turn: Turn) -> None:
     print()
 
 
-async def run_demo(out: Path) -> int:
-    """Import the sample roster, issue invites and play a few conversations."""
+def run_demo(out: Path) -> int:
+    """Start from an empty output folder and play the demo."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    return asyncio.run(_play(out, SAMPLE_ROSTER.read_bytes()))
+
+
+async def _play(out: Path, roster: bytes) -> int:
+    """Import the sample roster, issue invites and play a few conversations."""
     settings = Settings(database=out / "relais-demo.db", content_dir=ROOT / "conversations")
     content = load_content(settings.content_dir)
     clock = FixedClock(DEMO_NOW)
     api = OfflineBotAPI()
-    app = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
-    )
+    app = build_application(settings, content, clock=clock, request=api.request(), token=BOT_TOKEN)
     print("Relais demo — offline: no Telegram token, no network.\n")
-    print(f"1. Content {', '.join(p.name for p in content.files)}: valid "
-          f"(version {content.version[:12]}).")
+    print(
+        f"1. Content {', '.join(p.name for p in content.files)}: valid "
+        f"(version {content.version[:12]})."
+    )
     async with running(app):
         db = runtime_of(app).db
         report = await import_roster(
             db,
-            SAMPLE_ROSTER.read_bytes(),
+            roster,
             cohort_ids=content.programme.cohort_ids,
             clock=clock,
             actor="demo",
@@ -78,13 +84,14 @@ async def run_demo(out: Path) -> int:
         )
         write_invites_csv(out / "invites.csv", issued, api.username)
         qr = write_qr_codes(out / "qr", issued, api.username)
-        print(f"3. Invites: {len(issued)} single-use links in {out / 'invites.csv'}, "
-              f"{len(qr)} QR codes in {out / 'qr'}.\n")
+        print(
+            f"3. Invites: {len(issued)} single-use links in {out / 'invites.csv'}, "
+            f"{len(qr)} QR codes in {out / 'qr'}.\n"
+        )
 
         first = issued[0]
         assert first.participant is not None
-        print("4. Conversations (the clock is fixed at "
-              f"{DEMO_NOW:%Y-%m-%d %H:%M} UTC):\n")
+        print(f"4. Conversations (the clock is fixed at {DEMO_NOW:%Y-%m-%d %H:%M} UTC):\n")
         stranger = SimulatedUser(app, api, 500_001, "Visiteur", language_code="fr")
         print("— Someone without an invitation writes to the bot:\n  > Bonjour")
         _show("stranger", await stranger.send("Bonjour"))
@@ -108,12 +115,18 @@ async def run_demo(out: Path) -> int:
         _show("other", await other.send(f"/start {first.token}"))
 
         staff = await issue_staff_invite(
-            db, role=Role.COORDINATOR, label="demo", clock=clock,
-            ttl=timedelta(days=7), actor="demo"
+            db,
+            role=Role.COORDINATOR,
+            label="demo",
+            clock=clock,
+            ttl=timedelta(days=7),
+            actor="demo",
         )
         coordinator = SimulatedUser(app, api, 500_004, "Salma", language_code="en")
-        print(f"— A coordinator enrols with a staff link (Telegram set to English):\n"
-              f"  > /start {staff.token}")
+        print(
+            f"— A coordinator enrols with a staff link (Telegram set to English):\n"
+            f"  > /start {staff.token}"
+        )
         _show("coordinator", await coordinator.send(f"/start {staff.token}"))
         print("  > /help")
         _show("coordinator", await coordinator.send("/help"))

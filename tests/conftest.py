@@ -8,16 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bot.content import Content, load_content
+from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
-from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
-from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 from bot.settings import Settings
-from bot.storage import Database
-from bot.storage import repo
+from bot.storage import Database, repo
 from bot.storage.repo import Participant, ParticipantFields, Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +103,7 @@ async def add_participant(
 
 async def invite_for(db: Database, clock: FixedClock, participant: Participant) -> IssuedInvite:
     """Issue invites and return the one for ``participant``."""
-    issued = await issue_participant_invites(
-        db, clock=clock, ttl=timedelta(days=30), actor="test"
-    )
+    issued = await issue_participant_invites(db, clock=clock, ttl=timedelta(days=30), actor="test")
     for invite in issued:
         if invite.participant is not None and invite.participant.id == participant.id:
             return invite

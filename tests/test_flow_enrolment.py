@@ -7,15 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from bot.content import Content
 
 from bot.app import RelaisApp
 from bot.clock import FixedClock
-from bot.content import Content
 from bot.i18n import RLM
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
-from bot.storage import Database
-from bot.storage import repo
+from bot.storage import Database, repo
 from bot.storage.repo import Role
 from tests.conftest import ADMIN_ID, add_participant, invite_for, staff_invite
 
@@ -142,7 +141,8 @@ async def test_language_choice_is_stored_and_used(
     ask = await user.send("/language")
     assert ask.last.button_texts == ["Français", "English", "العربية"]
     chosen = await user.press("العربية")
-    assert chosen.edited and "العربية" in chosen.edited[0].text
+    assert chosen.edited
+    assert "العربية" in chosen.edited[0].text
     async with db.read() as conn:
         stored = await repo.get_participant(conn, participant.id)
     assert stored is not None

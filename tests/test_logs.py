@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from bot.content import load_content
+from pydantic import SecretStr
 
+from bot.app import build_application, running
+from bot.cli import EXIT_CONFIG, _run
 from bot.logs import REDACTED, RedactingFormatter, configure_logging
+from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.offline import OfflineBotAPI
+from bot.settings import Settings
 
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "conversations"
 TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
 
 
@@ -39,9 +48,57 @@ def _restore_logging() -> Iterator[None]:
 @pytest.mark.usefixtures("_restore_logging")
 def test_configure_logging_silences_httpx_urls(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", secrets=[TOKEN])
-    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    logging.getLogger("httpx").info(
+        "HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN
+    )
     logging.getLogger("relais").info("token is %s", TOKEN)
     err = capsys.readouterr().err
     assert TOKEN not in err
     assert "token is " + REDACTED in err
     assert "HTTP Request" not in err
+
+
+@pytest.mark.usefixtures("_restore_logging")
+def test_rejected_token_is_reported_without_the_token(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    api = OfflineBotAPI(reject_token=True)
+    settings = Settings(
+        bot_token=SecretStr(TOKEN),
+        database=tmp_path / "r.db",
+        content_dir=CONTENT_DIR,
+    )
+    code = _run(settings, request=api.request(), get_updates_request=api.request())
+    err = capsys.readouterr().err
+    assert code == EXIT_CONFIG
+    assert "RELAIS_BOT_TOKEN: rejected by Telegram" in err
+    assert TOKEN not in err
+    assert TOKEN.split(":")[1] not in err
+
+
+@pytest.mark.usefixtures("_restore_logging")
+async def test_handler_failure_logs_no_token(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = OfflineBotAPI()
+    settings = Settings(
+        bot_token=SecretStr(TOKEN),
+        database=tmp_path / "r.db",
+        content_dir=CONTENT_DIR,
+        log_level="DEBUG",
+    )
+    configure_logging("DEBUG", secrets=[TOKEN])
+    app = build_application(settings, load_content(settings.content_dir), request=api.request())
+
+    def broken(*args: object) -> str:
+        raise RuntimeError(f"failure while holding {TOKEN}")
+
+    monkeypatch.setattr("bot.handlers.help.help_text", broken)
+    async with running(app):
+        user = SimulatedUser(app, api, 4242)
+        turn = await user.send("/help")
+    err = capsys.readouterr().err
+    assert "update" in err
+    assert "RuntimeError" in err
+    assert TOKEN not in err
+    assert TOKEN not in turn.text

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, SCHEMA_VERSION, Database, MigrationError
-from bot.storage import repo
+from bot.storage import MIGRATIONS, SCHEMA_VERSION, Database, MigrationError, repo
 from bot.storage.repo import ParticipantFields, Role
 
 NOW = datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
@@ -87,10 +86,14 @@ async def test_newer_database_is_refused(tmp_path: Path) -> None:
 async def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "r.db")
     try:
-        with pytest.raises(RuntimeError):
+
+        async def crash_between_two_writes() -> None:
             async with db.transaction() as conn:
                 await repo.insert_participant(conn, FIELDS, NOW)
                 raise RuntimeError("crash between two writes")
+
+        with pytest.raises(RuntimeError):
+            await crash_between_two_writes()
         async with db.read() as conn:
             assert await repo.list_participants(conn) == []
     finally:

@@ -16,7 +16,9 @@ log = logging.getLogger("relais.errors")
 async def on_error(update: object, context: Context) -> None:
     """Stores nothing; logs the failure and apologises to the user in their language."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    log.error(
+        "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
+    )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     rt = runtime(context)

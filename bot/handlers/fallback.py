@@ -13,7 +13,9 @@ async def unknown_message(update: Update, context: Context) -> None:
     if not who.identity.is_known:
         await reply(update, who, access_text(who.t))
         return
-    await reply(update, who, who.t.gettext("I did not understand. Send /help to see what I can do."))
+    await reply(
+        update, who, who.t.gettext("I did not understand. Send /help to see what I can do.")
+    )
 
 
 async def stale_button(update: Update, context: Context) -> None:

@@ -43,9 +43,7 @@ def me_text(who: Caller, programme: Programme, now: datetime) -> str:
     if not sessions:
         lines.append(t.gettext("No upcoming session is scheduled for your cohort."))
         return "\n".join(lines)
-    lines.append(
-        t.ngettext("Your next session:", "Your next %(n)d sessions:", len(sessions))
-    )
+    lines.append(t.ngettext("Your next session:", "Your next %(n)d sessions:", len(sessions)))
     for session in sessions:
         lines.append("")
         lines.append(f"<b>{escape(session.title.get(t.locale))}</b>")

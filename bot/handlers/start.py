@@ -10,7 +10,7 @@ from bot.handlers.common import Caller, Context, access_text, caller, reply, run
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator
 from bot.services.access import Identity
-from bot.services.invites import Redemption, RedeemStatus, redeem
+from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.storage.repo import Role
 
 
@@ -37,11 +37,13 @@ async def start(update: Update, context: Context) -> None:
     if redemption is not None and redemption.status not in _WELCOME:
         await reply(update, who, refusal_text(who.t, redemption.status))
         return
-    if redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED:
+    if (redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED) or (
+        who.identity.is_staff and not who.identity.is_participant
+    ):
         await set_staff_menu(context.bot, who.chat_id, who.identity, who.t)
-    elif who.identity.is_staff and not who.identity.is_participant:
-        await set_staff_menu(context.bot, who.chat_id, who.identity, who.t)
-    await reply(update, who, welcome_text(rt.content.programme.title.get(who.t.locale), who, redemption))
+    await reply(
+        update, who, welcome_text(rt.content.programme.title.get(who.t.locale), who, redemption)
+    )
 
 
 _WELCOME = {RedeemStatus.ENROLLED, RedeemStatus.STAFF_GRANTED, RedeemStatus.ALREADY_ENROLLED}

@@ -68,6 +68,7 @@ class OfflineBotAPI:
     chats: dict[int, list[SentMessage]] = field(default_factory=lambda: defaultdict(list))
     commands: dict[tuple[str, str], list[JSONDict]] = field(default_factory=dict)
     blocked_by: set[int] = field(default_factory=set)
+    reject_token: bool = False
     _message_ids: dict[int, itertools.count[int]] = field(
         default_factory=lambda: defaultdict(lambda: itertools.count(1))
     )
@@ -110,6 +111,8 @@ class OfflineBotAPI:
     def handle(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
         """Answer one call the way Telegram would."""
         self.calls.append(Call(method, params))
+        if self.reject_token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         handler = getattr(self, f"_m_{method.lower()}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": f"Not Found: {method}"}

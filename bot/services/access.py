@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.i18n import LOCALES, negotiate_locale
-from bot.storage import Database
-from bot.storage import repo
+from bot.storage import Database, repo
 from bot.storage.repo import Binding, Participant, Role
 
 

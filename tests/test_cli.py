@@ -1,0 +1,112 @@
+"""The ``relais`` command end to end: check, roster import, invites, staff, demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_CONFIG, EXIT_INVALID, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "roster-sample.csv"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("RELAIS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(ROOT / "conversations"))
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_BOT_USERNAME", "relais_test_bot")
+
+
+def test_check_accepts_the_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == EXIT_OK
+    assert "content valid" in capsys.readouterr().out
+
+
+def test_check_names_every_problem_with_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(ROOT / "conversations", broken)
+    path = broken / "programme.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("start: 2027-01-13T10:00", "start: 2027-02-30T10:00", 1)
+    assert "2027-02-30" in text
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(broken))
+    assert main(["check"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "programme.yaml:" in err
+    assert "start" in err
+
+
+def test_bad_setting_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RELAIS_ADMIN_IDS", "twelve")
+    assert main(["check"]) == EXIT_CONFIG
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "RELAIS_ADMIN_IDS" in err[0]
+
+
+def test_run_without_token_names_the_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == EXIT_CONFIG
+    assert "RELAIS_BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_roster_import_then_invites_with_qr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+    assert "100 created" in capsys.readouterr().out
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+    assert "0 created" in capsys.readouterr().out
+
+    out = tmp_path / "links.csv"
+    assert main(["invites", "--out", str(out), "--qr", str(tmp_path / "qr")]) == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    links = [row["link"] for row in rows]
+    assert len(links) == 100
+    assert len(set(links)) == 100
+    assert all(link.startswith("https://t.me/relais_test_bot?start=") for link in links)
+    pngs = list((tmp_path / "qr").glob("*.png"))
+    assert len(pngs) == 100
+
+
+def test_roster_with_bad_rows_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    header = [h.strip().lower() for h in lines[0].split(";")]
+    cohort = header.index("cohort")
+    bad = list(lines)
+    for row_index in (4, 9):  # spreadsheet rows 5 and 10
+        cells = bad[row_index].split(";")
+        cells[cohort] = "casablanca"
+        bad[row_index] = ";".join(cells)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    assert main(["roster", "import", str(broken)]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "row 5" in err
+    assert "row 10" in err
+    assert main(["invites", "--out", str(tmp_path / "none.csv")]) == EXIT_OK
+    assert "0 invite" in capsys.readouterr().out
+
+
+def test_staff_invite_list_and_revoke(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["staff", "invite", "--role", "evaluator", "--label", "Evaluation team"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("https://t.me/relais_test_bot?start=")
+    assert main(["staff", "list"]) == EXIT_OK
+    assert main(["staff", "revoke", "123", "--role", "evaluator"]) == EXIT_INVALID

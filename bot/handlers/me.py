@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
+from functools import partial
+from html import escape as _escape
 
 from telegram import Update
 
 from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
+
+# Text content only: apostrophes are common in French and need no escaping.
+escape = partial(_escape, quote=False)
 
 NEXT_SESSIONS = 5
 

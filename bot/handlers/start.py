@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from html import escape
+from functools import partial
+from html import escape as _escape
 
 from telegram import Update
 
@@ -12,6 +13,9 @@ from bot.i18n import Translator
 from bot.services.access import Identity
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.storage.repo import Role
+
+# Text content only: apostrophes are common in French and need no escaping.
+escape = partial(_escape, quote=False)
 
 
 async def start(update: Update, context: Context) -> None:

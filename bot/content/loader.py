@@ -1,0 +1,245 @@
+"""Load the content folder, reporting every problem as ``file:line: field: message``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from bot.content.models import Programme
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a content file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class ContentError(Exception):
+    """The content is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Content:
+    """The validated content and its version hash."""
+
+    programme: Programme
+    version: str
+    files: tuple[Path, ...]
+
+
+Path_ = tuple[str | int, ...]
+Checker = Callable[[Any, Callable[[Path_, str], None]], None]
+
+
+def _field(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def _line(tree: Any, path: Path_) -> int:
+    """The 1-based line of the deepest node of ``path`` present in the YAML tree."""
+    node, line = tree, 1
+    for part in path:
+        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _check_programme(tree: Any, report: Callable[[Path_, str], None]) -> None:
+    """Cross-references pydantic cannot see, run on the raw tree so all problems show at once."""
+    if not isinstance(tree, dict):
+        return
+    timezone = tree.get("timezone")
+    if isinstance(timezone, str):
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            report(("timezone",), f"unknown time zone {timezone!r}")
+    cohorts = tree.get("cohorts") or []
+    known = sorted(c.get("id") for c in cohorts if isinstance(c, dict) and c.get("id"))
+    seen: dict[str, Path_] = {}
+    for i, cohort in enumerate(cohorts if isinstance(cohorts, list) else []):
+        if isinstance(cohort, dict) and isinstance(cohort.get("id"), str):
+            _unique(cohort["id"], ("cohorts", i, "id"), seen, report)
+    phases = tree.get("phases") or []
+    for p, phase in enumerate(phases if isinstance(phases, list) else []):
+        if not isinstance(phase, dict):
+            continue
+        if isinstance(phase.get("id"), str):
+            _unique(phase["id"], ("phases", p, "id"), seen, report)
+        sessions = phase.get("sessions") or []
+        for s, session in enumerate(sessions if isinstance(sessions, list) else []):
+            if not isinstance(session, dict):
+                continue
+            here: Path_ = ("phases", p, "sessions", s)
+            if isinstance(session.get("id"), str):
+                _unique(session["id"], (*here, "id"), seen, report)
+            for c, cohort_id in enumerate(session.get("cohorts") or []):
+                if cohort_id not in known:
+                    report(
+                        (*here, "cohorts", c),
+                        f"unknown cohort {cohort_id!r} (known: {', '.join(known)})",
+                    )
+            if ("link" in session) == ("place" in session):
+                report(here, "give exactly one of 'link' (online) or 'place'")
+            start, end = _when(session.get("start")), _when(session.get("end"))
+            if start is not None and end is not None:
+                try:
+                    if end <= start:
+                        report((*here, "end"), "ends before it starts")
+                except TypeError:
+                    report((*here, "end"), "start and end must both have, or both omit, an offset")
+
+
+def _when(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _unique(
+    value: str, path: Path_, seen: dict[str, Path_], report: Callable[[Path_, str], None]
+) -> None:
+    if value in seen:
+        report(path, f"duplicate id {value!r} (also at {_field(seen[value])})")
+    else:
+        seen[value] = path
+
+
+# One entry per kind of content file: its model and its extra checks.
+REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
+    "programme.yaml": (Programme, _check_programme),
+}
+REQUIRED = ("programme.yaml",)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _load_file(path: Path, display: str, problems: list[Problem]) -> BaseModel | None:
+    model, checker = REGISTRY[path.name]
+    try:
+        tree = _yaml().load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problems.append(Problem(display, line, "(yaml)", str(exc.problem or exc).strip()))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(display, 1, "(file)", f"cannot read: {exc}"))
+        return None
+    before = len(problems)
+
+    def report(where: Path_, message: str) -> None:
+        problems.append(Problem(display, _line(tree, where), _field(where), message))
+
+    checker(tree, report)
+    try:
+        result = model.model_validate(_plain(tree))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(
+                part
+                for part in error["loc"]
+                if not (isinstance(part, str) and part.startswith("function-"))
+            )
+            message = error["msg"]
+            if error["type"] == "missing":
+                message = "field required"
+            elif "datetime" in error["type"]:
+                message = f"invalid date {error.get('input')!r}: {error['msg']}"
+            report(loc, message)
+        return None
+    return result if len(problems) == before else None
+
+
+def _plain(node: Any) -> Any:
+    """Turn ruamel's commented containers into plain ones for pydantic."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def check_content(content_dir: Path) -> list[Problem]:
+    """Every problem in the content folder; empty when valid."""
+    try:
+        load_content(content_dir)
+    except ContentError as exc:
+        return exc.problems
+    return []
+
+
+def load_content(content_dir: Path) -> Content:
+    """Load and validate every content file, or raise ``ContentError`` listing all problems."""
+    problems: list[Problem] = []
+    files = sorted(content_dir.glob("*.yaml")) if content_dir.is_dir() else []
+    for name in REQUIRED:
+        if not (content_dir / name).is_file():
+            problems.append(Problem(_display(content_dir / name), 1, "(file)", "missing"))
+    loaded: dict[str, BaseModel] = {}
+    for path in files:
+        if path.name not in REGISTRY:
+            problems.append(
+                Problem(
+                    _display(path),
+                    1,
+                    "(file)",
+                    f"unknown content file (expected one of: {', '.join(sorted(REGISTRY))})",
+                )
+            )
+            continue
+        model = _load_file(path, _display(path), problems)
+        if model is not None:
+            loaded[path.name] = model
+    if problems:
+        raise ContentError(problems)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    programme = loaded["programme.yaml"]
+    assert isinstance(programme, Programme)
+    return Content(programme=programme, version=digest.hexdigest(), files=tuple(files))

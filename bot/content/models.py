@@ -1,0 +1,136 @@
+"""Pydantic models of the programme calendar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+
+
+class LocalizedText(BaseModel):
+    """A text in French, with optional English and Arabic versions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fr: Annotated[str, StringConstraints(min_length=1)]
+    en: str | None = None
+    ar: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string_is_french(cls, value: object) -> object:
+        return {"fr": value} if isinstance(value, str) else value
+
+    def get(self, locale: str) -> str:
+        """The text in ``locale``, falling back to French."""
+        text = getattr(self, locale, None) if locale in ("fr", "en", "ar") else None
+        return text or self.fr
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cohort(_Model):
+    """A group of participants following the residential phase in one city."""
+
+    id: Slug
+    name: LocalizedText
+    city: str | None = None
+
+
+class Session(_Model):
+    """One dated activity of the programme."""
+
+    id: Slug
+    title: LocalizedText
+    module: str | None = None
+    start: datetime
+    end: datetime
+    cohorts: list[Slug] | None = None
+    link: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    place: LocalizedText | None = None
+    description: LocalizedText | None = None
+
+    # Set by Programme once the time zone is known.
+    tz: ZoneInfo = Field(default=ZoneInfo("UTC"), exclude=True)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @property
+    def start_utc(self) -> datetime:
+        """Start as an aware instant; naive times are local to the programme."""
+        return _aware(self.start, self.tz)
+
+    @property
+    def end_utc(self) -> datetime:
+        """End as an aware instant."""
+        return _aware(self.end, self.tz)
+
+    def is_for(self, cohort_id: str | None) -> bool:
+        """Whether a participant of this cohort attends the session."""
+        return self.cohorts is None or cohort_id in self.cohorts
+
+
+def _aware(value: datetime, tz: ZoneInfo) -> datetime:
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+class Phase(_Model):
+    """A phase of the programme (online, residential...)."""
+
+    id: Slug
+    title: LocalizedText
+    kind: Literal["online", "residential"]
+    description: LocalizedText | None = None
+    sessions: list[Session] = Field(default_factory=list)
+
+
+class Programme(_Model):
+    """The whole calendar of one edition of the programme."""
+
+    id: Slug
+    title: LocalizedText
+    timezone: str
+    cohorts: list[Cohort]
+    phases: list[Phase]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @model_validator(mode="after")
+    def _localise_sessions(self) -> Programme:
+        tz = ZoneInfo(self.timezone)
+        for phase in self.phases:
+            for session in phase.sessions:
+                object.__setattr__(session, "tz", tz)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The programme's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def cohort_ids(self) -> frozenset[str]:
+        """Every cohort id."""
+        return frozenset(c.id for c in self.cohorts)
+
+    def cohort(self, cohort_id: str) -> Cohort | None:
+        """The cohort with this id."""
+        return next((c for c in self.cohorts if c.id == cohort_id), None)
+
+    def all_sessions(self) -> list[Session]:
+        """Every session, by start time."""
+        return sorted((s for p in self.phases for s in p.sessions), key=lambda s: s.start_utc)
+
+    def sessions_for(self, cohort_id: str | None) -> list[Session]:
+        """The sessions a cohort attends, by start time."""
+        return [s for s in self.all_sessions() if s.is_for(cohort_id)]
+
+    def upcoming_sessions(self, cohort_id: str | None, now: datetime, limit: int) -> list[Session]:
+        """The next sessions of a cohort that have not ended yet."""
+        return [s for s in self.sessions_for(cohort_id) if s.end_utc > now][:limit]

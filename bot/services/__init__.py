@@ -1,0 +1,1 @@
+"""Relais logic; nothing here imports from telegram."""

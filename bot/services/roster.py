@@ -1,0 +1,249 @@
+"""Roster import: a CSV from a spreadsheet, validated whole, then imported all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.storage import Database, repo
+from bot.storage.repo import ParticipantFields
+
+COLUMNS = ("external_id", "full_name", "email", "gender", "agency", "region", "cohort", "language")
+ALIASES = {
+    "identifiant": "external_id",
+    "matricule": "external_id",
+    "nom_complet": "full_name",
+    "nom": "full_name",
+    "courriel": "email",
+    "e-mail": "email",
+    "genre": "gender",
+    "sexe": "gender",
+    "agence": "agency",
+    "région": "region",
+    "cohorte": "cohort",
+    "groupe": "cohort",
+    "langue": "language",
+}
+GENDERS = {
+    "f": "female",
+    "female": "female",
+    "femme": "female",
+    "m": "male",
+    "male": "male",
+    "homme": "male",
+    "h": "male",
+    "other": "other",
+    "autre": "other",
+    "x": "other",
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RosterProblem:
+    """One bad cell or row, numbered as a spreadsheet shows it (header = row 1)."""
+
+    row: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+class RosterError(Exception):
+    """The roster was refused; ``problems`` names every bad row."""
+
+    def __init__(self, problems: list[RosterProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A valid roster row."""
+
+    row: int
+    fields: ParticipantFields
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import changed."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
+    """Validate the whole file; raise ``RosterError`` listing every problem."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RosterError(
+            [
+                RosterProblem(
+                    1, None, f"the file is not UTF-8 (byte {exc.start}); save it as CSV UTF-8"
+                )
+            ]
+        ) from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise RosterError([RosterProblem(1, None, "the file is empty or has no header")])
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    raw_header = next(reader)
+    header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in raw_header]
+    problems: list[RosterProblem] = []
+    unknown = [raw for raw, h in zip(raw_header, header, strict=True) if h not in COLUMNS]
+    if unknown:
+        problems.append(RosterProblem(1, None, f"unknown column(s): {', '.join(unknown)}"))
+    for required in ("full_name", "cohort"):
+        if required not in header:
+            problems.append(RosterProblem(1, required, "required column missing"))
+    if "external_id" not in header and "email" not in header:
+        problems.append(RosterProblem(1, None, "needs an external_id or an email column"))
+    if problems:
+        raise RosterError(problems)
+    cohorts = {c.lower(): c for c in cohort_ids}
+    entries: list[RosterEntry] = []
+    seen: dict[tuple[str, str], int] = {}
+    for cells in reader:
+        row = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            problems.append(
+                RosterProblem(row, None, f"{len(cells)} cells for {len(header)} columns")
+            )
+            continue
+        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        entry = _entry(row, values, cohorts, problems)
+        if entry is None:
+            continue
+        for key in ("external_id", "email"):
+            value = getattr(entry.fields, key)
+            if value:
+                if (key, value.lower()) in seen:
+                    other = seen[(key, value.lower())]
+                    problems.append(RosterProblem(row, key, f"{value!r} already on row {other}"))
+                else:
+                    seen[(key, value.lower())] = row
+        entries.append(entry)
+    if problems:
+        raise RosterError(problems)
+    return entries
+
+
+def _entry(
+    row: int, values: dict[str, str], cohorts: dict[str, str], problems: list[RosterProblem]
+) -> RosterEntry | None:
+    before = len(problems)
+    external_id = values.get("external_id") or None
+    email = (values.get("email") or "").lower() or None
+    name = values.get("full_name", "")
+    if not name:
+        problems.append(RosterProblem(row, "full_name", "empty"))
+    if not external_id and not email:
+        problems.append(RosterProblem(row, None, "needs an external_id or an email"))
+    if email and not EMAIL.fullmatch(email):
+        problems.append(RosterProblem(row, "email", f"not an e-mail address: {email!r}"))
+    cohort_raw = values.get("cohort", "")
+    cohort = cohorts.get(cohort_raw.lower())
+    if cohort is None:
+        known = ", ".join(sorted(cohorts.values()))
+        problems.append(
+            RosterProblem(row, "cohort", f"unknown cohort {cohort_raw!r} (known: {known})")
+        )
+    gender_raw = values.get("gender", "").lower()
+    gender = GENDERS.get(gender_raw) if gender_raw else None
+    if gender_raw and gender is None:
+        problems.append(RosterProblem(row, "gender", f"{gender_raw!r} is not F, M or other"))
+    language = values.get("language", "").lower() or None
+    if language and language not in ("fr", "en", "ar"):
+        problems.append(RosterProblem(row, "language", f"{language!r} is not fr, en or ar"))
+    if len(problems) > before or cohort is None:
+        return None
+    fields = ParticipantFields(
+        external_id=external_id,
+        full_name=name,
+        email=email,
+        gender=gender,
+        agency=values.get("agency") or None,
+        region=values.get("region") or None,
+        cohort=cohort,
+        language=language,
+    )
+    return RosterEntry(row, fields)
+
+
+async def import_roster(
+    db: Database, data: bytes, *, cohort_ids: Collection[str], clock: Clock, actor: str
+) -> ImportReport:
+    """Create or update every participant of the file in one transaction, or change nothing."""
+    entries = parse_roster(data, cohort_ids)
+    now = clock.now()
+    created = updated = unchanged = 0
+    async with db.transaction() as conn:
+        problems: list[RosterProblem] = []
+        plan = []
+        for entry in entries:
+            f = entry.fields
+            by_id = (
+                await repo.find_participant(conn, external_id=f.external_id)
+                if f.external_id
+                else None
+            )
+            by_email = await repo.find_participant(conn, email=f.email) if f.email else None
+            if by_id and by_email and by_id.id != by_email.id:
+                problems.append(
+                    RosterProblem(
+                        entry.row, "email", "belongs to another participant already imported"
+                    )
+                )
+                continue
+            plan.append((entry, by_id or by_email))
+        if problems:
+            raise RosterError(problems)
+        for entry, existing in plan:
+            f = entry.fields
+            if existing is None:
+                await repo.insert_participant(conn, f, now)
+                created += 1
+                continue
+            current = ParticipantFields(
+                existing.external_id,
+                existing.full_name,
+                existing.email,
+                existing.gender,
+                existing.agency,
+                existing.region,
+                existing.cohort,
+                f.language and existing.language,
+            )
+            if current == f:
+                unchanged += 1
+            else:
+                await repo.update_participant(conn, existing.id, f, now)
+                updated += 1
+        await repo.audit(
+            conn,
+            actor=actor,
+            action="roster.import",
+            target=None,
+            details={
+                "created": created,
+                "updated": updated,
+                "unchanged": unchanged,
+                "sha256": hashlib.sha256(data).hexdigest(),
+            },
+            now=now,
+        )
+    return ImportReport(created, updated, unchanged)

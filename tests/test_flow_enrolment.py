@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from bot.content import Content
 
 from bot.app import RelaisApp
 from bot.clock import FixedClock
+from bot.content import Content
 from bot.i18n import RLM
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI

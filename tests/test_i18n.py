@@ -86,9 +86,9 @@ def test_translations_keep_the_placeholders(locale: str) -> None:
             continue
         ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        expected = set(PLACEHOLDER.findall(ids[-1])) - {"n"}
+        expected = set(PLACEHOLDER.findall(str(ids[-1]))) - {"n"}
         for text in strings:
-            assert set(PLACEHOLDER.findall(text)) - {"n"} == expected, (locale, entry.id, text)
+            assert set(PLACEHOLDER.findall(str(text))) - {"n"} == expected, (locale, entry.id, text)
 
 
 def test_arabic_has_six_plural_forms() -> None:

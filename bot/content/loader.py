@@ -85,7 +85,7 @@ def _check_programme(tree: Any, report: Callable[[Path_, str], None]) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             report(("timezone",), f"unknown time zone {timezone!r}")
     cohorts = tree.get("cohorts") or []
-    known = sorted(c.get("id") for c in cohorts if isinstance(c, dict) and c.get("id"))
+    known = sorted(str(c["id"]) for c in cohorts if isinstance(c, dict) and c.get("id"))
     seen: dict[str, Path_] = {}
     for i, cohort in enumerate(cohorts if isinstance(cohorts, list) else []):
         if isinstance(cohort, dict) and isinstance(cohort.get("id"), str):

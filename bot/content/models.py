@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -103,7 +103,10 @@ class Programme(_Model):
 
     @model_validator(mode="after")
     def _localise_sessions(self) -> Programme:
-        tz = ZoneInfo(self.timezone)
+        try:
+            tz = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
         for phase in self.phases:
             for session in phase.sessions:
                 object.__setattr__(session, "tz", tz)

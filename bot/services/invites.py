@@ -73,7 +73,7 @@ def deep_link(bot_username: str, token: str) -> str:
 async def issue_participant_invites(
     db: Database, *, clock: Clock, ttl: timedelta, actor: str, cohort: str | None = None
 ) -> list[IssuedInvite]:
-    """One new invite per participant not enrolled yet; their earlier unused invites stop working."""
+    """One new invite per participant not enrolled; their earlier unused invites stop working."""
     now = clock.now()
     issued: list[IssuedInvite] = []
     async with db.transaction() as conn:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bot.content import Content, load_content
-from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
+from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.repo import Participant, ParticipantFields, Role

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot.content import load_content
 from pydantic import SecretStr
 
 from bot.app import build_application, running
 from bot.cli import EXIT_CONFIG, _run
+from bot.content import load_content
 from bot.logs import REDACTED, RedactingFormatter, configure_logging
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content
-from bot.handlers import register
+from bot.handlers import ALLOWED_UPDATES, register
 from bot.handlers.common import RUNTIME_KEY
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
@@ -23,7 +27,33 @@ from bot.storage import Database
 
 log = logging.getLogger(__name__)
 
-RelaisApp = Application[Any, Any, Any, Any, Any, Any]
+
+class RelaisApp(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, which can also tell when a given update has been fully handled.
+
+    The sandbox and end-to-end tests wait on this instead of sleeping: a simulated
+    user's action returns once the bot has answered it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handled: set[int] = set()
+        self._handled_changed = asyncio.Condition()
+
+    async def process_update(self, update: object) -> None:
+        """Handle one update as PTB does, then record its id as handled."""
+        try:
+            await super().process_update(update)
+        finally:
+            if isinstance(update, Update):
+                async with self._handled_changed:
+                    self._handled.add(update.update_id)
+                    self._handled_changed.notify_all()
+
+    async def wait_handled(self, update_id: int, seconds: float = 10.0) -> None:
+        """Return once update ``update_id`` has been handled; TimeoutError after ``seconds``."""
+        async with asyncio.timeout(seconds), self._handled_changed:
+            await self._handled_changed.wait_for(lambda: update_id in self._handled)
 
 
 def build_application(
@@ -40,6 +70,7 @@ def build_application(
     rt = Runtime(settings=settings, content=content, clock=clock or SystemClock())
     builder = (
         ApplicationBuilder()
+        .application_class(RelaisApp)
         .token(token or settings.require_token())
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
@@ -53,20 +84,21 @@ def build_application(
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
-    app: RelaisApp = builder.build()
+    app = builder.build()
+    assert isinstance(app, RelaisApp)
     app.bot_data[RUNTIME_KEY] = rt
     register(app)
     return app
 
 
-def runtime_of(app: RelaisApp) -> Runtime:
+def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
     """The runtime stored on an application built by ``build_application``."""
     rt = app.bot_data[RUNTIME_KEY]
     assert isinstance(rt, Runtime)
     return rt
 
 
-async def _post_init(app: RelaisApp) -> None:
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Open the database and register the command menus."""
     rt = runtime_of(app)
     rt.attach(await Database.open(rt.settings.database))
@@ -80,7 +112,7 @@ async def _post_init(app: RelaisApp) -> None:
     )
 
 
-async def _post_shutdown(app: RelaisApp) -> None:
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Close the database cleanly."""
     await runtime_of(app).close()
 
@@ -95,6 +127,60 @@ async def running(app: RelaisApp) -> AsyncIterator[RelaisApp]:
     try:
         await _post_init(app)
         yield app
+    finally:
+        await _post_shutdown(app)
+        await app.shutdown()
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where the bot's own webhook server listens and the URL Telegram should post to."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret_token: str | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+
+@asynccontextmanager
+async def serving(
+    app: RelaisApp, *, webhook: Webhook | None = None, poll_timeout: int = 10
+) -> AsyncIterator[RelaisApp]:
+    """Run the bot as in production, fetching updates by long polling or a webhook, in a block.
+
+    ``Application.run_polling`` does the same but owns the event loop; this lets the
+    sandbox and the end-to-end tests run the bot next to the emulator in one loop.
+    """
+    await app.initialize()
+    try:
+        await _post_init(app)
+        updater = app.updater
+        assert updater is not None
+        if webhook is None:
+            await updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if updater.running:
+                await updater.stop()
+            if app.running:
+                await app.stop()
     finally:
         await _post_shutdown(app)
         await app.shutdown()

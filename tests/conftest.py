@@ -12,7 +12,7 @@ import pytest
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content, load_content
-from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 from bot.settings import Settings
@@ -71,8 +71,10 @@ _user_ids = itertools.count(600_001)
 
 @pytest.fixture
 def new_user(app: RelaisApp, api: OfflineBotAPI) -> Callable[..., SimulatedUser]:
+    deliver = direct_delivery(app, api)
+
     def make(first_name: str = "Amina", language_code: str | None = "fr") -> SimulatedUser:
-        return SimulatedUser(app, api, next(_user_ids), first_name, language_code=language_code)
+        return SimulatedUser(api, deliver, next(_user_ids), first_name, language_code=language_code)
 
     return make
 

@@ -218,7 +218,7 @@ async def test_staff_invite_grants_role_sets_menu_and_help_differs_by_role(
     assert helps[Role.COORDINATOR] != helps[Role.EVALUATOR]
     assert "/me —" not in helps[Role.EVALUATOR]
 
-    admin = SimulatedUser(learner.app, api, ADMIN_ID, "Admin", language_code="fr")
+    admin = SimulatedUser(api, learner.deliver, ADMIN_ID, "Admin", language_code="fr")
     admin_help = (await admin.send("/help")).text
     assert "Administrat" in admin_help
 

@@ -13,7 +13,7 @@ from bot.app import build_application, running
 from bot.cli import EXIT_CONFIG, _run
 from bot.content import load_content
 from bot.logs import REDACTED, RedactingFormatter, configure_logging
-from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import OfflineBotAPI
 from bot.settings import Settings
 
@@ -95,7 +95,7 @@ async def test_handler_failure_logs_no_token(
 
     monkeypatch.setattr("bot.handlers.help.help_text", broken)
     async with running(app):
-        user = SimulatedUser(app, api, 4242)
+        user = SimulatedUser(api, direct_delivery(app, api), 4242)
         turn = await user.send("/help")
     err = capsys.readouterr().err
     assert "update" in err

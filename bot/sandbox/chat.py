@@ -1,30 +1,34 @@
-"""Simulated Telegram users that talk to a Relais application through the offline API.
+"""Simulated Telegram users: what a person does in a private chat with the bot.
 
-Tests read like a chat transcript: ``await amina.send("/me")``, check the reply,
-``await amina.press("العربية")``, check the edited message and the database.
+Tests and the sandbox read like a chat transcript: ``await amina.send("/me")``,
+check the reply, ``await amina.press("العربية")``, check the edited message and
+the database. A ``Deliver`` function decides how an update reaches the bot: handed
+straight to ``Application.process_update`` (offline tests) or queued in the
+emulator for the bot's own polling loop or webhook (sandbox and end-to-end tests);
+either way it returns once the bot has finished handling it.
 """
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 
-from bot.sandbox.offline import OfflineBotAPI, SentMessage
+from bot.sandbox.emulator import BotAPIEmulator, ChatEvent, JSONDict, SentMessage, SimUser, Upload
 
-_update_ids = itertools.count(1)
-_query_ids = itertools.count(1)
+Deliver = Callable[[str, JSONDict], Awaitable[None]]
 
 
 @dataclass
 class Turn:
-    """What the bot did in the chat in answer to one update."""
+    """What the bot did in the chat in answer to one action of the user."""
 
     sent: list[SentMessage]
     edited: list[SentMessage]
-    answers: list[dict[str, Any]]
+    answers: list[JSONDict]
+    deleted: list[SentMessage]
 
     @property
     def text(self) -> str:
@@ -40,68 +44,85 @@ class Turn:
             return self.edited[-1]
         raise AssertionError("the bot sent nothing")
 
+    @classmethod
+    def from_events(cls, events: list[ChatEvent]) -> Turn:
+        """Group a run of chat events into what was sent, edited, answered and deleted."""
+        sent = [e.message for e in events if e.kind == "sent" and e.message]
+        edited: list[SentMessage] = []
+        for event in events:
+            message = event.message
+            if event.kind == "edited" and message and message not in sent and message not in edited:
+                edited.append(message)
+        deleted = [e.message for e in events if e.kind == "deleted" and e.message]
+        answers = [{"text": e.text, **e.data} for e in events if e.kind == "answer"]
+        return cls(
+            sent=[m for m in sent if not m.deleted],
+            edited=[m for m in edited if not m.deleted],
+            answers=answers,
+            deleted=deleted,
+        )
+
+
+def direct_delivery(app: Any, api: BotAPIEmulator) -> Deliver:
+    """Hand updates straight to the application, without any update queue (offline tests)."""
+    counter = iter(range(1, 1 << 62))
+
+    async def deliver(kind: str, payload: JSONDict) -> None:
+        update = Update.de_json({"update_id": next(counter), kind: payload}, app.bot)
+        await app.process_update(update)
+
+    return deliver
+
 
 class SimulatedUser:
-    """A Telegram user in a private chat with the bot."""
+    """A Telegram account in a private chat with the bot."""
 
     def __init__(
         self,
-        app: Any,
-        api: OfflineBotAPI,
+        api: BotAPIEmulator,
+        deliver: Deliver,
         user_id: int,
         first_name: str = "Amina",
+        *,
         last_name: str | None = None,
         language_code: str | None = "fr",
     ) -> None:
-        self.app, self.api = app, api
-        self.user_id = user_id
-        self.first_name, self.last_name = first_name, last_name
-        self.language_code = language_code
-        self._message_ids = itertools.count(1_000)
+        self.api, self.deliver = api, deliver
+        self.account: SimUser = api.users.get(user_id) or api.add_user(
+            user_id, first_name, last_name=last_name, language_code=language_code
+        )
+
+    @property
+    def user_id(self) -> int:
+        return self.account.user_id
 
     @property
     def chat(self) -> list[SentMessage]:
         """The bot's messages as this user sees them now."""
         return self.api.visible(self.user_id)
 
-    def _user_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.user_id, "is_bot": False, "first_name": self.first_name}
-        if self.last_name:
-            data["last_name"] = self.last_name
-        if self.language_code:
-            data["language_code"] = self.language_code
-        return data
+    @property
+    def events(self) -> list[ChatEvent]:
+        """Everything that happened in this chat, the user's own messages included."""
+        return self.api.events[self.user_id]
 
-    def _chat_json(self) -> dict[str, Any]:
-        return {"id": self.user_id, "type": "private", "first_name": self.first_name}
-
-    async def _process(self, payload: dict[str, Any]) -> Turn:
-        before = {(m.message_id, m.edits) for m in self.api.chats[self.user_id]}
-        count = len(self.api.chats[self.user_id])
-        answers_before = len(self.api.calls_to("answerCallbackQuery"))
-        update = Update.de_json({"update_id": next(_update_ids), **payload}, self.app.bot)
-        await self.app.process_update(update)
-        messages = self.api.chats[self.user_id]
-        sent = messages[count:]
-        edited = [
-            m for m in messages[:count] if (m.message_id, m.edits) not in before and not m.deleted
-        ]
-        answers = [c.params for c in self.api.calls_to("answerCallbackQuery")[answers_before:]]
-        return Turn(sent, edited, answers)
+    async def _turn(self, kind: str, payload: JSONDict, mark: int) -> Turn:
+        await self.deliver(kind, payload)
+        bot_events = [e for e in self.events[mark:] if e.kind != "user"]
+        return Turn.from_events(bot_events)
 
     async def send(self, text: str) -> Turn:
         """Type a message (a command if it starts with '/') and return the bot's answer."""
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": self.api.now(),
-            "chat": self._chat_json(),
-            "from": self._user_json(),
-            "text": text,
-        }
-        if text.startswith("/"):
-            command = text.split()[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return await self._process({"message": message})
+        mark = len(self.events)
+        return await self._turn("message", self.api.user_message(self.account, text), mark)
+
+    async def send_document(self, content: bytes, file_name: str, caption: str = "") -> Turn:
+        """Upload a document, as from the paperclip menu."""
+        mark = len(self.events)
+        upload = Upload(content, file_name, "application/octet-stream")
+        return await self._turn(
+            "message", self.api.user_document(self.account, upload, caption), mark
+        )
 
     async def press(self, label: str, message: SentMessage | None = None) -> Turn:
         """Tap the inline button with this label on ``message`` (default: the latest keyboard)."""
@@ -116,20 +137,22 @@ class SimulatedUser:
     async def press_data(self, data: str, message: SentMessage | None = None) -> Turn:
         """Send a callback with arbitrary data, as a modified client could."""
         target = message or (self.chat[-1] if self.chat else None)
-        bot_message: dict[str, Any] = {
-            "message_id": target.message_id if target else 1,
-            "date": self.api.now(),
-            "chat": self._chat_json(),
-            "from": self.api.bot_user(),
-            "text": target.text if target else "",
-        }
-        if target and target.reply_markup:
-            bot_message["reply_markup"] = target.reply_markup
-        query = {
-            "id": str(next(_query_ids)),
-            "from": self._user_json(),
-            "chat_instance": f"ci-{self.user_id}",
-            "data": data,
-            "message": bot_message,
-        }
-        return await self._process({"callback_query": query})
+        if target is None:
+            target = SentMessage(self.user_id, 1, "…", date=self.api.now())
+        mark = len(self.events)
+        query = self.api.callback_query(self.account, target, data)
+        return await self._turn("callback_query", query, mark)
+
+    async def block(self) -> Turn:
+        """Block the bot: its messages now fail with 403, and it is told so."""
+        self.account.blocked = True
+        mark = len(self.events)
+        update = self.api.chat_member_update(self.account, "member", "kicked")
+        return await self._turn("my_chat_member", update, mark)
+
+    async def unblock(self) -> Turn:
+        """Unblock the bot (Telegram then sends nothing until the user writes)."""
+        self.account.blocked = False
+        mark = len(self.events)
+        update = self.api.chat_member_update(self.account, "kicked", "member")
+        return await self._turn("my_chat_member", update, mark)

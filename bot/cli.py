@@ -32,9 +32,41 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot against Telegram (long polling)")
     sub.add_parser("check", help="validate every content file and exit non-zero on problems")
     demo = sub.add_parser(
-        "demo", help="play a scripted conversation offline (no token, no network)"
+        "demo", help="play the scripted demo against the local emulator (no token, no network)"
     )
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="chat with the bot in this terminal through a local Telegram emulator",
+        description="Start a local Telegram Bot API emulator and the real bot against it, "
+        "with the content and a demo roster, and chat as a participant or staff member. "
+        "Type :help inside for the commands.",
+    )
+    sandbox.add_argument(
+        "--as",
+        dest="role",
+        default="participant",
+        choices=["participant", "coordinator", "evaluator", "admin", "stranger"],
+        help="who you play (default: the first participant of the roster)",
+    )
+    sandbox.add_argument(
+        "--script", type=Path, metavar="FILE", help="play these lines and print the transcript"
+    )
+    sandbox.add_argument(
+        "--clock",
+        nargs="?",
+        const="start",
+        metavar="WHEN",
+        help="simulated time that :clock can move; WHEN is an ISO date with zone "
+        "(default: a week before the first session)",
+    )
+    sandbox.add_argument(
+        "--roster", type=Path, metavar="CSV", help="roster to seed (default: the sample)"
+    )
+    sandbox.add_argument(
+        "--database", type=Path, help="keep the sandbox's data in this file (default: temporary)"
+    )
 
     roster = sub.add_parser("roster", help="manage the participants' roster")
     roster_sub = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
@@ -87,7 +119,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return run_demo(args.out)
+        return run_demo(args.out, settings)
+    if args.command == "sandbox":
+        return _sandbox(settings, args)
     if args.command == "roster":
         try:
             data = args.file.read_bytes()
@@ -100,6 +134,41 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "staff":
         return asyncio.run(_staff(settings, args))
     raise AssertionError(args.command)
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from bot.sandbox.run import SandboxOptions, default_start, run_sandbox
+
+    content = load_content(settings.content_dir)
+    start = None
+    if args.clock == "start":
+        start = default_start(content)
+    elif args.clock is not None:
+        try:
+            start = datetime.fromisoformat(args.clock)
+        except ValueError:
+            start = None
+        if start is None or start.tzinfo is None:
+            print(
+                f"relais: --clock {args.clock!r}: give an ISO date with its zone, "
+                "e.g. 2027-01-06T09:00+01:00",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+    for path in (args.script, args.roster):
+        if path is not None and not path.is_file():
+            print(f"relais: cannot read {path}", file=sys.stderr)
+            return EXIT_INVALID
+    options = SandboxOptions(
+        role=args.role,
+        script=args.script,
+        clock_start=start,
+        database=args.database,
+        roster=args.roster,
+    )
+    return run_sandbox(settings, content, options)
 
 
 def _run(

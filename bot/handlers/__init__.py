@@ -9,9 +9,16 @@ button is refused without writing anything).
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bot.handlers import errors, fallback, help, language, me, start
+from bot.handlers import errors, fallback, help, language, me, membership, start
 
 # Relais is a one-to-one bot: groups and channels are ignored entirely.
 PRIVATE = filters.ChatType.PRIVATE
@@ -27,6 +34,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("me", me.me, filters=PRIVATE))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
+    )
+    app.add_handler(
+        ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     # Catch-alls: keep last.
     app.add_handler(MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, fallback.unknown_message))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from bot.handlers.common import Context, runtime, translator
 from bot.i18n import negotiate_locale
+from bot.services.access import set_reachable
 
 log = logging.getLogger("relais.errors")
 
@@ -16,6 +17,13 @@ log = logging.getLogger("relais.errors")
 async def on_error(update: object, context: Context) -> None:
     """Stores nothing; logs the failure and apologises to the user in their language."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden) and isinstance(update, Update):
+        # The user blocked the bot: nothing to apologise to, only remember it.
+        user = update.effective_user
+        log.info("update %s: user blocked the bot", update_id)
+        if user is not None:
+            await set_reachable(runtime(context).db, user.id, False)
+        return
     log.error(
         "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
     )

@@ -21,6 +21,10 @@ from bot.sandbox.emulator import BotAPIEmulator, ChatEvent, JSONDict, SentMessag
 Deliver = Callable[[str, JSONDict], Awaitable[None]]
 
 
+class BotBlocked(Exception):
+    """A user who blocked the bot cannot write to it, as in Telegram's apps."""
+
+
 @dataclass
 class Turn:
     """What the bot did in the chat in answer to one action of the user."""
@@ -106,6 +110,10 @@ class SimulatedUser:
         """Everything that happened in this chat, the user's own messages included."""
         return self.api.events[self.user_id]
 
+    def _check_unblocked(self) -> None:
+        if self.account.blocked:
+            raise BotBlocked(f"{self.account.first_name} blocked the bot; unblock it first")
+
     async def _turn(self, kind: str, payload: JSONDict, mark: int) -> Turn:
         await self.deliver(kind, payload)
         bot_events = [e for e in self.events[mark:] if e.kind != "user"]
@@ -113,11 +121,13 @@ class SimulatedUser:
 
     async def send(self, text: str) -> Turn:
         """Type a message (a command if it starts with '/') and return the bot's answer."""
+        self._check_unblocked()
         mark = len(self.events)
         return await self._turn("message", self.api.user_message(self.account, text), mark)
 
     async def send_document(self, content: bytes, file_name: str, caption: str = "") -> Turn:
         """Upload a document, as from the paperclip menu."""
+        self._check_unblocked()
         mark = len(self.events)
         upload = Upload(content, file_name, "application/octet-stream")
         return await self._turn(
@@ -136,6 +146,7 @@ class SimulatedUser:
 
     async def press_data(self, data: str, message: SentMessage | None = None) -> Turn:
         """Send a callback with arbitrary data, as a modified client could."""
+        self._check_unblocked()
         target = message or (self.chat[-1] if self.chat else None)
         if target is None:
             target = SentMessage(self.user_id, 1, "…", date=self.api.now())

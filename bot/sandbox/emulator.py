@@ -730,13 +730,17 @@ class BotAPIEmulator:
             "chat": user.chat_json(),
             "from": user.json(),
             "date": self.now(),
-            "old_chat_member": {"status": old, "user": bot},
-            "new_chat_member": {
-                "status": new,
-                "user": bot,
-                **({"until_date": 0} if new == "kicked" else {}),
-            },
+            "old_chat_member": _member(old, bot),
+            "new_chat_member": _member(new, bot),
         }
+
+
+def _member(status: str, bot: JSONDict) -> JSONDict:
+    """A ``ChatMember`` of the bot; a banned one carries ``until_date`` (0: for ever)."""
+    data: JSONDict = {"status": status, "user": bot}
+    if status == "kicked":
+        data["until_date"] = 0
+    return data
 
 
 def _decode(value: Any) -> Any:

@@ -66,3 +66,9 @@ async def set_language(db: Database, identity: Identity, locale: str, now: datet
             await repo.set_participant_language(conn, identity.participant.id, locale, now)
         else:
             await repo.set_user_language(conn, identity.user_id, locale, now)
+
+
+async def set_reachable(db: Database, user_id: int, reachable: bool) -> bool:
+    """Remember that a participant blocked (False) or unblocked (True) the bot."""
+    async with db.transaction() as conn:
+        return await repo.set_reachable(conn, user_id, reachable)

@@ -328,6 +328,14 @@ async def bind_participant(
     )
 
 
+async def set_reachable(conn: aiosqlite.Connection, user_id: int, reachable: bool) -> bool:
+    """Record whether the bot can write to this account; False if it is not bound."""
+    cursor = await conn.execute(
+        "UPDATE telegram_bindings SET reachable = ? WHERE user_id = ?", (int(reachable), user_id)
+    )
+    return cursor.rowcount > 0
+
+
 async def unbound_participants(conn: aiosqlite.Connection) -> list[Participant]:
     """Participants who have not enrolled with Telegram yet."""
     rows = await _all(

@@ -1,0 +1,22 @@
+"""The bot blocked or unblocked by a user: Telegram says so with a ``my_chat_member`` update."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMember, Update
+
+from bot.handlers.common import Context, runtime
+from bot.services.access import set_reachable
+
+log = logging.getLogger(__name__)
+
+
+async def membership_changed(update: Update, context: Context) -> None:
+    """Stores whether the participant can be reached; asks nothing (a blocked chat is silent)."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    reachable = change.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT)
+    if await set_reachable(runtime(context).db, change.from_user.id, reachable):
+        log.info("user %s is %s", change.from_user.id, "reachable" if reachable else "unreachable")

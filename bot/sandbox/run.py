@@ -1,0 +1,67 @@
+"""What ``relais sandbox`` does: start the emulator and the bot, then a terminal session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.clock import Clock, FixedClock, SystemClock
+from bot.content import Content
+from bot.logs import configure_logging
+from bot.sandbox.harness import Sandbox, Seed, open_sandbox, seed
+from bot.sandbox.terminal import Session, Style, Transcript, interact, play_script
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """What the command line chose."""
+
+    role: str = "participant"
+    script: Path | None = None
+    clock_start: datetime | None = None
+    database: Path | None = None
+    roster: Path | None = None
+
+
+def default_start(content: Content) -> datetime:
+    """A week before the programme's first session: a good moment to preview it."""
+    return content.programme.all_sessions()[0].start_utc - timedelta(days=7)
+
+
+def run_sandbox(settings: Settings, content: Content, options: SandboxOptions) -> int:
+    """Run the sandbox to completion and return the exit status."""
+    # Keep the transcript readable: only warnings and errors from the libraries.
+    configure_logging("WARNING")
+    logging.getLogger("telegram").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="relais-sandbox-") as tmp:
+        database = options.database or Path(tmp) / "sandbox.db"
+        local = settings.model_copy(update={"database": database})
+        clock: Clock = FixedClock(options.clock_start) if options.clock_start else SystemClock()
+        return asyncio.run(_session(local, content, clock, options))
+
+
+async def _session(
+    settings: Settings, content: Content, clock: Clock, options: SandboxOptions
+) -> int:
+    roster = options.roster.read_bytes() if options.roster else None
+    async with open_sandbox(settings, content, clock=clock) as sandbox:
+        seeded = await _seed(sandbox, content, clock, roster)
+        interactive = options.script is None
+        transcript = Transcript(Style(color=interactive and sys.stdout.isatty()), print)
+        session = Session(sandbox, seeded, transcript, role=options.role)
+        if options.script is None:
+            return await interact(session)
+        lines = options.script.read_text(encoding="utf-8").splitlines()
+        return await play_script(session, lines, str(options.script))
+
+
+async def _seed(sandbox: Sandbox, content: Content, clock: Clock, roster: bytes | None) -> Seed:
+    from bot.sandbox.harness import SAMPLE_ROSTER
+
+    return await seed(sandbox.db, content, clock, roster or SAMPLE_ROSTER.read_bytes())

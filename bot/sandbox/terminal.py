@@ -1,0 +1,311 @@
+"""``relais sandbox``: chat with the real bot in a terminal, or play a script of the same lines.
+
+One line is one action, typed or read from a script:
+
+- a number presses that button of the latest message that has buttons;
+- ``:invite`` opens the current person's invitation link (``:invite participant 2``: another's);
+- ``:as participant|coordinator|evaluator|admin|stranger [N]`` switches person;
+- ``:clock +2d`` / ``+3h`` / ``+30m`` / an ISO date moves simulated time (with ``--clock``);
+- ``:block``, ``:unblock``, ``:doc FILE [caption]``, ``:chat``, ``:help``, ``:quit``;
+- in scripts, ``#`` starts a comment and ``##`` a heading printed in the transcript;
+- anything else is sent as a message (``/command`` included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.clock import FixedClock
+from bot.sandbox.chat import BotBlocked, SimulatedUser
+from bot.sandbox.emulator import ChatEvent, SentMessage
+from bot.sandbox.harness import Sandbox, Seed
+from bot.services.invites import IssuedInvite, deep_link
+from bot.storage.repo import Role
+
+HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+ROLES = ("participant", "coordinator", "evaluator", "admin", "stranger")
+_DURATION = re.compile(r"^\+(\d+)([dhm])$")
+_TAG = re.compile(r"<(/?)(\w[\w-]*)([^>]*)>")
+_HREF = re.compile(r'href="([^"]*)"')
+
+
+class ScriptError(Exception):
+    """A line that cannot be played; the message says why."""
+
+
+@dataclass
+class Style:
+    """ANSI styling for a real terminal; plain text for scripts, pipes and logs."""
+
+    color: bool = False
+
+    def bold(self, text: str) -> str:
+        return f"\x1b[1m{text}\x1b[0m" if self.color else text
+
+    def dim(self, text: str) -> str:
+        return f"\x1b[2m{text}\x1b[0m" if self.color else text
+
+
+def render_html(text: str, style: Style) -> str:
+    """Telegram HTML as a terminal shows it: bold kept, links spelled out, entities decoded."""
+    out: list[str] = []
+    pos = 0
+    links: list[str] = []
+    for match in _TAG.finditer(text):
+        out.append(html.unescape(text[pos : match.start()]))
+        pos = match.end()
+        closing, tag, attrs = match.groups()
+        if tag in ("b", "strong") and style.color:
+            out.append("\x1b[0m" if closing else "\x1b[1m")
+        elif tag == "a":
+            if closing and links:
+                out.append(f" ({links.pop()})")
+            elif not closing:
+                href = _HREF.search(attrs)
+                links.append(html.unescape(href.group(1)) if href else "")
+    out.append(html.unescape(text[pos:]))
+    return "".join(out)
+
+
+@dataclass
+class Transcript:
+    """Turns chat events into readable lines and numbers the buttons of the latest keyboard."""
+
+    style: Style
+    write: Callable[[str], None]
+    keyboard: SentMessage | None = None
+
+    def message(self, label: str, message: SentMessage) -> None:
+        self.write(f"  {self.style.bold(label)}:")
+        body = message.text
+        if message.document or message.photo:
+            body = f"[{'document' if message.document else 'photo'}] {body}".strip()
+        for line in render_html(body, self.style).splitlines() or [""]:
+            self.write(f"    {line}")
+        if message.buttons:
+            self.keyboard = message
+            number = 0
+            for row in message.buttons:
+                cells = []
+                for button in row:
+                    number += 1
+                    cells.append(f"[{number}] {button['text']}")
+                self.write("    " + "   ".join(cells))
+
+    def events(self, events: list[ChatEvent]) -> None:
+        for event in events:
+            if event.kind == "sent" and event.message and not event.message.deleted:
+                self.message("Relais", event.message)
+            elif event.kind == "edited" and event.message and not event.message.deleted:
+                self.message(f"Relais (edited message {event.message.message_id})", event.message)
+            elif event.kind == "deleted" and event.message:
+                self.write(self.style.dim(f"  (Relais deleted message {event.message.message_id})"))
+            elif event.kind == "answer" and event.text:
+                kind = "alert" if event.data.get("show_alert") else "notice"
+                self.write(f"  Relais ({kind}): {event.text}")
+        self.write("")
+
+
+@dataclass
+class Session:
+    """The people of the sandbox and the one currently typing."""
+
+    sandbox: Sandbox
+    seed: Seed
+    transcript: Transcript
+    role: str = "participant"
+    index: int = 1
+    people: dict[tuple[str, int], SimulatedUser] = field(default_factory=dict)
+
+    @property
+    def clock(self) -> FixedClock | None:
+        clock = self.sandbox.clock
+        return clock if isinstance(clock, FixedClock) else None
+
+    def person(self) -> SimulatedUser:
+        """The current person's Telegram account, created on first use."""
+        key = (self.role, self.index)
+        if key not in self.people:
+            user_id = 700_000 + ROLES.index(self.role) * 1_000 + self.index
+            name, language = "Visiteur", "fr"
+            if self.role == "participant":
+                participant = self.invite().participant
+                assert participant is not None
+                name = participant.full_name.split()[0]
+                language = participant.language or "fr"
+            elif self.role != "stranger":
+                name = {"coordinator": "Salma", "evaluator": "Karim", "admin": "Admin"}[self.role]
+            self.people[key] = self.sandbox.user(user_id, name, language_code=language)
+        return self.people[key]
+
+    def invite(self) -> IssuedInvite:
+        """The current person's invitation."""
+        return self.invite_of(self.role, self.index)
+
+    def invite_of(self, role: str, index: int) -> IssuedInvite:
+        """The invitation the sandbox issued to participant ``index`` or to a staff role."""
+        if role == "participant":
+            if not 1 <= index <= len(self.seed.participants):
+                raise ScriptError(f"there are {len(self.seed.participants)} participants")
+            return self.seed.participants[index - 1]
+        if role not in ROLES or role == "stranger":
+            raise ScriptError(f"{role!r} has no invitation")
+        return self.seed.staff[Role(role)]
+
+    def describe(self) -> str:
+        """Who is typing now, and how to enrol."""
+        if self.role == "stranger":
+            return "You are a stranger: nobody invited you."
+        invite = self.invite()
+        link = deep_link(self.sandbox.api.username, invite.token)
+        if invite.participant is not None:
+            who = f"{invite.participant.full_name} (cohort {invite.participant.cohort})"
+        else:
+            who = f"a new {self.role}"
+        return f"You are {who}. Invitation link: {link}\nType :invite to open it."
+
+    async def play(self, line: str) -> bool:
+        """Play one line; False when the session should end."""
+        try:
+            return await self._play(line.strip())
+        except BotBlocked as exc:
+            raise ScriptError(str(exc)) from None
+
+    async def _play(self, line: str) -> bool:
+        if not line:
+            return True
+        if line.startswith(":"):
+            return await self._meta(line[1:].split())
+        user = self.person()
+        mark = len(user.events)
+        if line.isdigit():
+            await self._press(user, int(line))
+        else:
+            await user.send(line)
+        self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+        return True
+
+    async def _press(self, user: SimulatedUser, number: int) -> None:
+        message = next((m for m in reversed(user.chat) if m.buttons), None)
+        buttons = [b for row in message.buttons for b in row] if message else []
+        if message is None or not 1 <= number <= len(buttons):
+            raise ScriptError(f"no button {number} on the latest keyboard")
+        await user.press_data(buttons[number - 1]["callback_data"], message)
+
+    async def _meta(self, words: list[str]) -> bool:
+        if not words:
+            raise ScriptError("empty command; type :help")
+        command, args = words[0], words[1:]
+        write = self.transcript.write
+        if command in ("quit", "exit", "q"):
+            return False
+        if command == "help":
+            write(HELP)
+        elif command == "as":
+            if not args or args[0] not in ROLES:
+                raise ScriptError(f"usage: :as {'|'.join(ROLES)} [N]")
+            self.role = args[0]
+            self.index = int(args[1]) if len(args) > 1 else 1
+            if self.role != "stranger":
+                self.invite()
+            write(self.describe())
+            write("")
+        elif command == "invite":
+            # ":invite participant 1" opens someone else's link, to show that replays fail.
+            invite = self.invite_of(args[0], int(args[1]) if len(args) > 1 else 1) if args else None
+            await self.play(f"/start {(invite or self.invite()).token}")
+        elif command == "clock":
+            self._move_clock(args)
+        elif command in ("block", "unblock"):
+            user = self.person()
+            await (user.block() if command == "block" else user.unblock())
+            write(f"  ({user.account.first_name} {command}ed the bot)\n")
+        elif command == "doc":
+            if not args:
+                raise ScriptError("usage: :doc FILE [caption]")
+            path = Path(args[0])
+            try:
+                content = await asyncio.to_thread(path.read_bytes)
+            except OSError as exc:
+                raise ScriptError(f"cannot read {path}: {exc.strerror}") from None
+            user = self.person()
+            mark = len(user.events)
+            await user.send_document(content, path.name, " ".join(args[1:]))
+            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+        elif command == "chat":
+            for message in self.person().chat:
+                self.transcript.message("Relais", message)
+            write("")
+        else:
+            raise ScriptError(f"unknown command :{command}; type :help")
+        return True
+
+    def _move_clock(self, args: list[str]) -> None:
+        clock = self.clock
+        if clock is None:
+            raise ScriptError("time is real here; start the sandbox with --clock to move it")
+        if not args:
+            self.transcript.write(f"  (simulated time: {clock.now():%Y-%m-%d %H:%M} UTC)\n")
+            return
+        match = _DURATION.match(args[0])
+        if match:
+            amount, unit = int(match.group(1)), match.group(2)
+            clock.advance(timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount}))
+        else:
+            try:
+                instant = datetime.fromisoformat(args[0])
+            except ValueError:
+                raise ScriptError("usage: :clock +2d | +3h | +30m | 2027-03-01T08:00Z") from None
+            if instant.tzinfo is None:
+                raise ScriptError("give the time zone, e.g. 2027-03-01T08:00+01:00")
+            clock.set(instant)
+        self.transcript.write(f"  (simulated time is now {clock.now():%Y-%m-%d %H:%M} UTC)\n")
+
+
+async def play_script(session: Session, lines: list[str], source: str) -> int:
+    """Play a script, echoing each action; stop at the first line that cannot be played."""
+    write = session.transcript.write
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or (line.startswith("#") and not line.startswith("##")):
+            continue
+        if line.startswith("##"):
+            write(session.transcript.style.bold(line.lstrip("# ").strip()))
+            write("")
+            continue
+        if not line.startswith(":") or line.startswith((":invite", ":doc")):
+            who = session.person().account.first_name
+            write(f"  {who} > {line}")
+        try:
+            if not await session.play(line):
+                return 0
+        except ScriptError as exc:
+            print(f"{source}:{number}: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def interact(session: Session) -> int:
+    """Read lines from the terminal until :quit or end of input."""
+    write = session.transcript.write
+    write("Relais sandbox: type a message, a number to press a button, :help for more.")
+    write(session.describe())
+    write("")
+    while True:
+        try:
+            line = await asyncio.to_thread(input, "> ")
+        except EOFError:
+            write("")
+            return 0
+        try:
+            if not await session.play(line):
+                return 0
+        except ScriptError as exc:
+            write(f"  ! {exc}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -144,6 +145,23 @@ class Webhook:
     @property
     def path(self) -> str:
         return urlsplit(self.url).path.lstrip("/")
+
+
+def webhook_of(settings: Settings) -> Webhook:
+    """The webhook the settings describe (``RELAIS_WEBHOOK_URL`` must be set)."""
+    assert settings.webhook_url is not None
+    # Without a configured secret, a fresh one per start still keeps forged posts out.
+    secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else secrets.token_urlsafe(32)
+    )
+    return Webhook(
+        url=settings.webhook_url,
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        secret_token=secret,
+    )
 
 
 @asynccontextmanager

@@ -179,18 +179,33 @@ def _run(
 ) -> int:
     from telegram.error import InvalidToken
 
-    from bot.app import build_application
+    from bot.app import build_application, webhook_of
     from bot.handlers import ALLOWED_UPDATES
     from bot.logs import configure_logging
 
     token = settings.require_token()
-    configure_logging(settings.log_level, secrets=[token])
+    secrets = [token] + (
+        [settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []
+    )
+    configure_logging(settings.log_level, secrets=secrets)
     content = load_content(settings.content_dir)
     app = build_application(
         settings, content, request=request, get_updates_request=get_updates_request
     )
     try:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+        if settings.webhook_url:
+            hook = webhook_of(settings)
+            app.run_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.url,
+                secret_token=hook.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+                close_loop=False,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     except InvalidToken:
         # PTB's message quotes the token itself: say it in our own words.
         print(

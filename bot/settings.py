@@ -43,6 +43,28 @@ class Settings(BaseSettings):
     default_locale: Locale = "fr"
     log_level: LogLevel = "INFO"
     invite_ttl_days: int = Field(default=30, ge=1, le=365)
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url", mode="after")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        # Telegram only posts to HTTPS; plain HTTP is allowed on loopback for the sandbox.
+        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https:// URL that Telegram can reach")
+        return value or None
+
+    @field_validator("webhook_secret", mode="after")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's own limits for secret_token; the message never echoes it.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("1-256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

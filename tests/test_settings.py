@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import TELEGRAM_API_BASE_URL, SettingsError, load_settings
+from bot.settings import TELEGRAM_API_BASE_URL, Settings, SettingsError, load_settings
 
 TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
 
@@ -90,3 +90,30 @@ def test_token_is_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert TOKEN not in repr(settings)
     assert TOKEN not in str(settings.model_dump())
+
+
+def test_webhook_needs_https_and_a_well_formed_secret_not_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RELAIS_WEBHOOK_URL", "http://bot.example.org/hook")
+    with pytest.raises(SettingsError, match=r"^RELAIS_WEBHOOK_URL: .*https://"):
+        load_settings()
+    monkeypatch.setenv("RELAIS_WEBHOOK_URL", "https://bot.example.org/hook")
+    monkeypatch.setenv("RELAIS_WEBHOOK_SECRET", "has spaces!")
+    with pytest.raises(SettingsError, match=r"^RELAIS_WEBHOOK_SECRET") as caught:
+        load_settings()
+    assert "has spaces" not in str(caught.value)
+    monkeypatch.setenv("RELAIS_WEBHOOK_SECRET", "s3cret_token-1")
+    settings = load_settings()
+    assert settings.webhook_url == "https://bot.example.org/hook"
+    assert "s3cret" not in repr(settings)
+
+
+def test_webhook_without_secret_gets_a_random_one() -> None:
+    from bot.app import webhook_of
+
+    settings = Settings(webhook_url="https://bot.example.org/relais/hook")
+    first, second = webhook_of(settings), webhook_of(settings)
+    assert first.path == "relais/hook"
+    assert first.secret_token
+    assert first.secret_token != second.secret_token

@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DOMAIN := relais
 
-.PHONY: help install catalogs extract update-catalogs lint format test demo run check clean
+.PHONY: help install catalogs extract update-catalogs lint format test demo sandbox run check clean
 
 help:
 	@echo "make test     install, compile the catalogs, lint, type-check and run the tests"
-	@echo "make demo     play a scripted conversation offline (no token, no network)"
+	@echo "make demo     play the scripted demo: the real bot against a local Telegram emulator"
+	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
 	@echo "make run      run the bot against Telegram (RELAIS_BOT_TOKEN in the environment or .env)"
 	@echo "make check    validate the content files in conversations/"
 	@echo "make extract / update-catalogs / catalogs   gettext workflow (see README)"
@@ -52,6 +53,9 @@ check: $(STAMP)
 
 demo: $(STAMP) catalogs
 	$(BIN)/relais demo --out demo-output
+
+sandbox: $(STAMP) catalogs
+	$(BIN)/relais sandbox --clock
 
 run: $(STAMP) catalogs
 	$(BIN)/relais run

@@ -146,6 +146,17 @@ class Webhook:
     def path(self) -> str:
         return urlsplit(self.url).path.lstrip("/")
 
+    def options(self) -> dict[str, Any]:
+        """Arguments for PTB's ``start_webhook``/``run_webhook``."""
+        return {
+            "listen": self.listen,
+            "port": self.port,
+            "url_path": self.path,
+            "webhook_url": self.url,
+            "secret_token": self.secret_token,
+            "allowed_updates": ALLOWED_UPDATES,
+        }
+
 
 def webhook_of(settings: Settings) -> Webhook:
     """The webhook the settings describe (``RELAIS_WEBHOOK_URL`` must be set)."""
@@ -183,14 +194,7 @@ async def serving(
                 poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
             )
         else:
-            await updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            await updater.start_webhook(**webhook.options())
         await app.start()
         try:
             yield app

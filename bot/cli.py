@@ -194,16 +194,7 @@ def _run(
     )
     try:
         if settings.webhook_url:
-            hook = webhook_of(settings)
-            app.run_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.url,
-                secret_token=hook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-                close_loop=False,
-            )
+            app.run_webhook(**webhook_of(settings).options(), close_loop=False)
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     except InvalidToken:

@@ -542,13 +542,7 @@ class BotAPIEmulator:
     async def _m_sendmessage(self, params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
         chat_id = int(params["chat_id"])
         self._reachable(chat_id)
-        text = str(params.get("text", ""))
-        parse_mode = params.get("parse_mode") or None
-        visible = _visible_text(text, parse_mode)
-        if not visible.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(visible) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: message is too long")
+        text, parse_mode = _checked_text(params, "message is too long")
         message = SentMessage(
             chat_id=chat_id,
             message_id=self.next_message_id(chat_id),
@@ -587,13 +581,7 @@ class BotAPIEmulator:
 
     async def _m_editmessagetext(self, params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
         message = self._find(params)
-        text = str(params.get("text", ""))
-        parse_mode = params.get("parse_mode") or None
-        visible = _visible_text(text, parse_mode)
-        if not visible.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(visible) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        text, parse_mode = _checked_text(params, "MESSAGE_TOO_LONG")
         markup = _markup(params.get("reply_markup"))
         if text == message.text and markup == message.reply_markup:
             raise ApiError(
@@ -826,6 +814,18 @@ class _EntityParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+
+def _checked_text(params: JSONDict, too_long: str) -> tuple[str, str | None]:
+    """A message's text and parse mode, refused as Telegram refuses them."""
+    text = str(params.get("text", ""))
+    parse_mode = params.get("parse_mode") or None
+    visible = _visible_text(text, parse_mode)
+    if not visible.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(visible) > MAX_TEXT:
+        raise ApiError(400, f"Bad Request: {too_long}")
+    return text, parse_mode
 
 
 def _visible_text(text: str, parse_mode: str | None) -> str:

@@ -43,7 +43,12 @@ def run_sandbox(settings: Settings, content: Content, options: SandboxOptions) -
         database = options.database or Path(tmp) / "sandbox.db"
         local = settings.model_copy(update={"database": database})
         clock: Clock = FixedClock(options.clock_start) if options.clock_start else SystemClock()
-        return asyncio.run(_session(local, content, clock, options))
+        try:
+            return asyncio.run(_session(local, content, clock, options))
+        except KeyboardInterrupt:
+            # Ctrl-C is how people leave a terminal program: no traceback for it.
+            print()
+            return 130
 
 
 async def _session(

@@ -41,12 +41,7 @@ def test_script_plays_enrolment_language_and_buttons(
 ) -> None:
     path = script(
         tmp_path,
-        "# a comment is not played\n"
-        "## Enrolment\n"
-        ":invite\n"
-        "/language\n"
-        "2\n"
-        "/me\n",
+        "# a comment is not played\n## Enrolment\n:invite\n/language\n2\n/me\n",
     )
     assert main(["sandbox", "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out

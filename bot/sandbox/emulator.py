@@ -21,6 +21,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http import HTTPStatus
 from typing import Any
 
 from bot.clock import Clock, SystemClock
@@ -343,7 +344,7 @@ class BotAPIEmulator:
             return 404, ApiError(404, f"Not Found: method {method} is not emulated").body()
         try:
             if method.lower() in SENDING_METHODS:
-                self._check_rate(int(params.get("chat_id", 0)))
+                self._check_rate(_chat_id(params))
             result = await handler(params, uploads or {})
         except ApiError as exc:
             return exc.status, exc.body()
@@ -430,13 +431,14 @@ class BotAPIEmulator:
             file_path=f"{folder}/file_{n}{suffix}",
             content=upload.content,
             file_name=upload.file_name,
-            mime_type=upload.mime_type,
+            # Telegram reports the bare type; parameters such as charset are dropped.
+            mime_type=(upload.mime_type or "").split(";")[0].strip() or None,
         )
         self.files[stored.file_id] = stored
         return stored
 
     def _find(self, params: JSONDict, verb: str = "edit") -> SentMessage:
-        chat_id = int(params["chat_id"])
+        chat_id = _chat_id(params)
         message_id = int(params["message_id"])
         for message in self.chats[chat_id]:
             if message.message_id == message_id and not message.deleted:
@@ -493,8 +495,11 @@ class BotAPIEmulator:
         self.drop_filtered(self.allowed_updates)
         limit = max(1, min(100, int(params.get("limit", 100))))
         timeout = float(params.get("timeout", 0))
-        if not self.updates and timeout > 0:
-            await self.wait_for_update(timeout)
+        # Long polls wait in real time, whatever clock the rate limits are measured with.
+        deadline = time.monotonic() + timeout
+        # Updates the bot did not ask for are dropped without ending the long poll.
+        while not self.updates and (left := deadline - time.monotonic()) > 0:
+            await self.wait_for_update(left)
             self.drop_filtered(self.allowed_updates)
         return list(self.updates)[:limit]
 
@@ -540,7 +545,7 @@ class BotAPIEmulator:
         return info
 
     async def _m_sendmessage(self, params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
-        chat_id = int(params["chat_id"])
+        chat_id = _chat_id(params)
         self._reachable(chat_id)
         text, parse_mode = _checked_text(params, "message is too long")
         message = SentMessage(
@@ -560,7 +565,7 @@ class BotAPIEmulator:
         return self._send_file("photo", params, uploads)
 
     def _send_file(self, kind: str, params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
-        chat_id = int(params["chat_id"])
+        chat_id = _chat_id(params)
         self._reachable(chat_id)
         caption = str(params.get("caption", ""))
         parse_mode = params.get("parse_mode") or None
@@ -583,7 +588,12 @@ class BotAPIEmulator:
         message = self._find(params)
         text, parse_mode = _checked_text(params, "MESSAGE_TOO_LONG")
         markup = _markup(params.get("reply_markup"))
-        if text == message.text and markup == message.reply_markup:
+        same = (text, parse_mode, markup) == (
+            message.text,
+            message.parse_mode,
+            message.reply_markup,
+        )
+        if same:
             raise ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message content and "
@@ -633,7 +643,7 @@ class BotAPIEmulator:
         return True
 
     async def _m_sendchataction(self, params: JSONDict, uploads: dict[str, Upload]) -> bool:
-        chat_id = int(params["chat_id"])
+        chat_id = _chat_id(params)
         self._reachable(chat_id)
         self.events[chat_id].append(ChatEvent("action", text=str(params.get("action", ""))))
         return True
@@ -706,7 +716,7 @@ class BotAPIEmulator:
         return {
             "id": query_id,
             "from": user.json(),
-            "chat_instance": str(-(user.user_id * 31 + self.bot_id) % 10**18),
+            "chat_instance": str(-((user.user_id * 31 + self.bot_id) % 10**18)),
             "data": data,
             "message": self._message_json(message),
         }
@@ -721,6 +731,11 @@ class BotAPIEmulator:
             "old_chat_member": _member(old, bot),
             "new_chat_member": _member(new, bot),
         }
+
+
+def fault_body(status: int) -> JSONDict:
+    """What an injected server error answers: the status and its standard phrase."""
+    return {"ok": False, "error_code": status, "description": HTTPStatus(status).phrase}
 
 
 def _member(status: str, bot: JSONDict) -> JSONDict:
@@ -814,6 +829,17 @@ class _EntityParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+
+def _chat_id(params: JSONDict) -> int:
+    """The target chat, refused in Telegram's words when missing or not a known kind of id."""
+    value = params.get("chat_id")
+    if value in (None, ""):
+        raise ApiError(400, "Bad Request: chat_id is empty")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, "Bad Request: chat not found") from None
 
 
 def _checked_text(params: JSONDict, too_long: str) -> tuple[str, str | None]:

@@ -23,6 +23,7 @@ from bot.sandbox.emulator import (
     Call,
     SentMessage,
     Upload,
+    fault_body,
 )
 
 __all__ = ["BOT_ID", "BOT_TOKEN", "BOT_USERNAME", "Call", "OfflineBotAPI", "SentMessage"]
@@ -70,8 +71,7 @@ class OfflineRequest(BaseRequest):
             elif fault.kind == "drop":
                 raise NetworkError("connection dropped by the sandbox")
             elif fault.kind == "error":
-                body = {"ok": False, "error_code": fault.status, "description": "Bad Gateway"}
-                return fault.status, json.dumps(body).encode()
+                return fault.status, json.dumps(fault_body(fault.status)).encode()
         params: dict[str, object] = {}
         uploads: dict[str, Upload] = {}
         if request_data is not None:

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.emulator import ApiError, BotAPIEmulator, JSONDict, Upload
+from bot.sandbox.emulator import ApiError, BotAPIEmulator, JSONDict, Upload, fault_body
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ class EmulatorServer:
                     request.transport.abort()
                 raise asyncio.CancelledError
             elif fault.kind == "error":
-                body = {"ok": False, "error_code": fault.status, "description": "Bad Gateway"}
-                return _json(fault.status, body)
+                return _json(fault.status, fault_body(fault.status))
         try:
             params, uploads = await _read_params(request)
         except ValueError as exc:

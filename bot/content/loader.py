@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from bot.content.models import Programme
+from bot.content.instruments import Instrument, check_instrument
+from bot.content.models import LocalizedText, Programme
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,11 @@ class Content:
     programme: Programme
     version: str
     files: tuple[Path, ...]
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+
+    def instrument(self, kind: str) -> Instrument | None:
+        """The KAT, satisfaction or follow-up questionnaire, if the content has it."""
+        return self.instruments.get(kind)
 
 
 Path_ = tuple[str | int, ...]
@@ -138,11 +144,25 @@ def _unique(
         seen[value] = path
 
 
-# One entry per kind of content file: its model and its extra checks.
+def _no_raw_checks(tree: Any, report: Callable[[Path_, str], None]) -> None:
+    return None
+
+
+# One entry per kind of content file: its model and its checks on the raw tree.
 REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "programme.yaml": (Programme, _check_programme),
+    "kat.yaml": (Instrument, _no_raw_checks),
+    "satisfaction.yaml": (Instrument, _no_raw_checks),
+    "followup.yaml": (Instrument, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
+INSTRUMENT_FILES = {
+    "kat.yaml": "kat",
+    "satisfaction.yaml": "satisfaction",
+    "followup.yaml": "followup",
+}
+# The raw trees of the last load, so that later reports can name lines.
+_TREES: dict[str, Any] = {}
 
 
 def _yaml() -> YAML:
@@ -151,7 +171,9 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _load_file(path: Path, display: str, problems: list[Problem]) -> BaseModel | None:
+def _load_file(
+    path: Path, display: str, problems: list[Problem], programme: Programme | None
+) -> BaseModel | None:
     model, checker = REGISTRY[path.name]
     try:
         tree = _yaml().load(path.read_text(encoding="utf-8"))
@@ -185,6 +207,14 @@ def _load_file(path: Path, display: str, problems: list[Problem]) -> BaseModel |
                 message = f"invalid date {error.get('input')!r}: {error['msg']}"
             report(loc, message)
         return None
+    if isinstance(result, Instrument):
+        expected = INSTRUMENT_FILES[path.name]
+        if result.kind != expected:
+            report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
+        if programme is not None:
+            for where, message in check_instrument(result, programme):
+                report(where, message)
+    _TREES[display] = tree
     return result if len(problems) == before else None
 
 
@@ -221,7 +251,8 @@ def load_content(content_dir: Path) -> Content:
         if not (content_dir / name).is_file():
             problems.append(Problem(_display(content_dir / name), 1, "(file)", "missing"))
     loaded: dict[str, BaseModel] = {}
-    for path in files:
+    # The programme first: the questionnaires' windows refer to its sessions.
+    for path in sorted(files, key=lambda p: p.name != "programme.yaml"):
         if path.name not in REGISTRY:
             problems.append(
                 Problem(
@@ -232,7 +263,10 @@ def load_content(content_dir: Path) -> Content:
                 )
             )
             continue
-        model = _load_file(path, _display(path), problems)
+        known = loaded.get("programme.yaml")
+        model = _load_file(
+            path, _display(path), problems, known if isinstance(known, Programme) else None
+        )
         if model is not None:
             loaded[path.name] = model
     if problems:
@@ -242,4 +276,46 @@ def load_content(content_dir: Path) -> Content:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     programme = loaded["programme.yaml"]
     assert isinstance(programme, Programme)
-    return Content(programme=programme, version=digest.hexdigest(), files=tuple(files))
+    instruments: dict[str, Instrument] = {
+        m.kind: m for m in loaded.values() if isinstance(m, Instrument)
+    }
+    return Content(
+        programme=programme,
+        version=digest.hexdigest(),
+        files=tuple(files),
+        instruments=instruments,
+    )
+
+
+def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
+    """Per language (en, ar), every content text that will show in French for want of one."""
+    content = load_content(content_dir)
+    found: dict[str, list[Problem]] = {"en": [], "ar": []}
+    for path in content.files:
+        display = _display(path)
+        model: BaseModel = (
+            content.programme
+            if path.name == "programme.yaml"
+            else content.instruments[INSTRUMENT_FILES[path.name]]
+        )
+        tree = _TREES.get(display)
+        for where, text in _texts(model, ()):
+            for locale, problems in found.items():
+                if not getattr(text, locale):
+                    line = _line(tree, where) if tree is not None else 1
+                    problems.append(Problem(display, line, _field(where), f"no {locale} text"))
+    return found
+
+
+def _texts(node: Any, path: Path_) -> list[tuple[Path_, LocalizedText]]:
+    """Every LocalizedText in a validated model, with its path."""
+    if isinstance(node, LocalizedText):
+        return [(path, node)]
+    out: list[tuple[Path_, LocalizedText]] = []
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            out += _texts(getattr(node, name), (*path, name))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _texts(value, (*path, index))
+    return out

@@ -18,7 +18,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import errors, fallback, help, language, me, membership, start
+from bot.handlers import (
+    errors,
+    fallback,
+    help,
+    language,
+    me,
+    membership,
+    questionnaire,
+    start,
+)
 
 # Relais is a one-to-one bot: groups and channels are ignored entirely.
 PRIVATE = filters.ChatType.PRIVATE
@@ -36,7 +45,20 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
     )
     app.add_handler(
+        CallbackQueryHandler(questionnaire.open_questionnaire, pattern=questionnaire.OPEN_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(questionnaire.tap_answer, pattern=questionnaire.TAP_PATTERN)
+    )
+    app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    # Plain text may answer a free-text question; if none waits it goes to the catch-all.
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
+            questionnaire.typed_answer,
+        )
     )
     # Catch-alls: keep last.
     app.add_handler(MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, fallback.unknown_message))

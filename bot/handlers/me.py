@@ -6,11 +6,14 @@ from datetime import datetime
 from functools import partial
 from html import escape as _escape
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
+from bot.i18n import Translator
+from bot.services.questionnaire import Pending, pending
+from bot.services.scores import results_text, results_visible
 
 # Text content only: apostrophes are common in French and need no escaping.
 escape = partial(_escape, quote=False)
@@ -19,10 +22,51 @@ NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort and the next sessions with dates in the user's language."""
+    """Stores nothing; shows the cohort, next sessions and questionnaires to answer (buttons)."""
     rt = runtime(context)
     who = await caller(update, context)
-    await reply(update, who, me_text(who, rt.content.programme, rt.clock.now()))
+    now = rt.clock.now()
+    text = me_text(who, rt.content.programme, now)
+    participant = who.identity.participant
+    keyboard = None
+    if participant is not None:
+        todo = await pending(rt.db, rt.content, participant, now)
+        if todo:
+            text += "\n\n" + todo_text(who.t, todo)
+            keyboard = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo]
+            )
+        results = (
+            await results_text(rt.db, rt.content, participant, who.t)
+            if results_visible(rt.content, participant, now)
+            else None
+        )
+        if results:
+            text += "\n\n" + results
+    await reply(update, who, text, keyboard)
+
+
+def todo_text(t: Translator, todo: list[Pending]) -> str:
+    """The questionnaires waiting for an answer, each with its closing date."""
+    lines = [t.gettext("<b>To answer</b>")]
+    for item in todo:
+        lines.append(
+            t.gettext(
+                "• %(title)s (%(stage)s), until %(when)s",
+                title=escape(item.instrument.title.get(t.locale)),
+                stage=escape(item.stage.title.get(t.locale)),
+                when=t.moment(item.window.closes),
+            )
+        )
+    return "\n".join(lines)
+
+
+def todo_label(t: Translator, item: Pending) -> str:
+    """The button that starts or continues a questionnaire."""
+    title = f"{item.instrument.title.get(t.locale)} · {item.stage.title.get(t.locale)}"
+    if item.started:
+        return t.gettext("Continue: %(title)s", title=title)
+    return t.gettext("Start: %(title)s", title=title)
 
 
 def me_text(who: Caller, programme: Programme, now: datetime) -> str:

@@ -77,6 +77,37 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 3: questionnaire attempts and their answers; one row per item and attempt.
+    """
+    CREATE TABLE attempts (
+        id              INTEGER PRIMARY KEY,
+        participant_id  INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        instrument      TEXT NOT NULL,
+        stage           TEXT NOT NULL,
+        number          INTEGER NOT NULL DEFAULT 1,
+        content_version TEXT NOT NULL,
+        seed            INTEGER NOT NULL,
+        position        INTEGER NOT NULL DEFAULT 0,
+        revision        INTEGER NOT NULL DEFAULT 0,
+        draft           TEXT,
+        chat_id         INTEGER,
+        message_id      INTEGER,
+        started_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        submitted_at    TEXT,
+        reopened_by     TEXT,
+        UNIQUE (participant_id, instrument, stage, number)
+    );
+    CREATE INDEX attempts_open ON attempts(participant_id) WHERE submitted_at IS NULL;
+
+    CREATE TABLE answers (
+        attempt_id  INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+        item        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (attempt_id, item)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

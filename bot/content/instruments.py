@@ -1,0 +1,258 @@
+"""Pydantic models of the questionnaires: the KAT, the satisfaction and the follow-up.
+
+One file per instrument in ``conversations/``. An instrument has stages (KAT: ``pre``
+and ``post``; satisfaction: one per activity; follow-up: one) whose windows are
+written relative to the programme's sessions, so that each cohort gets its own
+dates, and items of five types. Ids are short slugs because they travel in
+Telegram's 64-byte callback data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from bot.content.models import LocalizedText, Programme, Session, Slug, _aware, _Model
+
+ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
+ItemType = Literal["quiz", "scale", "single", "multi", "text"]
+SCALE_POINTS = (1, 2, 3, 4, 5)
+MAX_TEXT_LENGTH = 4000
+
+
+class Option(_Model):
+    """One answer a participant can tap."""
+
+    id: ShortId
+    text: LocalizedText
+
+
+class Condition(_Model):
+    """When an item is shown: after some answers to an earlier item, or after some activities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    item: ShortId | None = None
+    answer_in: list[str] | None = Field(default=None, alias="in")
+    mode: Literal["online", "residential"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        by_answer = self.item is not None or self.answer_in is not None
+        if by_answer == (self.mode is not None):
+            raise ValueError("give either 'item' with 'in', or 'mode'")
+        if by_answer and (self.item is None or not self.answer_in):
+            raise ValueError("'item' and 'in' go together")
+        return self
+
+
+class ScaleLabels(_Model):
+    """The words at both ends of a 1-5 scale."""
+
+    low: LocalizedText
+    high: LocalizedText
+
+
+class Item(_Model):
+    """One question."""
+
+    id: ShortId
+    type: ItemType
+    text: LocalizedText
+    options: list[Option] | None = None
+    answer: ShortId | None = None
+    explanation: LocalizedText | None = None
+    labels: ScaleLabels | None = None
+    max_length: int = Field(default=2000, ge=1, le=MAX_TEXT_LENGTH)
+    max_choices: int | None = Field(default=None, ge=1)
+    optional: bool = False
+    show_if: Condition | None = None
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> Item:
+        choice = self.type in ("quiz", "single", "multi")
+        if choice and not self.options:
+            raise ValueError(f"a {self.type} item needs options")
+        if not choice and self.options:
+            raise ValueError(f"a {self.type} item has no options")
+        if self.options:
+            if not 2 <= len(self.options) <= 8:
+                raise ValueError("between 2 and 8 options")
+            ids = [o.id for o in self.options]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"duplicate option ids: {ids}")
+        if self.type == "quiz":
+            if self.answer is None:
+                raise ValueError("a quiz item needs its right 'answer'")
+            if self.answer not in {o.id for o in self.options or []}:
+                raise ValueError(f"answer {self.answer!r} is not one of the option ids")
+            if self.optional:
+                raise ValueError("a quiz item cannot be optional")
+        elif self.answer is not None or self.explanation is not None:
+            raise ValueError("only quiz items have 'answer' and 'explanation'")
+        if self.type == "scale" and self.labels is None:
+            raise ValueError("a scale item needs 'labels' (low and high)")
+        if self.type != "scale" and self.labels is not None:
+            raise ValueError("only scale items have 'labels'")
+        return self
+
+    def option(self, option_id: str) -> Option | None:
+        """The option with this id."""
+        return next((o for o in self.options or [] if o.id == option_id), None)
+
+
+class Anchor(_Model):
+    """A moment relative to a session of the cohort (by session id or module)."""
+
+    after: str | None = None
+    before: str | None = None
+    days: int = 0
+    hours: int = 0
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Anchor:
+        if (self.after is None) == (self.before is None):
+            raise ValueError("give either 'after' or 'before' a session or module")
+        return self
+
+    @property
+    def ref(self) -> str:
+        return self.after or self.before or ""
+
+    def resolve(self, session: Session) -> datetime:
+        """The instant for the cohort whose session this is."""
+        offset = timedelta(days=self.days, hours=self.hours)
+        if self.after is not None:
+            return session.end_utc + offset
+        return session.start_utc - offset
+
+
+When = datetime | Anchor
+
+
+class Stage(_Model):
+    """One administration of an instrument: KAT pre or post, satisfaction after an activity..."""
+
+    id: ShortId
+    title: LocalizedText
+    mode: Literal["online", "residential"] | None = None
+    opens: When
+    closes: When
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Certificates(_Model):
+    """The concept note's thresholds, in percent of the end-of-course quiz."""
+
+    participation: int = Field(default=30, ge=0, le=100)
+    success: int = Field(default=60, ge=0, le=100)
+
+
+class Instrument(_Model):
+    """A questionnaire and when each cohort answers it."""
+
+    id: Slug
+    kind: Literal["kat", "satisfaction", "followup"]
+    title: LocalizedText
+    intro: LocalizedText | None = None
+    stages: list[Stage]
+    items: list[Item]
+    # KAT only: when scores and explanations are shown.
+    reveal: Literal["after-post", "after-close"] = "after-post"
+    certificates: Certificates | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Instrument:
+        for label, ids in (
+            ("stage", [s.id for s in self.stages]),
+            ("item", [i.id for i in self.items]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {label} ids: {', '.join(dupes)}")
+        if self.kind == "kat":
+            if any(i.type != "quiz" for i in self.items):
+                raise ValueError("every KAT item is a quiz item")
+            if {s.id for s in self.stages} != {"pre", "post"}:
+                raise ValueError("a KAT has exactly the stages 'pre' and 'post'")
+        elif any(i.type == "quiz" for i in self.items):
+            raise ValueError("quiz items belong in the KAT")
+        return self
+
+    def stage(self, stage_id: str) -> Stage | None:
+        """The stage with this id."""
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def item(self, item_id: str) -> Item | None:
+        """The item with this id."""
+        return next((i for i in self.items if i.id == item_id), None)
+
+    @property
+    def max_score(self) -> int:
+        """One point per quiz item."""
+        return sum(1 for i in self.items if i.type == "quiz")
+
+
+def anchor_session(programme: Programme, ref: str, cohort: str | None) -> Session | None:
+    """The cohort's session with id ``ref``, else its last session of module ``ref``."""
+    sessions = programme.sessions_for(cohort)
+    by_id = [s for s in sessions if s.id == ref]
+    if by_id:
+        return by_id[0]
+    by_module = [s for s in sessions if s.module == ref]
+    return by_module[-1] if by_module else None
+
+
+def resolve_when(when: When, programme: Programme, cohort: str | None) -> datetime | None:
+    """An absolute instant for this cohort; None when the cohort has no such session."""
+    if isinstance(when, datetime):
+        return _aware(when, programme.tz)
+    session = anchor_session(programme, when.ref, cohort)
+    return when.resolve(session) if session is not None else None
+
+
+Report = list[tuple[tuple[str | int, ...], str]]
+
+
+def check_instrument(instrument: Instrument, programme: Programme) -> Report:
+    """Cross-references a model cannot check alone, each with the path of the field at fault."""
+    problems: Report = []
+    seen: dict[str, Item] = {}
+    for index, item in enumerate(instrument.items):
+        cond = item.show_if
+        if cond is not None and cond.item is not None:
+            here = ("items", index, "show_if")
+            earlier = seen.get(cond.item)
+            if earlier is None:
+                problems.append(((*here, "item"), f"{cond.item!r} is not an earlier item"))
+            else:
+                valid = {o.id for o in earlier.options or []}
+                if earlier.type == "scale":
+                    valid |= {str(p) for p in SCALE_POINTS}
+                wrong = [v for v in cond.answer_in or [] if v not in valid]
+                if wrong:
+                    problems.append(((*here, "in"), f"{wrong} are not answers of {cond.item!r}"))
+        seen[item.id] = item
+    for index, stage in enumerate(instrument.stages):
+        for cohort in sorted(programme.cohort_ids):
+            opens = resolve_when(stage.opens, programme, cohort)
+            closes = resolve_when(stage.closes, programme, cohort)
+            for name, value, when in (
+                ("opens", opens, stage.opens),
+                ("closes", closes, stage.closes),
+            ):
+                if value is None and isinstance(when, Anchor):
+                    problems.append(
+                        (
+                            ("stages", index, name),
+                            f"no session or module {when.ref!r} for cohort {cohort!r}",
+                        )
+                    )
+            if opens is not None and closes is not None and closes <= opens:
+                problems.append(
+                    (("stages", index, "closes"), f"closes before it opens for cohort {cohort!r}")
+                )
+    return problems

@@ -1,0 +1,163 @@
+"""Questionnaires in the chat: start or continue, tap through the items, type free answers."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.handlers import fallback
+from bot.handlers.common import Caller, Context, caller, runtime
+from bot.i18n import Translator
+from bot.services.questionnaire import (
+    Outcome,
+    Refusal,
+    Screen,
+    open_stage,
+    parse_open,
+    remember_message,
+    tap,
+    type_answer,
+)
+from bot.services.scores import kat_results_text
+from bot.storage.answers import Attempt
+
+log = logging.getLogger(__name__)
+
+TAP_PATTERN = r"^q:"
+OPEN_PATTERN = r"^qo:"
+
+
+def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    """The screen's buttons as an inline keyboard."""
+    if not screen.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in screen.buttons
+        ]
+    )
+
+
+def refusal_text(t: Translator, outcome: Outcome) -> str:
+    """The short notice for a tap or a start that changed nothing."""
+    refusal, window = outcome.refusal, outcome.window
+    if refusal is Refusal.SUBMITTED:
+        return t.gettext("Your answers have already been sent; they can no longer be changed.")
+    if refusal is Refusal.NOT_OPEN and window is not None:
+        return t.gettext("This questionnaire opens on %(when)s.", when=t.moment(window.opens))
+    if refusal is Refusal.CLOSED and window is not None:
+        return t.gettext("This questionnaire closed on %(when)s.", when=t.moment(window.closes))
+    return t.gettext("This button is no longer valid.")
+
+
+async def _show_new(context: Context, who: Caller, attempt: Attempt, screen: Screen) -> None:
+    message = await context.bot.send_message(
+        who.chat_id, who.t.bidi(screen.text), reply_markup=markup(screen)
+    )
+    await remember_message(runtime(context).db, attempt, who.chat_id, message.message_id)
+
+
+async def open_questionnaire(update: Update, context: Context) -> None:
+    """Stores a new attempt or makes the open one current; asks its current question anew."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    rt = runtime(context)
+    who = await caller(update, context)
+    participant = who.identity.participant
+    target = parse_open(query.data)
+    if participant is None or target is None:
+        await query.answer(who.t.gettext("This button is no longer valid."))
+        return
+    outcome = await open_stage(rt.db, rt.content, participant, *target, who.t, rt.clock.now())
+    if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
+        await query.answer(refusal_text(who.t, outcome), show_alert=True)
+        return
+    await query.answer()
+    previous = outcome.attempt
+    if previous.message_id is not None and previous.chat_id is not None:
+        await _retire(context, previous.chat_id, previous.message_id)
+    await _show_new(context, who, outcome.attempt, outcome.screen)
+
+
+async def tap_answer(update: Update, context: Context) -> None:
+    """Stores the tapped answer (or moves back, or submits); shows the next item in place."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    rt = runtime(context)
+    who = await caller(update, context)
+    participant = who.identity.participant
+    if participant is None:
+        await query.answer(who.t.gettext("This button is no longer valid."))
+        return
+    outcome = await tap(rt.db, rt.content, participant, query.data, who.t, rt.clock.now())
+    if outcome.refusal is not None or outcome.attempt is None:
+        await query.answer(refusal_text(who.t, outcome))
+        return
+    await query.answer()
+    if outcome.submitted:
+        await query.edit_message_text(who.t.bidi(submitted_text(who.t)))
+        results = await kat_results_text(
+            rt.db, rt.content, participant, outcome.attempt, who.t, rt.clock.now()
+        )
+        if results:
+            await context.bot.send_message(who.chat_id, who.t.bidi(results))
+        return
+    assert outcome.screen is not None
+    await query.edit_message_text(
+        who.t.bidi(outcome.screen.text), reply_markup=markup(outcome.screen)
+    )
+
+
+def submitted_text(t: Translator) -> str:
+    """What the questionnaire message becomes once sent."""
+    return t.gettext("Thank you! Your answers have been sent.")
+
+
+async def typed_answer(update: Update, context: Context) -> None:
+    """Stores a typed message as the answer to a free-text question; asks the next item."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    rt = runtime(context)
+    who = await caller(update, context)
+    participant = who.identity.participant
+    if participant is None:
+        await fallback.unknown_message(update, context)
+        return
+    outcome = await type_answer(rt.db, rt.content, participant, message.text, who.t, rt.clock.now())
+    if outcome.refusal is Refusal.NONE_OPEN:
+        await fallback.unknown_message(update, context)
+        return
+    if outcome.refusal is Refusal.TOO_LONG:
+        text = who.t.gettext(
+            "Your answer is too long: %(length)d characters for %(max)d at most. Please shorten "
+            "it and send it again; your other answers are kept.",
+            length=len(message.text.strip()),
+            max=outcome.max_length or 0,
+        )
+        await message.reply_text(who.t.bidi(text))
+        return
+    if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
+        await message.reply_text(who.t.bidi(refusal_text(who.t, outcome)))
+        return
+    # The next question goes below the typed answer; the old message makes way.
+    attempt = outcome.attempt
+    if attempt.message_id is not None and attempt.chat_id is not None:
+        await _retire(context, attempt.chat_id, attempt.message_id)
+    await _show_new(context, who, attempt, outcome.screen)
+
+
+async def _retire(context: Context, chat_id: int, message_id: int) -> None:
+    """Remove an old questionnaire message, or at least its buttons if it is too old to delete."""
+    try:
+        await context.bot.delete_message(chat_id, message_id)
+    except BadRequest:
+        try:
+            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except BadRequest:
+            log.debug("questionnaire message %s already gone", message_id)

@@ -1,0 +1,194 @@
+"""Queries for questionnaire attempts and answers, returning plain dataclasses."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.repo import _opt_time, from_db_time, to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One participant answering one stage of one instrument."""
+
+    id: int
+    participant_id: int
+    instrument: str
+    stage: str
+    number: int
+    content_version: str
+    seed: int
+    position: int
+    revision: int
+    draft: list[str] | None
+    chat_id: int | None
+    message_id: int | None
+    started_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+    @property
+    def submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+def _attempt(row: sqlite3.Row) -> Attempt:
+    return Attempt(
+        id=row["id"],
+        participant_id=row["participant_id"],
+        instrument=row["instrument"],
+        stage=row["stage"],
+        number=row["number"],
+        content_version=row["content_version"],
+        seed=row["seed"],
+        position=row["position"],
+        revision=row["revision"],
+        draft=json.loads(row["draft"]) if row["draft"] else None,
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        started_at=from_db_time(row["started_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+        submitted_at=_opt_time(row["submitted_at"]),
+    )
+
+
+async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | None:
+    """The attempt with this id."""
+    async with conn.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)) as cur:
+        row = await cur.fetchone()
+    return _attempt(row) if row else None
+
+
+async def latest_attempt(
+    conn: aiosqlite.Connection, participant_id: int, instrument: str, stage: str
+) -> Attempt | None:
+    """The participant's most recent attempt at a stage (reopened ones count up)."""
+    async with conn.execute(
+        "SELECT * FROM attempts WHERE participant_id = ? AND instrument = ? AND stage = ?"
+        " ORDER BY number DESC LIMIT 1",
+        (participant_id, instrument, stage),
+    ) as cur:
+        row = await cur.fetchone()
+    return _attempt(row) if row else None
+
+
+async def attempts_of(conn: aiosqlite.Connection, participant_id: int) -> list[Attempt]:
+    """Every attempt of a participant, oldest first."""
+    async with conn.execute(
+        "SELECT * FROM attempts WHERE participant_id = ? ORDER BY id", (participant_id,)
+    ) as cur:
+        return [_attempt(r) for r in await cur.fetchall()]
+
+
+async def submitted_attempts(conn: aiosqlite.Connection, instrument: str) -> list[Attempt]:
+    """Every submitted attempt at an instrument, the latest per participant and stage."""
+    async with conn.execute(
+        "SELECT * FROM attempts a WHERE instrument = ? AND submitted_at IS NOT NULL"
+        " AND number = (SELECT MAX(number) FROM attempts b WHERE b.participant_id ="
+        " a.participant_id AND b.instrument = a.instrument AND b.stage = a.stage"
+        " AND b.submitted_at IS NOT NULL) ORDER BY id",
+        (instrument,),
+    ) as cur:
+        return [_attempt(r) for r in await cur.fetchall()]
+
+
+async def insert_attempt(
+    conn: aiosqlite.Connection,
+    *,
+    participant_id: int,
+    instrument: str,
+    stage: str,
+    number: int,
+    content_version: str,
+    seed: int,
+    now: datetime,
+) -> Attempt:
+    """Start a new attempt at the first item."""
+    cursor = await conn.execute(
+        "INSERT INTO attempts (participant_id, instrument, stage, number, content_version, seed,"
+        " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            participant_id,
+            instrument,
+            stage,
+            number,
+            content_version,
+            seed,
+            to_db_time(now),
+            to_db_time(now),
+        ),
+    )
+    attempt = await get_attempt(conn, int(cursor.lastrowid or 0))
+    assert attempt is not None
+    return attempt
+
+
+async def move(
+    conn: aiosqlite.Connection,
+    attempt: Attempt,
+    *,
+    position: int,
+    draft: list[str] | None,
+    now: datetime,
+) -> Attempt:
+    """Set the current item and the pending selection; every change makes older buttons stale."""
+    await conn.execute(
+        "UPDATE attempts SET position = ?, draft = ?, revision = revision + 1, updated_at = ?"
+        " WHERE id = ?",
+        (position, json.dumps(draft) if draft is not None else None, to_db_time(now), attempt.id),
+    )
+    moved = await get_attempt(conn, attempt.id)
+    assert moved is not None
+    return moved
+
+
+async def set_message(
+    conn: aiosqlite.Connection, attempt_id: int, chat_id: int, message_id: int
+) -> None:
+    """Remember which message shows the attempt, to edit it in place."""
+    await conn.execute(
+        "UPDATE attempts SET chat_id = ?, message_id = ? WHERE id = ?",
+        (chat_id, message_id, attempt_id),
+    )
+
+
+async def submit(conn: aiosqlite.Connection, attempt_id: int, now: datetime) -> None:
+    """Lock the attempt."""
+    await conn.execute(
+        "UPDATE attempts SET submitted_at = ?, updated_at = ?, revision = revision + 1"
+        " WHERE id = ? AND submitted_at IS NULL",
+        (to_db_time(now), to_db_time(now), attempt_id),
+    )
+
+
+async def answers_of(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, Any]:
+    """Item id -> answer value (None for a skipped optional item)."""
+    async with conn.execute(
+        "SELECT item, value FROM answers WHERE attempt_id = ?", (attempt_id,)
+    ) as cur:
+        return {row["item"]: json.loads(row["value"]) for row in await cur.fetchall()}
+
+
+async def save_answer(
+    conn: aiosqlite.Connection, attempt_id: int, item: str, value: Any, now: datetime
+) -> None:
+    """Record or replace the answer to one item: a re-sent tap stays one row."""
+    await conn.execute(
+        "INSERT INTO answers (attempt_id, item, value, answered_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value,"
+        " answered_at = excluded.answered_at",
+        (attempt_id, item, json.dumps(value, ensure_ascii=False), to_db_time(now)),
+    )
+
+
+async def delete_answers(conn: aiosqlite.Connection, attempt_id: int, items: list[str]) -> None:
+    """Forget answers to items a changed earlier answer has hidden."""
+    await conn.executemany(
+        "DELETE FROM answers WHERE attempt_id = ? AND item = ?", [(attempt_id, i) for i in items]
+    )

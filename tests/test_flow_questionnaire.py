@@ -1,0 +1,420 @@
+"""Transcripts of questionnaires: every item type, back and forth, typed answers, refusals, lock."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.clock import FixedClock
+from bot.content import Content, load_content
+from bot.sandbox.chat import SimulatedUser, direct_delivery
+from bot.sandbox.emulator import SentMessage
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.settings import Settings
+from bot.storage import Database
+from bot.storage import answers as store
+from bot.storage.answers import Attempt
+from bot.storage.repo import Participant
+from tests.conftest import CONTENT_DIR, add_participant, invite_for
+
+SURVEY = """\
+id: satisfaction
+kind: satisfaction
+title: {fr: Questionnaire de test, en: Test questionnaire, ar: استبيان تجريبي}
+stages:
+  - id: online
+    title: {fr: Après le module en ligne, en: After the online module}
+    mode: online
+    opens: 2027-01-01T00:00
+    closes: 2027-02-01T00:00
+  - id: onsite
+    title: {fr: Après la formation résidentielle}
+    mode: residential
+    opens: 2027-01-01T00:00
+    closes: 2027-01-07T00:00
+items:
+  - id: rate
+    type: scale
+    text: Êtes-vous satisfait(e) ?
+    labels: {low: Pas du tout, high: Tout à fait}
+  - id: tools
+    type: single
+    text: Les outils en ligne étaient-ils faciles ?
+    options: [{id: yes, text: Oui}, {id: no, text: Non}]
+    show_if: {mode: online}
+  - id: topics
+    type: multi
+    text: Quels thèmes allez-vous utiliser ?
+    max_choices: 2
+    options:
+      - {id: a, text: Recrutement}
+      - {id: b, text: Compétences}
+      - {id: c, text: Intermédiation}
+  - id: why
+    type: text
+    text: Qu'est-ce qui vous a déçu ?
+    max_length: 50
+    show_if: {item: rate, in: ["1", "2"]}
+  - id: more
+    type: text
+    text: Autre chose ?
+    optional: true
+    max_length: 100
+"""
+
+
+@pytest.fixture(scope="module")
+def survey_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("content")
+    for name in ("programme.yaml", "kat.yaml"):
+        shutil.copy(CONTENT_DIR / name, folder / name)
+    (folder / "satisfaction.yaml").write_text(SURVEY, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def content(survey_dir: Path) -> Content:
+    return load_content(survey_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, survey_dir: Path) -> Settings:
+    return Settings(database=tmp_path / "relais.db", content_dir=survey_dir)
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+) -> AsyncIterator[RelaisApp]:
+    application = build_application(
+        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+    )
+    async with running(application):
+        yield application
+
+
+Enrol = Callable[..., Any]
+
+
+@pytest.fixture
+def enrol(
+    app: RelaisApp, api: OfflineBotAPI, db: Database, clock: FixedClock
+) -> Callable[..., Any]:
+    async def make(
+        user_id: int = 610_001, external_id: str = "A-001"
+    ) -> tuple[SimulatedUser, Participant]:
+        participant = await add_participant(db, clock, external_id=external_id)
+        invite = await invite_for(db, clock, participant)
+        user = SimulatedUser(api, direct_delivery(app, api), user_id, "Khadija")
+        await user.send(f"/start {invite.token}")
+        return user, participant
+
+    return make
+
+
+async def attempt_of(db: Database, participant: Participant, stage: str = "online") -> Attempt:
+    async with db.read() as conn:
+        found = await store.latest_attempt(conn, participant.id, "satisfaction", stage)
+    assert found is not None
+    return found
+
+
+async def answers(db: Database, attempt: Attempt) -> dict[str, Any]:
+    async with db.read() as conn:
+        return await store.answers_of(conn, attempt.id)
+
+
+async def answer_rows(db: Database) -> int:
+    async with db.read() as conn, conn.execute("SELECT count(*) FROM answers") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def all_callback_data(user: SimulatedUser) -> list[str]:
+    return [b["callback_data"] for m in user.chat for row in m.buttons for b in row]
+
+
+async def start_survey(user: SimulatedUser) -> SentMessage:
+    me = await user.send("/me")
+    assert "<b>À compléter</b>" in me.text
+    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    return user.chat[-1]
+
+
+async def test_every_item_type_one_tap_at_a_time(enrol: Enrol, db: Database) -> None:
+    user, participant = await enrol()
+    screen = await start_survey(user)
+    # Online stage: 'tools' is shown; 'why' is hidden until a low rating.
+    assert "Question 1/4" in screen.text
+    assert "1 = Pas du tout · 5 = Tout à fait" in screen.text
+    assert screen.button_texts == ["1", "2", "3", "4", "5"]
+
+    turn = await user.press("2")
+    assert turn.edited
+    assert "Question 2/5" in turn.last.text  # the low rating revealed 'why'
+    assert turn.last.message_id == screen.message_id  # edited in place, no new message
+    attempt = await attempt_of(db, participant)
+    assert await answers(db, attempt) == {"rate": 2}
+
+    turn = await user.press("Oui")
+    assert "Quels thèmes" in turn.last.text
+    assert turn.last.button_texts == [
+        "☐ Recrutement",
+        "☐ Compétences",
+        "☐ Intermédiation",
+        "Valider",
+        "◀ Précédent",
+    ]
+    await user.press("☐ Recrutement")
+    turn = await user.press("☐ Intermédiation")
+    assert turn.last.button_texts[:3] == ["☑ Recrutement", "☐ Compétences", "☑ Intermédiation"]
+    refused = await user.press("☐ Compétences")  # a third choice is over the limit
+    assert refused.answers
+    assert not refused.edited
+    turn = await user.press("Valider")
+    assert "Qu'est-ce qui vous a déçu" in turn.last.text
+    attempt = await attempt_of(db, participant)
+    assert (await answers(db, attempt))["topics"] == ["a", "c"]
+
+    too_long = await user.send("x" * 60)
+    assert "trop longue : 60 caractères pour 50 au plus" in too_long.text
+    assert "why" not in await answers(db, await attempt_of(db, participant))
+    turn = await user.send("Le rythme")
+    assert "Autre chose" in turn.last.text
+    assert turn.deleted  # the old questionnaire message made way for the new one
+    assert len([m for m in user.chat if m.buttons]) == 2  # /me's and the questionnaire's
+
+    turn = await user.press("Passer")
+    summary = turn.last.text
+    assert "Vérifiez vos réponses" in summary
+    for expected in ("2/5", "Oui", "Recrutement, Intermédiation", "Le rythme", "(passée)"):
+        assert expected in summary
+    turn = await user.press("Envoyer")
+    assert turn.last.text == "Merci ! Vos réponses ont été envoyées."
+    assert turn.last.buttons == []
+    attempt = await attempt_of(db, participant)
+    assert attempt.submitted
+    assert await answers(db, attempt) == {
+        "rate": 2,
+        "tools": "yes",
+        "topics": ["a", "c"],
+        "why": "Le rythme",
+        "more": None,
+    }
+    assert all(len(d.encode()) <= 64 for d in all_callback_data(user))
+
+
+async def test_previous_changes_an_answer_and_drops_what_it_hides(
+    enrol: Enrol, db: Database
+) -> None:
+    user, participant = await enrol()
+    await start_survey(user)
+    await user.press("1")
+    await user.press("Non")
+    await user.press("☐ Compétences")
+    await user.press("Valider")
+    await user.send("Trop court")
+    # Back to the first question, through the typed one (kept) and the others.
+    for _ in range(4):
+        await user.press("◀ Précédent")
+    assert "Question 1/5" in user.chat[-1].text
+    assert "✓ 1" in user.chat[-1].button_texts
+    turn = await user.press("5")
+    assert "Question 2/4" in turn.last.text  # 'why' hidden again
+    await user.press("✓ Non")
+    await user.press("Valider")
+    await user.press("Passer")
+    summary = user.chat[-1].text
+    assert "Trop court" not in summary
+    await user.press("Envoyer")
+    final = await answers(db, await attempt_of(db, participant))
+    assert "why" not in final
+    assert final["rate"] == 5
+
+
+async def test_double_taps_stale_and_forged_buttons_write_nothing(
+    enrol: Enrol, db: Database
+) -> None:
+    user, participant = await enrol()
+    screen = await start_survey(user)
+    first = next(b["callback_data"] for b in screen.buttons[0] if b["text"] == "4")
+    await user.press("4")
+    rows = await answer_rows(db)
+    before = await attempt_of(db, participant)
+
+    double = await user.press_data(first, screen)  # the same tap again, as on a slow network
+    assert double.answers[0]["text"] == "Ce bouton n'est plus valide."
+    attempt_id = before.id
+    for forged in (
+        f"q:{attempt_id}:{before.revision}:a:9",  # not an answer of this item
+        f"q:{attempt_id + 1}:{before.revision}:a:yes",  # an attempt that is not hers
+        f"q:{attempt_id}:{before.revision}:S",  # submit before the end
+        "q:1:1:" + "a" * 80,  # over-long garbage
+        "qo:kat:nope",
+    ):
+        turn = await user.press_data(forged, screen)
+        assert turn.answers, forged
+        assert not turn.sent
+        assert not turn.edited
+    assert await answer_rows(db) == rows
+    after = await attempt_of(db, participant)
+    assert (after.position, after.revision) == (before.position, before.revision)
+
+    # Another participant cannot tap in her questionnaire.
+    other, _ = await enrol(610_002, "A-002")
+    turn = await other.press_data(f"q:{attempt_id}:{before.revision}:a:yes", screen)
+    assert turn.answers[0]["text"] == "Ce bouton n'est plus valide."
+    assert await answer_rows(db) == rows
+
+
+async def test_answers_are_locked_after_submission(enrol: Enrol, db: Database) -> None:
+    user, _participant = await enrol()
+    screen = await start_survey(user)
+    await user.press("5")
+    await user.press("Oui")
+    await user.press("☐ Compétences")
+    await user.press("Valider")
+    await user.press("Passer")
+    seen = all_callback_data(user)  # the summary's Envoyer and Précédent among them
+    await user.press("Envoyer")
+    rows = await answer_rows(db)
+    for data in seen:
+        turn = await user.press_data(data, screen)
+        assert turn.answers
+    reopen = await user.press_data("qo:satisfaction:online")
+    assert "déjà été envoyées" in reopen.answers[0]["text"]
+    assert await answer_rows(db) == rows
+    me = await user.send("/me")
+    assert "Après le module en ligne" not in me.text
+    assert "Après la formation résidentielle" in me.text  # the other stage is still open
+
+
+async def test_closed_window_refuses_start_and_taps(
+    enrol: Enrol, db: Database, clock: FixedClock
+) -> None:
+    user, _participant = await enrol()
+    await start_survey(user)
+    await user.press("3")
+    rows = await answer_rows(db)
+    clock.set(clock.now().replace(year=2027, month=2, day=2))
+    turn = await user.press("Oui")
+    assert "fermé depuis le" in turn.answers[0]["text"]
+    assert await answer_rows(db) == rows
+    start = await user.press_data("qo:satisfaction:onsite")
+    assert "fermé depuis le" in start.answers[0]["text"]
+    me = await user.send("/me")
+    assert "Questionnaire de test" not in me.text
+
+
+async def test_resume_after_restart_from_continue_in_me(
+    settings: Settings,
+    content: Content,
+    clock: FixedClock,
+    api: OfflineBotAPI,
+    tmp_path: Path,
+) -> None:
+    first = build_application(
+        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+    )
+    async with running(first):
+        db = runtime_of(first).db
+        participant = await add_participant(db, clock)
+        invite = await invite_for(db, clock, participant)
+        user = SimulatedUser(api, direct_delivery(first, api), 620_001, "Khadija")
+        await user.send(f"/start {invite.token}")
+        old = await start_survey(user)
+        await user.press("4")
+        await user.press("Non")
+        old = user.chat[-1]
+    clock.advance(timedelta(days=3))
+
+    second = build_application(
+        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+    )
+    async with running(second):
+        user = SimulatedUser(api, direct_delivery(second, api), 620_001, "Khadija")
+        me = await user.send("/me")
+        assert (
+            "Continuer : Questionnaire de test · Après le module en ligne" in me.last.button_texts
+        )
+        await user.press("Continuer : Questionnaire de test · Après le module en ligne")
+        resumed = user.chat[-1]
+        assert "Quels thèmes" in resumed.text
+        assert "Question 3/4" in resumed.text
+        stale = await user.press_data(old.buttons[0][0]["callback_data"], old)
+        assert stale.answers[0]["text"] == "Ce bouton n'est plus valide."
+        db = runtime_of(second).db
+        assert await answers(db, await attempt_of(db, participant)) == {"rate": 4, "tools": "no"}
+
+
+async def answer_kat(user: SimulatedUser, kat_answers: dict[str, str]) -> None:
+    """Answer each KAT question with the given option id, wherever the shuffle put it."""
+    kat = None
+    for _ in range(len(kat_answers)):
+        screen = user.chat[-1]
+        item_id = next(i for i in kat_answers if f"{i[1:].lstrip('0')}/10" in screen.text)
+        data = next(
+            b["callback_data"]
+            for row in screen.buttons
+            for b in row
+            if b["callback_data"].endswith(f":a:{kat_answers[item_id]}")
+        )
+        kat = await user.press_data(data, screen)
+    assert kat is not None
+    assert "Vérifiez vos réponses" in user.chat[-1].text
+
+
+async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
+    enrol: Enrol, db: Database, clock: FixedClock, content: Content
+) -> None:
+    kat = content.instrument("kat")
+    assert kat is not None
+    right = {item.id: item.answer or "" for item in kat.items}
+    wrong = {
+        item.id: next(o.id for o in item.options or [] if o.id != item.answer) for item in kat.items
+    }
+    user, _participant = await enrol()
+    me = await user.send("/me")
+    await user.press("Commencer : Test d'acquisition des connaissances · Test avant la formation")
+    first = user.chat[-1]
+    assert "Dix questions" in first.text  # the intro, on the first screen only
+    assert "Question 1/10" in first.text
+    # Options are shuffled per attempt but the same when shown again.
+    letters_before = first.text
+    await user.press_data("qo:kat:pre")
+    assert user.chat[-1].text == letters_before
+    pre_answers = {**right, **{k: wrong[k] for k in list(wrong)[:7]}}  # 3 right of 10
+    await answer_kat(user, pre_answers)
+    submitted = await user.press("Envoyer")
+    everything = "\n".join(e.text + (e.message.text if e.message else "") for e in user.events)
+    assert submitted.last.text == "Merci ! Vos réponses ont été envoyées."
+    assert len(submitted.sent) == 0
+    for secret in ("Bonne réponse", "✅", "❌", "Avant la formation"):
+        assert secret not in everything
+    for item in kat.items:
+        assert item.explanation is not None
+        assert escape(item.explanation.get("fr"), quote=False) not in everything
+
+    # The post-test opens once the cohort's module 3 is over (Tanger: 18 February).
+    clock.set(clock.now().replace(month=2, day=19))
+    me = await user.send("/me")
+    assert "Test après la formation" in me.text
+    await user.press("Commencer : Test d'acquisition des connaissances · Test après la formation")
+    await answer_kat(user, right)
+    done = await user.press("Envoyer")
+    results = done.sent[0].text
+    assert "Avant la formation : 3/10" in results
+    assert "Après la formation : 10/10" in results
+    assert results.count("✅") == 10
+    for item in kat.items:
+        assert item.explanation is not None
+        assert escape(item.explanation.get("fr"), quote=False) in results
+    me = await user.send("/me")
+    assert "Après la formation : 10/10" in me.text  # and in /me from now on

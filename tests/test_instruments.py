@@ -124,10 +124,9 @@ def test_scale_item_without_labels(tmp_path: Path) -> None:
 
 def test_duplicate_item_ids(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    _edit(folder, "satisfaction.yaml", "  - id: content\n", "  - id: objectives\n")
+    line = _edit(folder, "satisfaction.yaml", "  - id: content\n", "  - id: objectives\n")
     problems = _problems(folder, "satisfaction.yaml")
-    # A whole-questionnaire check: reported on the file, not on the repeated id.
-    _only(problems, 1, "(file)", "duplicate item ids: objectives")
+    _only(problems, line, "items[2].id", "duplicate id 'objectives'")
 
 
 def test_kat_with_a_non_quiz_item(tmp_path: Path) -> None:
@@ -136,7 +135,8 @@ def test_kat_with_a_non_quiz_item(tmp_path: Path) -> None:
     extra = "\n  - id: q11\n    type: text\n    text: Un commentaire ?\n"
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     problems = _problems(folder, "kat.yaml")
-    _only(problems, 1, "(file)", "every KAT item is a quiz item")
+    line = _line_of(folder, "kat.yaml", "    type: text\n")
+    _only(problems, line, "items[10].type", "every KAT item is a quiz item")
 
 
 def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
@@ -146,7 +146,11 @@ def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
     path = folder / "followup.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "\n" + quiz, encoding="utf-8")
     problems = _problems(folder, "followup.yaml")
-    _only(problems, 1, "(file)", "quiz items belong in the KAT")
+    line = _line_of(folder, "followup.yaml", "  - id: q09") + 1
+    assert len(problems) == 1, [str(p) for p in problems]
+    assert problems[0].field.endswith(".type")
+    assert problems[0].line == line
+    assert "quiz items belong in the KAT" in problems[0].message
 
 
 # --- show_if -------------------------------------------------------------------------

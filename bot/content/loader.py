@@ -211,9 +211,8 @@ def _load_file(
         expected = INSTRUMENT_FILES[path.name]
         if result.kind != expected:
             report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
-        if programme is not None:
-            for where, message in check_instrument(result, programme):
-                report(where, message)
+        for where, message in check_instrument(result, programme):
+            report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None
 

@@ -29,7 +29,29 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_check_accepts_the_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == EXIT_OK
-    assert "content valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "content valid: followup.yaml, kat.yaml, programme.yaml, satisfaction.yaml" in out
+    assert "en: every text translated" in out
+    assert "ar: every text translated" in out
+
+
+def test_check_lists_untranslated_texts_per_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "content"
+    shutil.copytree(ROOT / "conversations", folder)
+    path = folder / "followup.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.strip().startswith("en:"))
+    del lines[number]
+    path.write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(folder))
+    assert main(["check"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "en: 1 text(s) will show in French:" in out
+    title_line = next(i for i, line in enumerate(lines) if line.startswith("title:")) + 1
+    assert f"followup.yaml:{title_line}: title: no en text" in out
+    assert "ar: every text translated" in out
 
 
 def test_check_names_every_problem_with_file_and_line(

@@ -74,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     imp = roster_sub.add_parser("import", help="import or update participants from a CSV file")
     imp.add_argument("file", type=Path)
 
+    attendance = sub.add_parser("attendance", help="record who attended which session")
+    attendance_sub = attendance.add_subparsers(
+        dest="attendance_command", required=True, metavar="ACTION"
+    )
+    att_imp = attendance_sub.add_parser(
+        "import", help="import attendance from a CSV file (participant;session;attended)"
+    )
+    att_imp.add_argument("file", type=Path)
+
     invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
@@ -130,6 +139,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
         return asyncio.run(_roster_import(settings, args.file, data))
+    if args.command == "attendance":
+        try:
+            data = args.file.read_bytes()
+        except OSError as exc:
+            print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return EXIT_INVALID
+        return asyncio.run(_attendance_import(settings, args.file, data))
     if args.command == "invites":
         return asyncio.run(_invites(settings, args))
     if args.command == "staff":
@@ -225,6 +241,26 @@ def _check(settings: Settings) -> int:
         print(f"{locale}: {len(problems)} text(s) will show in French:")
         for problem in problems:
             print(f"  {problem}")
+    return EXIT_OK
+
+
+async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int:
+    from bot.services.attendance import AttendanceError, import_attendance
+
+    content = load_content(settings.content_dir)
+    db = await Database.open(settings.database)
+    try:
+        count = await import_attendance(
+            db, data, programme=content.programme, clock=SystemClock(), actor=CLI_ACTOR
+        )
+    except AttendanceError as exc:
+        print(f"relais: {file}: refused, nothing imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        await db.close()
+    print(f"{file}: {count} attendance record(s) imported")
     return EXIT_OK
 
 

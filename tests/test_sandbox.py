@@ -72,8 +72,8 @@ def test_clock_moves_simulated_time_and_me_follows(
     assert main(["sandbox", "--clock", "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     before, after = out.split("simulated time is now 2027-03-02 12:00 UTC")
-    assert "Module d'introduction" in before
-    assert "Module d'introduction" not in after
+    assert "mercredi 13 janvier 2027 à 10:00" in before  # the introduction's live session
+    assert "mercredi 13 janvier 2027 à 10:00" not in after
     assert "Module 3" in after
 
 

@@ -160,6 +160,13 @@ class Certificates(_Model):
 
     participation: int = Field(default=30, ge=0, le=100)
     success: int = Field(default=60, ge=0, le=100)
+    # Sessions (ids or modules, resolved per cohort) the certificate requires attending.
+    participation_attendance: list[str] = Field(
+        default_factory=lambda: ["intro", "module-2", "module-3"]
+    )
+    success_attendance: list[str] = Field(
+        default_factory=lambda: ["intro", "module-1", "module-2", "module-3", "coaching-collectif"]
+    )
 
 
 class Instrument(_Model):
@@ -259,6 +266,17 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                 if wrong:
                     problems.append(((*here, "in"), f"{wrong} are not answers of {cond.item!r}"))
         seen[item.id] = item
+    if programme is not None and instrument.certificates is not None:
+        for name in ("participation_attendance", "success_attendance"):
+            for index, ref in enumerate(getattr(instrument.certificates, name)):
+                for cohort in sorted(programme.cohort_ids):
+                    if anchor_session(programme, ref, cohort) is None:
+                        problems.append(
+                            (
+                                ("certificates", name, index),
+                                f"no session or module {ref!r} for cohort {cohort!r}",
+                            )
+                        )
     for index, stage in enumerate(instrument.stages if programme is not None else []):
         assert programme is not None
         for cohort in sorted(programme.cohort_ids):

@@ -25,6 +25,7 @@ from bot.handlers import (
     language,
     me,
     membership,
+    plan,
     questionnaire,
     start,
 )
@@ -41,6 +42,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("help", help.show_help, filters=PRIVATE))
     app.add_handler(CommandHandler("language", language.ask_language, filters=PRIVATE))
     app.add_handler(CommandHandler("me", me.me, filters=PRIVATE))
+    app.add_handler(CommandHandler("plan", plan.ask_plan, filters=PRIVATE))
+    app.add_handler(CommandHandler("plans", plan.list_plans, filters=PRIVATE))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
     )
@@ -53,6 +56,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
+    app.add_handler(MessageHandler(PRIVATE & filters.Document.ALL, plan.receive_document))
     # Plain text may answer a free-text question; if none waits it goes to the catch-all.
     app.add_handler(
         MessageHandler(

@@ -13,6 +13,8 @@ from bot.runtime import Runtime
 from bot.services.access import Identity, identify
 
 RUNTIME_KEY = "runtime"
+# Telegram's limit is 4096 characters after entities are parsed; keep a margin for tags.
+MESSAGE_LIMIT = 3800
 Context = ContextTypes.DEFAULT_TYPE
 
 
@@ -52,8 +54,38 @@ async def reply(
 ) -> None:
     """Send ``text`` to the update's chat, made right-to-left safe for Arabic."""
     message = update.effective_message
-    if message is not None:
-        await message.reply_text(who.t.bidi(text), reply_markup=markup)
+    if message is None:
+        return
+    chunks = split_message(who.t.bidi(text))
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        await message.reply_text(chunk, reply_markup=markup if last else None)
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long text at paragraph, then line, boundaries into Telegram-sized messages."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        whole = len(paragraph) <= limit
+        for number, piece in enumerate([paragraph] if whole else paragraph.split("\n")):
+            joiner = "\n\n" if whole or number == 0 else "\n"
+            candidate = f"{current}{joiner}{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+                continue
+            if current:
+                chunks.append(current)
+            # A single line longer than a message is cut hard; it has no markup to break.
+            while len(piece) > limit:
+                chunks.append(piece[:limit])
+                piece = piece[limit:]
+            current = piece
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def access_text(t: Translator) -> str:

@@ -12,8 +12,9 @@ from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator
+from bot.services.certificates import certificate_status, status_text
 from bot.services.questionnaire import Pending, pending
-from bot.services.scores import results_text, results_visible
+from bot.services.scores import kat_result, results_visible, scores_text
 
 # Text content only: apostrophes are common in French and need no escaping.
 escape = partial(_escape, quote=False)
@@ -36,13 +37,13 @@ async def me(update: Update, context: Context) -> None:
             keyboard = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo]
             )
-        results = (
-            await results_text(rt.db, rt.content, participant, who.t)
-            if results_visible(rt.content, participant, now)
-            else None
-        )
-        if results:
-            text += "\n\n" + results
+        if results_visible(rt.content, participant, now):
+            result = await kat_result(rt.db, rt.content, participant.id)
+            if result is not None and result.post is not None:
+                text += "\n\n" + scores_text(who.t, result)
+        status = await certificate_status(rt.db, rt.content, participant)
+        if status is not None:
+            text += "\n\n" + status_text(who.t, status)
     await reply(update, who, text, keyboard)
 
 

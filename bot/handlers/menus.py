@@ -9,12 +9,14 @@ from bot.i18n import LOCALES, Translator, _
 from bot.services.access import Identity
 
 PARTICIPANT_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("me", _("My cohort and my next sessions")),
+    ("me", _("My sessions, questionnaires and certificates")),
+    ("plan", _("Send my action plan")),
     ("language", _("Change the language")),
     ("help", _("What this bot does")),
 )
 STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", _("What your role lets you do")),
+    ("plans", _("Action plans received")),
     ("language", _("Change the language")),
 )
 

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.handlers import fallback
-from bot.handlers.common import Caller, Context, caller, runtime
+from bot.handlers.common import Caller, Context, caller, runtime, split_message
 from bot.i18n import Translator
 from bot.services.questionnaire import (
     Outcome,
@@ -105,7 +105,8 @@ async def tap_answer(update: Update, context: Context) -> None:
             rt.db, rt.content, participant, outcome.attempt, who.t, rt.clock.now()
         )
         if results:
-            await context.bot.send_message(who.chat_id, who.t.bidi(results))
+            for chunk in split_message(who.t.bidi(results)):
+                await context.bot.send_message(who.chat_id, chunk)
         return
     assert outcome.screen is not None
     await query.edit_message_text(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.storage import Database, repo
 from bot.storage.repo import ParticipantFields
 
@@ -44,25 +43,12 @@ GENDERS = {
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True, slots=True)
-class RosterProblem:
-    """One bad cell or row, numbered as a spreadsheet shows it (header = row 1)."""
-
-    row: int
-    column: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.reason}"
+# Kept under the roster's names: the CLI and the tests speak of roster problems.
+RosterProblem = RowProblem
 
 
-class RosterError(Exception):
+class RosterError(TableError):
     """The roster was refused; ``problems`` names every bad row."""
-
-    def __init__(self, problems: list[RosterProblem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,30 +70,15 @@ class ImportReport:
 
 def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
     """Validate the whole file; raise ``RosterError`` listing every problem."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RosterError(
-            [
-                RosterProblem(
-                    1, None, f"the file is not UTF-8 (byte {exc.start}); save it as CSV UTF-8"
-                )
-            ]
-        ) from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise RosterError([RosterProblem(1, None, "the file is empty or has no header")])
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    raw_header = next(reader)
-    header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in raw_header]
-    problems: list[RosterProblem] = []
-    unknown = [raw for raw, h in zip(raw_header, header, strict=True) if h not in COLUMNS]
-    if unknown:
-        problems.append(RosterProblem(1, None, f"unknown column(s): {', '.join(unknown)}"))
-    for required in ("full_name", "cohort"):
-        if required not in header:
-            problems.append(RosterProblem(1, required, "required column missing"))
+    table = read_table(
+        data,
+        columns=COLUMNS,
+        aliases=ALIASES,
+        required=("full_name", "cohort"),
+        error=RosterError,
+    )
+    header = table.header
+    problems = list(table.header_problems)
     if "external_id" not in header and "email" not in header:
         problems.append(RosterProblem(1, None, "needs an external_id or an email column"))
     if problems:
@@ -115,16 +86,7 @@ def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
     cohorts = {c.lower(): c for c in cohort_ids}
     entries: list[RosterEntry] = []
     seen: dict[tuple[str, str], int] = {}
-    for cells in reader:
-        row = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header):
-            problems.append(
-                RosterProblem(row, None, f"{len(cells)} cells for {len(header)} columns")
-            )
-            continue
-        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+    for row, values in table.rows:
         entry = _entry(row, values, cohorts, problems)
         if entry is None:
             continue

@@ -113,12 +113,7 @@ async def results_text(
     if kat is None or result is None or result.post is None:
         return None
     loc = t.locale
-    lines = [f"<b>{escape(kat.title.get(loc))}</b>"]
-    if result.pre is not None:
-        lines.append(
-            t.gettext("Before the training: %(n)d/%(max)d", n=result.pre, max=kat.max_score)
-        )
-    lines.append(t.gettext("After the training: %(n)d/%(max)d", n=result.post, max=kat.max_score))
+    lines = [scores_text(t, result, kat.title.get(loc))]
     async with db.read() as conn:
         attempt = await store.latest_attempt(conn, participant.id, "kat", "post")
         answers = await store.answers_of(conn, attempt.id) if attempt else {}
@@ -131,6 +126,20 @@ async def results_text(
             lines.append(t.gettext("Answer: %(answer)s", answer=escape(right.text.get(loc))))
         if item.explanation is not None:
             lines.append(f"<i>{escape(item.explanation.get(loc))}</i>")
+    return "\n".join(lines)
+
+
+def scores_text(t: Translator, result: KatResult, title: str | None = None) -> str:
+    """The KAT scores before and after, under the test's title."""
+    lines = [f"<b>{escape(title)}</b>"] if title else []
+    if result.pre is not None:
+        lines.append(
+            t.gettext("Before the training: %(n)d/%(max)d", n=result.pre, max=result.maximum)
+        )
+    if result.post is not None:
+        lines.append(
+            t.gettext("After the training: %(n)d/%(max)d", n=result.post, max=result.maximum)
+        )
     return "\n".join(lines)
 
 

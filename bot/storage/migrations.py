@@ -108,6 +108,28 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (attempt_id, item)
     );
     """,
+    # 4: attendance at sessions (imported) and action plans (sent as documents in the chat).
+    """
+    CREATE TABLE attendance (
+        participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        session        TEXT NOT NULL,
+        attended       INTEGER NOT NULL CHECK (attended IN (0, 1)),
+        recorded_at    TEXT NOT NULL,
+        PRIMARY KEY (participant_id, session)
+    );
+
+    CREATE TABLE action_plans (
+        id             INTEGER PRIMARY KEY,
+        participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        file_id        TEXT NOT NULL,
+        file_unique_id TEXT NOT NULL,
+        file_name      TEXT,
+        mime_type      TEXT,
+        size           INTEGER,
+        submitted_at   TEXT NOT NULL
+    );
+    CREATE INDEX action_plans_participant ON action_plans(participant_id, submitted_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -216,6 +216,17 @@ async def find_participant(
     return None
 
 
+async def participant_by_key(conn: aiosqlite.Connection, key: str) -> Participant | None:
+    """The participant whose code, external id or e-mail is ``key``."""
+    row = await _one(
+        conn,
+        f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE code = ? OR external_id = ?"
+        " OR email = ?",
+        (key.upper(), key, key),
+    )
+    return _participant(row) if row else None
+
+
 async def list_participants(conn: aiosqlite.Connection) -> list[Participant]:
     """Every participant, in import order."""
     rows = await _all(conn, f"SELECT {_PARTICIPANT_COLS} FROM participants ORDER BY id")

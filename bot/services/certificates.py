@@ -1,0 +1,141 @@
+"""Certificate status by the concept note's rules, from attendance, the final quiz and the plan.
+
+Participation: attend the online introduction and the residential phase, and score at
+least the participation threshold in the end-of-course quiz (the KAT post-test).
+Success: attend all three phases, score at least the success threshold, and submit
+the individual action plan. Thresholds and the sessions required are in ``kat.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape as _escape
+
+from bot.content import Content
+from bot.content.instruments import Certificates, anchor_session
+from bot.content.models import Session
+from bot.i18n import Translator
+from bot.services.scores import kat_result
+from bot.storage import Database, progress
+from bot.storage.repo import Participant
+
+
+def escape(text: str) -> str:
+    return _escape(text, quote=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One certificate: obtained, or what is still missing."""
+
+    obtained: bool
+    absent: list[Session] = field(default_factory=list)
+    unrecorded: list[Session] = field(default_factory=list)
+    quiz_percent: float | None = None
+    quiz_required: int = 0
+    plan_missing: bool = False
+
+    @property
+    def quiz_missing(self) -> bool:
+        return self.quiz_percent is None or self.quiz_percent < self.quiz_required
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateStatus:
+    """Both certificates for one participant."""
+
+    participation: Level
+    success: Level
+
+
+def evaluate(
+    rules: Certificates,
+    sessions_required: dict[str, list[Session]],
+    attendance: dict[str, bool],
+    quiz_percent: float | None,
+    plan_submitted: bool,
+) -> CertificateStatus:
+    """Pure rule: which certificate is obtained and what is missing for each."""
+
+    def level(name: str, threshold: int, needs_plan: bool) -> Level:
+        required = sessions_required[name]
+        absent = [s for s in required if attendance.get(s.id) is False]
+        unrecorded = [s for s in required if s.id not in attendance]
+        plan_missing = needs_plan and not plan_submitted
+        obtained = (
+            not absent
+            and not unrecorded
+            and quiz_percent is not None
+            and quiz_percent >= threshold
+            and not plan_missing
+        )
+        return Level(obtained, absent, unrecorded, quiz_percent, threshold, plan_missing)
+
+    return CertificateStatus(
+        participation=level("participation", rules.participation, needs_plan=False),
+        success=level("success", rules.success, needs_plan=True),
+    )
+
+
+async def certificate_status(
+    db: Database, content: Content, participant: Participant
+) -> CertificateStatus | None:
+    """The participant's status now; None when the content has no KAT (no certificate rules)."""
+    kat = content.instrument("kat")
+    if kat is None or kat.certificates is None:
+        return None
+    rules = kat.certificates
+    required: dict[str, list[Session]] = {}
+    for name, refs in (
+        ("participation", rules.participation_attendance),
+        ("success", rules.success_attendance),
+    ):
+        found = [anchor_session(content.programme, ref, participant.cohort) for ref in refs]
+        required[name] = [s for s in found if s is not None]
+    async with db.read() as conn:
+        attendance = await progress.attendance_of(conn, participant.id)
+        plan = await progress.latest_plan(conn, participant.id)
+    result = await kat_result(db, content, participant.id)
+    percent = result.post_percent if result is not None else None
+    return evaluate(rules, required, attendance, percent, plan is not None)
+
+
+def status_text(t: Translator, status: CertificateStatus) -> str:
+    """The certificate part of /me: each certificate, obtained or with what is missing."""
+    lines = [t.gettext("<b>Certificates</b>")]
+    for name, level in (
+        (t.gettext("Certificate of participation"), status.participation),
+        (t.gettext("Certificate of achievement"), status.success),
+    ):
+        if level.obtained:
+            lines.append(t.gettext("✅ %(name)s: obtained", name=name))
+            continue
+        lines.append(t.gettext("⏳ %(name)s: still missing", name=name))
+        for session in level.absent:
+            lines.append(
+                t.gettext("• absent from %(session)s", session=escape(session.title.get(t.locale)))
+            )
+        for session in level.unrecorded:
+            lines.append(
+                t.gettext(
+                    "• attendance at %(session)s not recorded yet",
+                    session=escape(session.title.get(t.locale)),
+                )
+            )
+        if level.quiz_percent is None:
+            lines.append(
+                t.gettext(
+                    "• the final quiz (at least %(required)d %%)", required=level.quiz_required
+                )
+            )
+        elif level.quiz_missing:
+            lines.append(
+                t.gettext(
+                    "• a final quiz score of %(required)d %% (yours: %(score)d %%)",
+                    required=level.quiz_required,
+                    score=round(level.quiz_percent),
+                )
+            )
+        if level.plan_missing:
+            lines.append(t.gettext("• your individual action plan (send it with /plan)"))
+    return "\n".join(lines)

@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     att_imp.add_argument("file", type=Path)
 
+    attempts = sub.add_parser("attempts", help="manage questionnaire attempts")
+    attempts_sub = attempts.add_subparsers(dest="attempts_command", required=True, metavar="ACTION")
+    reopen = attempts_sub.add_parser(
+        "reopen", help="let a participant answer a submitted questionnaire stage again"
+    )
+    reopen.add_argument("participant", help="participant code, external id or e-mail")
+    reopen.add_argument("instrument", choices=["kat", "satisfaction", "followup"])
+    reopen.add_argument("stage", help="stage id, e.g. pre or post")
+
     invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
@@ -146,6 +155,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
         return asyncio.run(_attendance_import(settings, args.file, data))
+    if args.command == "attempts":
+        return asyncio.run(_reopen(settings, args))
     if args.command == "invites":
         return asyncio.run(_invites(settings, args))
     if args.command == "staff":
@@ -261,6 +272,33 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
     finally:
         await db.close()
     print(f"{file}: {count} attendance record(s) imported")
+    return EXIT_OK
+
+
+async def _reopen(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.questionnaire import ReopenError, reopen_stage
+
+    content = load_content(settings.content_dir)
+    db = await Database.open(settings.database)
+    try:
+        attempt = await reopen_stage(
+            db,
+            content,
+            args.participant,
+            args.instrument,
+            args.stage,
+            actor=CLI_ACTOR,
+            now=SystemClock().now(),
+        )
+    except ReopenError as exc:
+        print(f"relais: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        await db.close()
+    print(
+        f"{args.instrument} {args.stage} reopened for {args.participant} "
+        f"(attempt {attempt.number}); it shows in their /me while the window is open"
+    )
     return EXIT_OK
 
 

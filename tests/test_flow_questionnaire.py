@@ -17,6 +17,7 @@ from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.emulator import SentMessage
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.services.questionnaire import ReopenError, reopen_stage
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage import answers as store
@@ -418,3 +419,36 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
         assert escape(item.explanation.get("fr"), quote=False) in results
     me = await user.send("/me")
     assert "Après la formation : 10/10" in me.text  # and in /me from now on
+
+
+async def test_a_coordinator_reopens_a_submitted_stage(
+    enrol: Enrol, db: Database, clock: FixedClock, content: Content
+) -> None:
+    user, participant = await enrol()
+    await start_survey(user)
+    await user.press("5")
+    await user.press("Oui")
+    await user.press("☐ Compétences")
+    await user.press("Valider")
+    await user.press("Passer")
+    await user.press("Envoyer")
+    with pytest.raises(ReopenError, match="no participant 'P-NOBODY'"):
+        await reopen_stage(
+            db, content, "P-NOBODY", "satisfaction", "online", actor="t", now=clock.now()
+        )
+    with pytest.raises(ReopenError, match="no submitted satisfaction onsite"):
+        await reopen_stage(
+            db, content, participant.code, "satisfaction", "onsite", actor="t", now=clock.now()
+        )
+    reopened = await reopen_stage(
+        db, content, participant.code, "satisfaction", "online", actor="t", now=clock.now()
+    )
+    assert reopened.number == 2
+    me = await user.send("/me")
+    assert "Commencer : Questionnaire de test · Après le module en ligne" in me.last.button_texts
+    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    assert "Question 1/4" in user.chat[-1].text
+    async with db.read() as conn:
+        first = await store.get_attempt(conn, reopened.id - 1)
+    assert first is not None
+    assert first.submitted  # the first answers are kept

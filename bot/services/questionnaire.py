@@ -21,7 +21,7 @@ from typing import Any
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
 from bot.i18n import Translator
-from bot.storage import Database
+from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
 from bot.storage.repo import Participant
@@ -173,7 +173,9 @@ async def pending(
                 latest = await store.latest_attempt(conn, participant.id, instrument.kind, stage.id)
                 if latest is not None and latest.submitted:
                     continue
-                found.append(Pending(instrument, stage, window, latest is not None))
+                # Opened but never answered (or just reopened) still reads "Start".
+                started = latest is not None and latest.revision > 0
+                found.append(Pending(instrument, stage, window, started))
     return sorted(found, key=lambda p: p.window.closes)
 
 
@@ -223,6 +225,52 @@ async def open_stage(
             )
         answers = await store.answers_of(conn, attempt.id)
     return Outcome(None, attempt, render(instrument, stage, attempt, answers, t), window=window)
+
+
+class ReopenError(Exception):
+    """Why a stage cannot be reopened; the message says it."""
+
+
+async def reopen_stage(
+    db: Database,
+    content: Content,
+    key: str,
+    kind: str,
+    stage_id: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> Attempt:
+    """Let a participant answer a submitted stage again: a new attempt; the old one is kept."""
+    instrument = content.instrument(kind)
+    if instrument is None or instrument.stage(stage_id) is None:
+        raise ReopenError(f"no questionnaire {kind!r} with a stage {stage_id!r}")
+    async with db.transaction() as conn:
+        participant = await repo.participant_by_key(conn, key)
+        if participant is None:
+            raise ReopenError(f"no participant {key!r}")
+        latest = await store.latest_attempt(conn, participant.id, kind, stage_id)
+        if latest is None or not latest.submitted:
+            raise ReopenError(f"{participant.code} has no submitted {kind} {stage_id} to reopen")
+        attempt = await store.insert_attempt(
+            conn,
+            participant_id=participant.id,
+            instrument=kind,
+            stage=stage_id,
+            number=latest.number + 1,
+            content_version=content.version,
+            seed=random.SystemRandom().randrange(1, 2**31),
+            now=now,
+        )
+        await repo.audit(
+            conn,
+            actor=actor,
+            action="attempt.reopen",
+            target=participant.code,
+            details={"instrument": kind, "stage": stage_id, "attempt": attempt.id},
+            now=now,
+        )
+    return attempt
 
 
 async def remember_message(db: Database, attempt: Attempt, chat_id: int, message_id: int) -> None:

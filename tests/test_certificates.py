@@ -159,9 +159,14 @@ async def test_me_shows_what_is_missing_then_both_certificates(
 ) -> None:
     user, participant = await enrolled(db, clock, new_user)
     me = await user.send("/me")
-    assert "⏳ Certificat de participation : il manque encore" in me.text
-    assert "• le quiz final (au moins 30 %)" in me.text
-    assert "• votre plan d'action individuel (envoyez-le avec /plan)" in me.text
+    assert (
+        "⏳ Certificat de participation : il manque la présence à 3 sessions, "
+        "le quiz final (au moins 30 %)\n" in me.text
+    )
+    assert (
+        "⏳ Certificat de réussite : il manque la présence à 5 sessions, "
+        "le quiz final (au moins 60 %), votre plan d'action (/plan)" in me.text
+    )
 
     rows = "participant;session;attended\n" + "".join(
         f"{participant.code};{s.id};oui\n" for s in required(content)["success"]
@@ -194,3 +199,18 @@ async def test_me_shows_what_is_missing_then_both_certificates(
     assert "✅ Certificat de participation : obtenu" in me.text
     assert "✅ Certificat de réussite : obtenu" in me.text
     assert "Après la formation : 7/10" in me.text
+
+
+def test_status_names_the_sessions_missed(content: Content) -> None:
+    from bot.i18n import Translator, load_catalogs
+    from bot.services.certificates import status_text
+
+    load_catalogs()
+    needed = required(content)
+    attendance = {s.id: True for s in needed["success"]}
+    attendance["tanger-module-2"] = False
+    status = evaluate(Certificates(), needed, attendance, 45.0, plan_submitted=True)
+    text = status_text(Translator("fr", content.programme.tz), status)
+    assert "⏳ Certificat de participation : il manque la présence à 1 session\n" in text
+    assert "• absence à Module 2 : la dimension compétences" in text
+    assert "un score de 60 % au quiz final (le vôtre : 45 %)" in text

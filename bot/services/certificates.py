@@ -101,7 +101,7 @@ async def certificate_status(
 
 
 def status_text(t: Translator, status: CertificateStatus) -> str:
-    """The certificate part of /me: each certificate, obtained or with what is missing."""
+    """The certificate part of /me: one line per certificate, obtained or what is missing."""
     lines = [t.gettext("<b>Certificates</b>")]
     for name, level in (
         (t.gettext("Certificate of participation"), status.participation),
@@ -110,32 +110,29 @@ def status_text(t: Translator, status: CertificateStatus) -> str:
         if level.obtained:
             lines.append(t.gettext("✅ %(name)s: obtained", name=name))
             continue
-        lines.append(t.gettext("⏳ %(name)s: still missing", name=name))
-        for session in level.absent:
-            lines.append(
-                t.gettext("• absent from %(session)s", session=escape(session.title.get(t.locale)))
-            )
-        for session in level.unrecorded:
-            lines.append(
-                t.gettext(
-                    "• attendance at %(session)s not recorded yet",
-                    session=escape(session.title.get(t.locale)),
-                )
+        missing: list[str] = []
+        required = len(level.absent) + len(level.unrecorded)
+        if required:
+            missing.append(
+                t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", required)
             )
         if level.quiz_percent is None:
-            lines.append(
-                t.gettext(
-                    "• the final quiz (at least %(required)d %%)", required=level.quiz_required
-                )
+            missing.append(
+                t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
             )
         elif level.quiz_missing:
-            lines.append(
+            missing.append(
                 t.gettext(
-                    "• a final quiz score of %(required)d %% (yours: %(score)d %%)",
+                    "a final quiz score of %(required)d %% (yours: %(score)d %%)",
                     required=level.quiz_required,
                     score=round(level.quiz_percent),
                 )
             )
         if level.plan_missing:
-            lines.append(t.gettext("• your individual action plan (send it with /plan)"))
+            missing.append(t.gettext("your action plan (/plan)"))
+        lines.append(t.gettext("⏳ %(name)s: missing %(what)s", name=name, what=", ".join(missing)))
+        for session in level.absent:
+            lines.append(
+                t.gettext("• absent from %(session)s", session=escape(session.title.get(t.locale)))
+            )
     return "\n".join(lines)

@@ -489,7 +489,7 @@ def render(
     number = shown.index(item) + 1
     lines = [head]
     if number == 1 and instrument.intro is not None:
-        lines.append(escape(instrument.intro.get(loc)))
+        lines += [escape(instrument.intro.get(loc)), ""]
     lines += [t.gettext("Question %(n)d/%(total)d", n=number, total=len(shown)), ""]
     lines.append(f"<b>{escape(item.text.get(loc))}</b>")
     rows: list[list[Button]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list
 from babel.support import Translations
 
 LOCALES: tuple[str, ...] = ("fr", "en", "ar")
@@ -107,6 +108,10 @@ class Translator:
         return format_datetime(
             value.astimezone(self.tz), format="medium", tzinfo=self.tz, locale=self.locale
         )
+
+    def list(self, items: Sequence[str]) -> str:
+        """Items joined as the language writes a list ("a, b et c"; Arabic uses its comma)."""
+        return format_list(list(items), locale=self.locale) if items else ""
 
     def bidi(self, text: str) -> str:
         """Make Arabic text display right to left where a line starts with a digit or Latin."""

@@ -160,12 +160,12 @@ async def test_me_shows_what_is_missing_then_both_certificates(
     user, participant = await enrolled(db, clock, new_user)
     me = await user.send("/me")
     assert (
-        "⏳ Certificat de participation : il manque la présence à 3 sessions, "
-        "le quiz final (au moins 30 %)\n" in me.text
+        "⏳ Certificat de participation : il manque la présence à 3 sessions "
+        "et le quiz final (au moins 30 %)\n" in me.text
     )
     assert (
         "⏳ Certificat de réussite : il manque la présence à 5 sessions, "
-        "le quiz final (au moins 60 %), votre plan d'action (/plan)" in me.text
+        "le quiz final (au moins 60 %) et votre plan d'action (/plan)" in me.text
     )
 
     rows = "participant;session;attended\n" + "".join(
@@ -212,5 +212,8 @@ def test_status_names_the_sessions_missed(content: Content) -> None:
     status = evaluate(Certificates(), needed, attendance, 45.0, plan_submitted=True)
     text = status_text(Translator("fr", content.programme.tz), status)
     assert "⏳ Certificat de participation : il manque la présence à 1 session\n" in text
+    arabic = status_text(Translator("ar", content.programme.tz), status)
+    assert "، " in arabic
+    assert ", " not in arabic
     assert "• absence à Module 2 : la dimension compétences" in text
     assert "un score de 60 % au quiz final (le vôtre : 45 %)" in text

@@ -130,7 +130,7 @@ def status_text(t: Translator, status: CertificateStatus) -> str:
             )
         if level.plan_missing:
             missing.append(t.gettext("your action plan (/plan)"))
-        lines.append(t.gettext("⏳ %(name)s: missing %(what)s", name=name, what=", ".join(missing)))
+        lines.append(t.gettext("⏳ %(name)s: missing %(what)s", name=name, what=t.list(missing)))
         for session in level.absent:
             lines.append(
                 t.gettext("• absent from %(session)s", session=escape(session.title.get(t.locale)))

@@ -512,7 +512,9 @@ def render(
             elif option.id in chosen:
                 label = "✓ " + label
             buttons.append(_button(attempt, action, option.id, label))
-        rows += [buttons] if lettered else [[b] for b in buttons]
+        # Narrow screens: lettered buttons four to a row (with check boxes, three).
+        per_row = (3 if item.type == "multi" else 4) if lettered else 1
+        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
         if item.type == "multi":
             if item.max_choices:
                 lines.append("")

@@ -23,6 +23,7 @@ from bot.handlers.common import RUNTIME_KEY
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.runtime import Runtime
+from bot.scheduling import start_background, stop_background
 from bot.settings import Settings
 from bot.storage import Database
 
@@ -78,7 +79,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=content.programme.tz))
         # Retries once on RetryAfter; the outbox does its own pacing for mass messages.
         .rate_limiter(AIORateLimiter(max_retries=1))
-        .post_init(_post_init)
+        .post_init(_post_init_live)
+        .post_stop(_post_stop_live)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -111,6 +113,17 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         rt.content.version[:12],
         rt.settings.database,
     )
+
+
+async def _post_init_live(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """When the bot really runs: also the outbox sender and the campaign schedule."""
+    await _post_init(app)
+    await start_background(app)
+
+
+async def _post_stop_live(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop the outbox sender before the application stops."""
+    await stop_background(app)
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -196,9 +209,11 @@ async def serving(
         else:
             await updater.start_webhook(**webhook.options())
         await app.start()
+        await start_background(app)
         try:
             yield app
         finally:
+            await stop_background(app)
             if updater.running:
                 await updater.stop()
             if app.running:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from bot.content import Content
@@ -18,6 +19,8 @@ class Runtime:
     content: Content
     clock: Clock
     _db: Database | None = field(default=None, repr=False)
+    # Set when the bot runs for real (polling or webhook): the outbox sender.
+    sender: Any = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     default_locale: Locale = "fr"
     log_level: LogLevel = "INFO"
     invite_ttl_days: int = Field(default=30, ge=1, le=365)
+    # Telegram allows about 30 messages a second overall; stay under it.
+    outbox_rate: float = Field(default=25.0, gt=0, le=30)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

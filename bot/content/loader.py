@@ -96,6 +96,10 @@ def _check_programme(tree: Any, report: Callable[[Path_, str], None]) -> None:
     for i, cohort in enumerate(cohorts if isinstance(cohorts, list) else []):
         if isinstance(cohort, dict) and isinstance(cohort.get("id"), str):
             _unique(cohort["id"], ("cohorts", i, "id"), seen, report)
+    campaigns = tree.get("campaigns") or []
+    for c, campaign in enumerate(campaigns if isinstance(campaigns, list) else []):
+        if isinstance(campaign, dict) and isinstance(campaign.get("id"), str):
+            _unique(campaign["id"], ("campaigns", c, "id"), seen, report)
     phases = tree.get("phases") or []
     for p, phase in enumerate(phases if isinstance(phases, list) else []):
         if not isinstance(phase, dict):

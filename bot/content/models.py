@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -90,6 +90,57 @@ class Phase(_Model):
     sessions: list[Session] = Field(default_factory=list)
 
 
+class Delay(_Model):
+    """A duration written as days, hours and minutes."""
+
+    days: int = Field(default=0, ge=0)
+    hours: int = Field(default=0, ge=0)
+    minutes: int = Field(default=0, ge=0)
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
+
+    @property
+    def label(self) -> str:
+        """A stable short name used in delivery keys, e.g. ``1d``, ``1h30m``."""
+        parts = [
+            f"{v}{u}" for v, u in ((self.days, "d"), (self.hours, "h"), (self.minutes, "m")) if v
+        ]
+        return "".join(parts) or "0m"
+
+
+class Campaign(_Model):
+    """Messages sent on a schedule: session reminders, questionnaire invitations, nudges.
+
+    ``session-reminder``: ``before`` each session of the participant's cohort.
+    ``invitation``: when a stage of each listed questionnaire opens, with a Start button.
+    ``nudge``: ``every`` delay after the stage opens, at most ``max`` times, to those who
+    have not submitted, while the stage is open.
+    """
+
+    id: Slug
+    kind: Literal["session-reminder", "invitation", "nudge"]
+    before: list[Delay] = Field(default_factory=list)
+    instruments: list[Literal["kat", "satisfaction", "followup"]] = Field(default_factory=list)
+    every: Delay | None = None
+    max: int = Field(default=3, ge=1, le=20)
+    # A send missed while the bot was down still goes out if no later than this.
+    grace: Delay = Field(default_factory=lambda: Delay(hours=1))
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> Campaign:
+        if self.kind == "session-reminder" and not self.before:
+            raise ValueError("a session-reminder needs 'before' (e.g. [{days: 1}, {hours: 1}])")
+        if self.kind != "session-reminder" and self.before:
+            raise ValueError("only session-reminder campaigns have 'before'")
+        if self.kind in ("invitation", "nudge") and not self.instruments:
+            raise ValueError(f"a {self.kind} campaign needs 'instruments'")
+        if self.kind == "nudge" and (self.every is None or self.every.delta <= timedelta(0)):
+            raise ValueError("a nudge campaign needs 'every' (e.g. {days: 3})")
+        return self
+
+
 class Programme(_Model):
     """The whole calendar of one edition of the programme."""
 
@@ -98,6 +149,7 @@ class Programme(_Model):
     timezone: str
     cohorts: list[Cohort]
     phases: list[Phase]
+    campaigns: list[Campaign] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 

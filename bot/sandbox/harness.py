@@ -21,6 +21,7 @@ from bot.content import Content
 from bot.sandbox.chat import Deliver, SimulatedUser
 from bot.sandbox.emulator import BotAPIEmulator, JSONDict
 from bot.sandbox.server import EmulatorServer
+from bot.scheduling import replan
 from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
 from bot.services.roster import ImportReport, import_roster
 from bot.settings import Settings
@@ -79,6 +80,12 @@ class Sandbox:
     @property
     def db(self) -> Database:
         return runtime_of(self.app).db
+
+    async def tick(self) -> int:
+        """What the scheduler would do at this (simulated) moment: plan, then send what is due."""
+        await replan(self.app)
+        sender = runtime_of(self.app).sender
+        return await sender.drain_all() if sender is not None else 0
 
     def user(
         self, user_id: int, first_name: str, *, language_code: str | None = "fr"

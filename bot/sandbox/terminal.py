@@ -222,7 +222,14 @@ class Session:
             invite = self.invite_of(args[0], int(args[1]) if len(args) > 1 else 1) if args else None
             await self.play(f"/start {(invite or self.invite()).token}")
         elif command == "clock":
+            user = self.person() if self.role != "stranger" or self.people else None
+            mark = len(user.events) if user else 0
             self._move_clock(args)
+            if args:
+                # Whatever the scheduler would have sent by now arrives, as on a phone.
+                await self.sandbox.tick()
+                if user is not None:
+                    self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
         elif command in ("block", "unblock"):
             user = self.person()
             await (user.block() if command == "block" else user.unblock())

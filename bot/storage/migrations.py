@@ -130,6 +130,41 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX action_plans_participant ON action_plans(participant_id, submitted_at);
     """,
+    # 5: the outbox every scheduled or broadcast message goes through, and broadcasts.
+    """
+    CREATE TABLE outbox (
+        id             INTEGER PRIMARY KEY,
+        key            TEXT UNIQUE,
+        kind           TEXT NOT NULL
+                       CHECK (kind IN ('reminder', 'invitation', 'nudge', 'broadcast')),
+        source         TEXT NOT NULL,
+        participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+        chat_id        INTEGER,
+        payload        TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN
+                       ('pending', 'sending', 'sent', 'failed', 'skipped', 'cancelled')),
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        last_error     TEXT,
+        due_at         TEXT NOT NULL,
+        not_before     TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        sent_at        TEXT,
+        message_id     INTEGER
+    );
+    CREATE INDEX outbox_queue ON outbox(status, not_before);
+    CREATE INDEX outbox_source ON outbox(source, status);
+
+    CREATE TABLE broadcasts (
+        id          INTEGER PRIMARY KEY,
+        created_by  INTEGER NOT NULL,
+        audience    TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        total       INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('sending', 'done', 'cancelled')),
+        created_at  TEXT NOT NULL,
+        finished_at TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

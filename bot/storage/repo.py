@@ -318,6 +318,18 @@ async def participant_for_user(
     return (_participant(row), _binding(row)) if row else None
 
 
+async def bound_participants(conn: aiosqlite.Connection) -> list[tuple[Participant, Binding]]:
+    """Every participant enrolled with Telegram, with the binding, by id."""
+    rows = await _all(
+        conn,
+        "SELECT p.id, p.code, p.external_id, p.full_name, p.email, p.gender, p.agency, p.region,"
+        " p.cohort, p.language, b.participant_id, b.user_id, b.chat_id, b.bound_at, b.reachable"
+        " FROM telegram_bindings b JOIN participants p ON p.id = b.participant_id ORDER BY p.id",
+        (),
+    )
+    return [(_participant(r), _binding(r)) for r in rows]
+
+
 async def binding_for_participant(
     conn: aiosqlite.Connection, participant_id: int
 ) -> Binding | None:

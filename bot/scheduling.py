@@ -1,0 +1,82 @@
+"""Start the outbox sender and keep the campaign schedule in PTB's JobQueue.
+
+At start-up (and on ``/reload`` or SIGHUP) the planner queues what is due and
+schedules one job per future due instant, under a deterministic name
+(``relais-due-<UTC time>``), so re-planning replaces jobs rather than adding twins.
+Each job simply runs the planner again; the outbox's unique keys make that safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from bot.sender import Sender
+from bot.services.campaigns import PlanReport, plan
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "relais-due-"
+MAX_JOBS = 2000
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def _runtime(app: AnyApp) -> Runtime:
+    rt = app.bot_data["runtime"]
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+async def start_background(app: AnyApp) -> None:
+    """Resume the outbox, start the sender task and plan the campaigns."""
+    rt = _runtime(app)
+    sender = Sender(app.bot, rt.db, rt.clock, rate=rt.settings.outbox_rate)
+    await sender.start()
+    rt.sender = sender
+    app.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="relais-outbox")
+    await replan(app)
+
+
+async def stop_background(app: AnyApp) -> None:
+    """Stop the sender task (rows it had not sent stay pending for the next start)."""
+    task = app.bot_data.pop("sender_task", None)
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def replan(app: AnyApp) -> PlanReport:
+    """Queue what is due, wake the sender, and schedule a job at each future due time."""
+    rt = _runtime(app)
+    now = rt.clock.now()
+    tz = rt.content.programme.tz
+    report = await plan(rt.db, rt.content, lambda loc: Translator(loc, tz), now)
+    if rt.sender is not None:
+        rt.sender.wake.set()
+    queue = app.job_queue
+    if queue is not None:
+        for job in queue.jobs():
+            if job.name and job.name.startswith(JOB_PREFIX):
+                job.schedule_removal()
+        for when in report.due_times[:MAX_JOBS]:
+            queue.run_once(_due, when=_delay(when, now), name=JOB_PREFIX + when.isoformat())
+    if report.queued or report.skipped:
+        log.info("campaigns: %d queued, %d skipped as missed", report.queued, report.skipped)
+    return report
+
+
+def _delay(when: datetime, now: datetime) -> float:
+    # Seconds from the runtime clock, so a simulated clock and the JobQueue agree.
+    return max(0.0, (when - now).total_seconds())
+
+
+async def _due(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await replan(context.application)

@@ -1,0 +1,237 @@
+"""Scheduled messages: which reminder, invitation or nudge is due for whom, queued exactly once.
+
+Deliveries are computed from the content and the database, never stored ahead: a
+participant who submits stops being nudged, a content change moves the reminders.
+Each delivery has a key (campaign, step, participant); the outbox refuses a key it
+already has, so a restart or a second planner run cannot queue a message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape as _escape
+from typing import Any
+
+from bot.content import Content
+from bot.content.instruments import Instrument, Stage
+from bot.content.models import Campaign, Session
+from bot.i18n import Translator
+from bot.services.questionnaire import OPEN_PREFIX, window_for
+from bot.storage import Database, outbox, repo
+from bot.storage import answers as store
+from bot.storage.repo import Participant
+
+KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
+
+
+def escape(text: str) -> str:
+    return _escape(text, quote=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message a participant should get at ``due_at``."""
+
+    key: str
+    campaign: Campaign
+    participant: Participant
+    due_at: datetime
+    session: Session | None = None
+    instrument: Instrument | None = None
+    stage: Stage | None = None
+    number: int = 0
+
+
+def deliveries_for(
+    content: Content, participant: Participant, submitted: set[tuple[str, str]]
+) -> list[Delivery]:
+    """Everything the campaigns plan for one participant, past and future, by due time."""
+    found: list[Delivery] = []
+    programme = content.programme
+    for campaign in programme.campaigns:
+        if campaign.kind == "session-reminder":
+            for session in programme.sessions_for(participant.cohort):
+                for delay in campaign.before:
+                    found.append(
+                        Delivery(
+                            f"{campaign.id}:{session.id}:{delay.label}:{participant.id}",
+                            campaign,
+                            participant,
+                            session.start_utc - delay.delta,
+                            session=session,
+                        )
+                    )
+            continue
+        for kind in campaign.instruments:
+            instrument = content.instrument(kind)
+            if instrument is None:
+                continue
+            for stage in instrument.stages:
+                window = window_for(content, instrument, stage, participant.cohort)
+                base = f"{campaign.id}:{kind}:{stage.id}"
+                if campaign.kind == "invitation":
+                    found.append(
+                        Delivery(
+                            f"{base}:{participant.id}",
+                            campaign,
+                            participant,
+                            window.opens,
+                            instrument=instrument,
+                            stage=stage,
+                        )
+                    )
+                    continue
+                if (kind, stage.id) in submitted:
+                    continue
+                assert campaign.every is not None
+                for number in range(1, campaign.max + 1):
+                    due_at = window.opens + number * campaign.every.delta
+                    if due_at >= window.closes:
+                        break
+                    found.append(
+                        Delivery(
+                            f"{base}:{number}:{participant.id}",
+                            campaign,
+                            participant,
+                            due_at,
+                            instrument=instrument,
+                            stage=stage,
+                            number=number,
+                        )
+                    )
+    return sorted(found, key=lambda d: d.due_at)
+
+
+def render(delivery: Delivery, content: Content, t: Translator) -> dict[str, Any]:
+    """The message in the participant's language: text, and a Start button where it helps."""
+    loc = t.locale
+    session, instrument, stage = delivery.session, delivery.instrument, delivery.stage
+    if session is not None:
+        lines = [
+            t.gettext("⏰ Reminder: <b>%(title)s</b>", title=escape(session.title.get(loc))),
+            t.moment(session.start_utc),
+        ]
+        if session.link:
+            lines.append(t.gettext("Online: %(link)s", link=escape(session.link)))
+        elif session.place is not None:
+            lines.append(t.gettext("Place: %(place)s", place=escape(session.place.get(loc))))
+        return {"text": t.bidi("\n".join(lines))}
+    assert instrument is not None
+    assert stage is not None
+    window = window_for(content, instrument, stage, delivery.participant.cohort)
+    title = f"{instrument.title.get(loc)} · {stage.title.get(loc)}"
+    if delivery.campaign.kind == "invitation":
+        text = t.gettext(
+            "📝 <b>%(title)s</b> is open until %(when)s.",
+            title=escape(title),
+            when=t.moment(window.closes),
+        )
+        if instrument.intro is not None:
+            text += "\n\n" + escape(instrument.intro.get(loc))
+    else:
+        text = t.gettext(
+            "📝 Your answers to <b>%(title)s</b> are still awaited, until %(when)s.",
+            title=escape(title),
+            when=t.moment(window.closes),
+        )
+    button = {
+        "text": t.gettext("Start: %(title)s", title=title)
+        if delivery.campaign.kind == "invitation"
+        else t.gettext("Continue: %(title)s", title=title),
+        "data": f"{OPEN_PREFIX}:{instrument.kind}:{stage.id}",
+    }
+    payload: dict[str, Any] = {"text": t.bidi(text), "buttons": [[button]]}
+    if delivery.campaign.kind == "nudge":
+        # Checked again at send time: whoever submits in between is not nudged.
+        payload["unless_submitted"] = [instrument.kind, stage.id]
+    return payload
+
+
+@dataclass
+class PlanReport:
+    """What one planner run did."""
+
+    queued: int = 0
+    skipped: int = 0
+    next_due: datetime | None = None
+    due_times: list[datetime] = field(default_factory=list)
+
+
+async def plan(
+    db: Database,
+    content: Content,
+    translator: Callable[[str], Translator],
+    now: datetime,
+) -> PlanReport:
+    """Queue every delivery now due; record as skipped those missed beyond their grace."""
+    report = PlanReport()
+    async with db.read() as conn:
+        people = await repo.bound_participants(conn)
+        known = await outbox.known_keys(conn)
+        submitted: dict[int, set[tuple[str, str]]] = {}
+        for participant, _binding in people:
+            submitted[participant.id] = {
+                (a.instrument, a.stage)
+                for a in await store.attempts_of(conn, participant.id)
+                if a.submitted
+            }
+    future: set[datetime] = set()
+    async with db.transaction() as conn:
+        for participant, binding in people:
+            for delivery in deliveries_for(content, participant, submitted[participant.id]):
+                if delivery.key in known:
+                    continue
+                if delivery.due_at > now:
+                    future.add(delivery.due_at)
+                    continue
+                reason = _missed(delivery, content, now)
+                kind = KIND_OF[delivery.campaign.kind]
+                if reason is not None:
+                    await outbox.enqueue(
+                        conn,
+                        key=delivery.key,
+                        kind=kind,
+                        source=delivery.campaign.id,
+                        participant_id=participant.id,
+                        chat_id=binding.chat_id,
+                        payload={},
+                        due_at=delivery.due_at,
+                        now=now,
+                        status="skipped",
+                        reason=reason,
+                    )
+                    report.skipped += 1
+                    continue
+                t = translator(participant.language or "fr")
+                if await outbox.enqueue(
+                    conn,
+                    key=delivery.key,
+                    kind=kind,
+                    source=delivery.campaign.id,
+                    participant_id=participant.id,
+                    chat_id=binding.chat_id,
+                    payload=render(delivery, content, t),
+                    due_at=delivery.due_at,
+                    now=now,
+                ):
+                    report.queued += 1
+    report.due_times = sorted(future)
+    report.next_due = report.due_times[0] if report.due_times else None
+    return report
+
+
+def _missed(delivery: Delivery, content: Content, now: datetime) -> str | None:
+    """Why a due delivery must not go out now, if it must not."""
+    if delivery.session is not None and delivery.session.start_utc <= now:
+        return "session already started"
+    if delivery.instrument is not None and delivery.stage is not None:
+        window = window_for(
+            content, delivery.instrument, delivery.stage, delivery.participant.cohort
+        )
+        if now >= window.closes:
+            return "questionnaire closed"
+    if now > delivery.due_at + delivery.campaign.grace.delta:
+        return "missed: the bot was not running at the time"
+    return None

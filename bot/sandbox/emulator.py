@@ -156,7 +156,7 @@ class SimUser:
 
 @dataclass
 class Fault:
-    """A failure to inject: ``kind`` is ``error`` (5xx), ``slow`` or ``drop``."""
+    """A failure to inject: ``kind`` is ``error`` (5xx, 429, 403), ``slow`` or ``drop``."""
 
     kind: str
     method: str | None = None
@@ -733,8 +733,12 @@ class BotAPIEmulator:
         }
 
 
-def fault_body(status: int) -> JSONDict:
-    """What an injected server error answers: the status and its standard phrase."""
+def fault_body(status: int, retry_after: int = 1) -> JSONDict:
+    """What an injected error answers: the status and its phrase; 429 says when to retry."""
+    if status == 429:
+        return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after).body()
+    if status == 403:
+        return ApiError(403, "Forbidden: bot was blocked by the user").body()
     return {"ok": False, "error_code": status, "description": HTTPStatus(status).phrase}
 
 

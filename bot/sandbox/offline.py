@@ -71,7 +71,9 @@ class OfflineRequest(BaseRequest):
             elif fault.kind == "drop":
                 raise NetworkError("connection dropped by the sandbox")
             elif fault.kind == "error":
-                return fault.status, json.dumps(fault_body(fault.status)).encode()
+                return fault.status, json.dumps(
+                    fault_body(fault.status, max(1, round(fault.delay)))
+                ).encode()
         params: dict[str, object] = {}
         uploads: dict[str, Upload] = {}
         if request_data is not None:

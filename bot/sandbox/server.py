@@ -110,7 +110,7 @@ class EmulatorServer:
                     request.transport.abort()
                 raise asyncio.CancelledError
             elif fault.kind == "error":
-                return _json(fault.status, fault_body(fault.status))
+                return _json(fault.status, fault_body(fault.status, max(1, round(fault.delay))))
         try:
             params, uploads = await _read_params(request)
         except ValueError as exc:

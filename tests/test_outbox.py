@@ -1,0 +1,193 @@
+"""The outbox sender against the emulator: pacing, 429, 403, timeouts, crash recovery."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from telegram import Bot
+
+from bot.clock import FixedClock
+from bot.content import Content
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sender import Sender
+from bot.storage import Database, answers, outbox, repo
+from tests.conftest import add_participant
+
+
+class FakeTime:
+    """A monotonic clock that only sleeping moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+async def bot(api: OfflineBotAPI) -> AsyncIterator[Bot]:
+    # A plain Bot: no PTB rate limiter retrying behind the sender's back.
+    plain = Bot(BOT_TOKEN, request=api.request())
+    async with plain:
+        yield plain
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def sender(bot: Bot, db: Database, clock: FixedClock, fake_time: FakeTime) -> Sender:
+    return Sender(bot, db, clock, rate=25.0, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
+
+
+async def queue(
+    db: Database,
+    clock: FixedClock,
+    api: OfflineBotAPI,
+    chat_ids: list[int],
+    *,
+    text: str = "Annonce",
+    participant_id: int | None = None,
+    payload: dict[str, object] | None = None,
+) -> None:
+    async with db.transaction() as conn:
+        for n, chat_id in enumerate(chat_ids):
+            if chat_id not in api.users:
+                api.add_user(chat_id, f"User{chat_id}")
+            await outbox.enqueue(
+                conn,
+                key=None,
+                kind="broadcast",
+                source="broadcast:1",
+                participant_id=participant_id,
+                chat_id=chat_id,
+                payload=payload or {"text": f"{text} {n}"},
+                due_at=clock.now(),
+                now=clock.now(),
+            )
+
+
+async def statuses(db: Database) -> list[tuple[str, str | None]]:
+    async with db.read() as conn:
+        return [(r.status, r.last_error) for r in await outbox.rows_of(conn)]
+
+
+async def test_rate_never_above_the_configured_one(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    await queue(db, clock, api, list(range(900_001, 900_061)))
+    assert await sender.drain_all() == 60
+    assert {s for s, _ in await statuses(db)} == {"sent"}
+    gaps = [b - a for a, b in zip(sender.sent_times, sender.sent_times[1:], strict=False)]
+    assert min(gaps) >= 1 / 25 - 1e-9
+    assert len(api.calls_to("sendMessage")) == 60
+
+
+async def test_one_chat_gets_at_most_one_message_a_second(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    await queue(db, clock, api, [900_100] * 3)
+    await sender.drain_all()
+    gaps = [b - a for a, b in zip(sender.sent_times, sender.sent_times[1:], strict=False)]
+    assert all(gap >= 1.0 for gap in gaps)
+    assert [m.text for m in api.visible(900_100)] == ["Annonce 0", "Annonce 1", "Annonce 2"]
+
+
+async def test_retry_after_waits_then_sends_the_same_row_once(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, fake_time: FakeTime
+) -> None:
+    await queue(db, clock, api, [900_200, 900_201])
+    api.inject("error", "sendMessage", status=429, delay=7)
+    await sender.drain_all()
+    # The first row waits 7 s of the clock; the second went out (after the pause).
+    assert [s for s, _ in await statuses(db)] == ["pending", "sent"]
+    assert fake_time.now >= 7
+    clock.advance(timedelta(seconds=7))
+    await sender.drain_all()
+    assert [s for s, _ in await statuses(db)] == ["sent", "sent"]
+    assert len(api.visible(900_200)) == 1
+    assert len(api.visible(900_201)) == 1
+
+
+async def test_blocked_user_fails_with_the_reason_and_is_marked_unreachable(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    participant = await add_participant(db, clock)
+    async with db.transaction() as conn:
+        await repo.bind_participant(conn, participant.id, 900_300, 900_300, clock.now())
+    api.add_user(900_300, "Nadia").blocked = True
+    await queue(db, clock, api, [900_300], participant_id=participant.id)
+    await sender.drain_all()
+    assert await statuses(db) == [("failed", "blocked: Forbidden: bot was blocked by the user")]
+    async with db.read() as conn:
+        binding = await repo.binding_for_participant(conn, participant.id)
+    assert binding is not None
+    assert binding.reachable is False
+
+
+async def test_network_errors_retry_with_backoff_then_fail(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    await queue(db, clock, api, [900_400])
+    api.inject("drop", "sendMessage", times=2)
+    for _ in range(3):
+        await sender.drain_all()
+        clock.advance(timedelta(seconds=10))
+    assert await statuses(db) == [("sent", "network: connection dropped by the sandbox")]
+    assert len(api.visible(900_400)) == 1
+
+    await queue(db, clock, api, [900_401])
+    api.inject("drop", "sendMessage", times=50)
+    for _ in range(8):
+        await sender.drain_all()
+        clock.advance(timedelta(seconds=60))
+    last = (await statuses(db))[-1]
+    assert last == ("failed", "network: connection dropped by the sandbox")
+    async with db.read() as conn:
+        row = (await outbox.rows_of(conn))[-1]
+    assert row.attempts == sender.max_attempts
+
+
+async def test_a_row_caught_mid_send_by_a_crash_is_sent_again_once(
+    bot: Bot, db: Database, clock: FixedClock, api: OfflineBotAPI, fake_time: FakeTime
+) -> None:
+    await queue(db, clock, api, [900_500])
+    async with db.transaction() as conn:
+        row = (await outbox.rows_of(conn))[0]
+        await outbox.mark(conn, row.id, "sending", now=clock.now(), attempts=1)
+    restarted = Sender(bot, db, clock, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
+    assert await restarted.start() == 1
+    await restarted.drain_all()
+    await restarted.drain_all()
+    assert await statuses(db) == [("sent", "interrupted; resent")]
+    assert len(api.visible(900_500)) == 1
+
+
+async def test_a_nudge_is_dropped_if_the_participant_submitted_meanwhile(
+    sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, content: Content
+) -> None:
+    participant = await add_participant(db, clock)
+    payload: dict[str, object] = {"text": "Relance", "unless_submitted": ["kat", "pre"]}
+    await queue(db, clock, api, [900_600], participant_id=participant.id, payload=payload)
+    async with db.transaction() as conn:
+        attempt = await answers.insert_attempt(
+            conn,
+            participant_id=participant.id,
+            instrument="kat",
+            stage="pre",
+            number=1,
+            content_version=content.version,
+            seed=1,
+            now=clock.now(),
+        )
+        await answers.submit(conn, attempt.id, clock.now())
+    await sender.drain_all()
+    assert await statuses(db) == [("skipped", "already submitted")]
+    assert api.visible(900_600) == []

@@ -452,3 +452,54 @@ async def test_a_coordinator_reopens_a_submitted_stage(
         first = await store.get_attempt(conn, reopened.id - 1)
     assert first is not None
     assert first.submitted  # the first answers are kept
+
+
+def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
+    from bot.content.instruments import Instrument
+    from bot.services.questionnaire import visible_items
+
+    chained = Instrument.model_validate(
+        {
+            "id": "satisfaction",
+            "kind": "satisfaction",
+            "title": "Test",
+            "stages": [
+                {
+                    "id": "online",
+                    "title": "x",
+                    "opens": "2027-01-01T00:00",
+                    "closes": "2027-02-01T00:00",
+                }
+            ],
+            "items": [
+                {
+                    "id": "rate",
+                    "type": "scale",
+                    "text": "Note ?",
+                    "labels": {"low": "bas", "high": "haut"},
+                },
+                {
+                    "id": "reason",
+                    "type": "single",
+                    "text": "Pourquoi ?",
+                    "options": [{"id": "x", "text": "X"}, {"id": "y", "text": "Y"}],
+                    "show_if": {"item": "rate", "in": [1]},
+                },
+                {
+                    "id": "detail",
+                    "type": "scale",
+                    "text": "Détail ?",
+                    "labels": {"low": "bas", "high": "haut"},
+                    "show_if": {"item": "reason", "in": ["x"]},
+                },
+            ],
+        }
+    )
+    stage = chained.stages[0]
+    assert [i.id for i in visible_items(chained, stage, {"rate": 1, "reason": "x"})] == [
+        "rate",
+        "reason",
+        "detail",
+    ]
+    # The rating changed: 'reason' is hidden, so its old answer no longer shows 'detail'.
+    assert [i.id for i in visible_items(chained, stage, {"rate": 5, "reason": "x"})] == ["rate"]

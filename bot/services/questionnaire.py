@@ -128,7 +128,8 @@ def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any])
         elif cond.mode is not None:
             if stage.mode == cond.mode:
                 shown.append(item)
-        else:
+        elif any(i.id == cond.item for i in shown):
+            # Only the answer to an item still shown counts: conditions can chain.
             value = answers.get(cond.item or "")
             values = value if isinstance(value, list) else [value]
             if any(str(v) in (cond.answer_in or []) for v in values if v is not None):

@@ -413,6 +413,7 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
     results = done.sent[0].text
     assert "Avant la formation : 3/10" in results
     assert "Après la formation : 10/10" in results
+    assert "Progression : +7 points, soit 100 % de ce qui restait à apprendre" in results
     assert results.count("✅") == 10
     for item in kat.items:
         assert item.explanation is not None

@@ -140,6 +140,18 @@ def scores_text(t: Translator, result: KatResult, title: str | None = None) -> s
         lines.append(
             t.gettext("After the training: %(n)d/%(max)d", n=result.post, max=result.maximum)
         )
+    if result.gain is not None:
+        normalised = result.normalised
+        if normalised is None:
+            lines.append(t.gettext("Progress: %(gain)+d points", gain=result.gain))
+        else:
+            lines.append(
+                t.gettext(
+                    "Progress: %(gain)+d points, %(share)d %% of what was left to learn",
+                    gain=result.gain,
+                    share=round(100 * normalised),
+                )
+            )
     return "\n".join(lines)
 
 

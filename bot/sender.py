@@ -159,31 +159,8 @@ class Sender:
                 )
 
     async def _send(self, row: Row) -> Message:
-        payload: dict[str, Any] = row.payload
         assert row.chat_id is not None
-        markup = None
-        if payload.get("buttons"):
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(b["text"], callback_data=b["data"]) for b in line]
-                    for line in payload["buttons"]
-                ]
-            )
-        if payload.get("photo"):
-            return await self.bot.send_photo(
-                row.chat_id,
-                payload["photo"],
-                caption=payload.get("text") or None,
-                reply_markup=markup,
-            )
-        if payload.get("document"):
-            return await self.bot.send_document(
-                row.chat_id,
-                payload["document"],
-                caption=payload.get("text") or None,
-                reply_markup=markup,
-            )
-        return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=markup)
+        return await send_payload(self.bot, row.chat_id, row.payload)
 
     async def _requeue(self, row: Row, seconds: float, error: str, spent: int) -> None:
         async with self.db.transaction() as conn:
@@ -210,3 +187,23 @@ def _retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def send_payload(bot: Bot, chat_id: int, payload: dict[str, Any]) -> Message:
+    """Send an outbox payload: text, or a photo or document with its caption, and buttons."""
+    markup = None
+    if payload.get("buttons"):
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b["text"], callback_data=b["data"]) for b in line]
+                for line in payload["buttons"]
+            ]
+        )
+    caption = payload.get("text") or None
+    if payload.get("photo"):
+        return await bot.send_photo(chat_id, payload["photo"], caption=caption, reply_markup=markup)
+    if payload.get("document"):
+        return await bot.send_document(
+            chat_id, payload["document"], caption=caption, reply_markup=markup
+        )
+    return await bot.send_message(chat_id, payload["text"], reply_markup=markup)

@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import (
+    broadcast,
     errors,
     fallback,
     help,
@@ -38,12 +39,17 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Attach every handler in order, and the error handler."""
+    # The broadcast conversation first: while a coordinator composes, their next message
+    # is the announcement, not an answer or an unknown text.
+    app.add_handler(broadcast.conversation(PRIVATE))
     app.add_handler(CommandHandler("start", start.start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help.show_help, filters=PRIVATE))
     app.add_handler(CommandHandler("language", language.ask_language, filters=PRIVATE))
     app.add_handler(CommandHandler("me", me.me, filters=PRIVATE))
     app.add_handler(CommandHandler("plan", plan.ask_plan, filters=PRIVATE))
     app.add_handler(CommandHandler("plans", plan.list_plans, filters=PRIVATE))
+    app.add_handler(CommandHandler("broadcasts", broadcast.list_broadcasts, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
     )

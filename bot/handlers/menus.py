@@ -16,6 +16,8 @@ PARTICIPANT_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", _("What your role lets you do")),
+    ("broadcast", _("Send an announcement")),
+    ("broadcasts", _("Recent announcements")),
     ("plans", _("Action plans received")),
     ("language", _("Change the language")),
 )

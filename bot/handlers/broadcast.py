@@ -1,0 +1,385 @@
+"""/broadcast: audience with live counts, the message, a preview, confirm, progress, report."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from html import escape as _escape
+from typing import Any
+
+from babel.numbers import format_decimal
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from bot.sender import send_payload
+from bot.services import broadcasts
+from bot.services.broadcasts import Audience, Broadcast, Progress
+from bot.storage.repo import Role
+
+log = logging.getLogger(__name__)
+
+AUDIENCE, MESSAGE, CONFIRM = range(3)
+STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
+DRAFT = "broadcast_draft"
+PROGRESS_SECONDS = 3.0
+BAR = 10
+
+
+def escape(text: str) -> str:
+    return _escape(text, quote=False)
+
+
+def _allowed(who: Caller) -> bool:
+    return bool(who.identity.roles & STAFF)
+
+
+def audience_label(t: Translator, rt: Runtime, audience: Audience) -> str:
+    """The button for an audience, with its live count."""
+    n = format_decimal(audience.count, locale=t.locale)
+    if audience.kind == "all":
+        return t.gettext("Everyone (%(n)s)", n=n)
+    if audience.kind == "staff":
+        return t.gettext("Course team (%(n)s)", n=n)
+    if audience.kind == "cohort":
+        cohort = rt.content.programme.cohort(audience.ref or "")
+        name = cohort.name.get(t.locale) if cohort else audience.ref or "?"
+        return t.gettext("Cohort %(name)s (%(n)s)", name=name, n=n)
+    kind, _, stage_id = (audience.ref or "").partition(":")
+    instrument = rt.content.instrument(kind)
+    stage = instrument.stage(stage_id) if instrument else None
+    title = stage.title.get(t.locale) if stage else audience.ref or "?"
+    return t.gettext("Not yet answered: %(title)s (%(n)s)", title=title, n=n)
+
+
+async def start_broadcast(update: Update, context: Context) -> int:
+    """Stores nothing yet; asks whom to write to, with live counts."""
+    rt = runtime(context)
+    who = await caller(update, context)
+    if not _allowed(who):
+        text = who.t.gettext("This command is for coordinators.")
+        await reply(update, who, text if who.identity.is_known else access_text(who.t))
+        return ConversationHandler.END
+    found = await broadcasts.audiences(rt.db, rt.content, rt.clock.now())
+    keyboard = [
+        [InlineKeyboardButton(audience_label(who.t, rt, a), callback_data=f"bc:a:{a.key}")]
+        for a in found
+        if a.count
+    ]
+    keyboard.append([InlineKeyboardButton(who.t.gettext("Cancel"), callback_data="bc:no")])
+    await reply(
+        update,
+        who,
+        who.t.gettext("Who should receive the announcement? Unreachable people are left out."),
+        InlineKeyboardMarkup(keyboard),
+    )
+    return AUDIENCE
+
+
+async def choose_audience(update: Update, context: Context) -> int:
+    """Stores the chosen audience in the draft; asks for the message itself."""
+    query = update.callback_query
+    if query is None or query.data is None or context.user_data is None:
+        return ConversationHandler.END
+    who = await caller(update, context)
+    await query.answer()
+    if query.data == "bc:no":
+        await query.edit_message_text(who.t.bidi(who.t.gettext("Cancelled: nothing was sent.")))
+        return ConversationHandler.END
+    context.user_data[DRAFT] = {"audience": query.data.removeprefix("bc:a:")}
+    await query.edit_message_text(
+        who.t.bidi(
+            who.t.gettext(
+                "Now send the announcement: a text (bold, italics and links are kept), or a "
+                "photo or document with a caption. /cancel to stop."
+            )
+        )
+    )
+    return MESSAGE
+
+
+def payload_of(message: Message) -> dict[str, Any] | None:
+    """The message as it will be sent again: formatted text, or a photo or document and caption."""
+    if message.photo:
+        return {"photo": message.photo[-1].file_id, "text": message.caption_html or ""}
+    if message.document:
+        return {"document": message.document.file_id, "text": message.caption_html or ""}
+    if message.text:
+        return {"text": message.text_html}
+    return None
+
+
+async def receive_message(update: Update, context: Context) -> int:
+    """Stores the message in the draft; shows it as recipients will see it and asks to confirm."""
+    message = update.effective_message
+    if message is None or context.user_data is None or DRAFT not in context.user_data:
+        return ConversationHandler.END
+    rt = runtime(context)
+    who = await caller(update, context)
+    payload = payload_of(message)
+    if payload is None:
+        await reply(update, who, who.t.gettext("Send a text, a photo or a document."))
+        return MESSAGE
+    draft = context.user_data[DRAFT]
+    draft["payload"] = payload
+    people = await broadcasts.recipients(rt.db, rt.content, draft["audience"], rt.clock.now())
+    await reply(update, who, who.t.gettext("Preview, exactly as recipients will see it:"))
+    await send_payload(context.bot, who.chat_id, payload)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(who.t.gettext("Confirm"), callback_data="bc:ok"),
+                InlineKeyboardButton(who.t.gettext("Cancel"), callback_data="bc:no"),
+            ]
+        ]
+    )
+    count = format_decimal(len(people), locale=who.t.locale)
+    await reply(
+        update,
+        who,
+        who.t.ngettext(
+            "Send it to %(count)s person?", "Send it to %(count)s people?", len(people), count=count
+        ),
+        keyboard,
+    )
+    return CONFIRM
+
+
+async def confirm(update: Update, context: Context) -> int:
+    """Stores the broadcast and one outbox row per recipient; shows its progress as it goes."""
+    query = update.callback_query
+    if query is None or query.data is None or context.user_data is None:
+        return ConversationHandler.END
+    rt = runtime(context)
+    who = await caller(update, context)
+    await query.answer()
+    draft = context.user_data.pop(DRAFT, None)
+    if query.data != "bc:ok" or not draft or "payload" not in draft:
+        await query.edit_message_text(who.t.bidi(who.t.gettext("Cancelled: nothing was sent.")))
+        return ConversationHandler.END
+    now = rt.clock.now()
+    people = await broadcasts.recipients(rt.db, rt.content, draft["audience"], now)
+    created = await broadcasts.create(
+        rt.db,
+        created_by=who.identity.user_id,
+        audience=draft["audience"],
+        payload=draft["payload"],
+        people=people,
+        now=now,
+    )
+    if rt.sender is not None:
+        rt.sender.wake.set()
+    message = query.message
+    if isinstance(message, Message):
+        await show_progress(context, rt, who.t, created, message.chat_id, message.message_id)
+        if context.job_queue is not None:
+            context.job_queue.run_repeating(
+                _progress_job,
+                interval=PROGRESS_SECONDS,
+                first=PROGRESS_SECONDS,
+                name=f"relais-broadcast-{created.id}",
+                data={
+                    "broadcast": created.id,
+                    "chat": message.chat_id,
+                    "message": message.message_id,
+                    "locale": who.t.locale,
+                },
+            )
+    return ConversationHandler.END
+
+
+async def cancel_compose(update: Update, context: Context) -> int:
+    """Stores nothing; drops the draft."""
+    who = await caller(update, context)
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    await reply(update, who, who.t.gettext("Cancelled: nothing was sent."))
+    return ConversationHandler.END
+
+
+def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool = False) -> str:
+    """ "1 240 / 3 000 sent · 3 failed · ~1 min left" with a bar; the final report when done."""
+
+    def n(value: int) -> str:
+        return format_decimal(value, locale=t.locale)
+
+    if state.done or cancelled:
+        lines = [
+            t.gettext("Broadcast stopped.") if cancelled else t.gettext("Broadcast finished."),
+            t.gettext(
+                "%(sent)s sent of %(total)s · %(failed)s failed",
+                sent=n(state.sent),
+                total=n(state.total),
+                failed=n(state.failed),
+            ),
+        ]
+        if state.cancelled:
+            lines.append(t.gettext("%(n)s not sent (stopped)", n=n(state.cancelled)))
+        for reason, count in state.failures.items():
+            lines.append(f"• {escape(_reason(t, reason))}: {n(count)}")
+        return "\n".join(lines)
+    done = state.sent + state.failed
+    filled = round(BAR * done / state.total) if state.total else BAR
+    minutes = max(1, round(state.remaining / rate / 60))
+    return "\n".join(
+        [
+            "▓" * filled + "░" * (BAR - filled),
+            t.gettext(
+                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
+                done=n(state.sent),
+                total=n(state.total),
+                failed=n(state.failed),
+                minutes=n(minutes),
+            ),
+        ]
+    )
+
+
+def _reason(t: Translator, reason: str) -> str:
+    if reason.startswith("blocked"):
+        return t.gettext("blocked the bot")
+    if reason.startswith("network"):
+        return t.gettext("network errors")
+    return reason
+
+
+async def show_progress(
+    context: Context,
+    rt: Runtime,
+    t: Translator,
+    broadcast: Broadcast,
+    chat_id: int,
+    message_id: int,
+) -> bool:
+    """Edit the progress message; True once the broadcast is over (final report shown)."""
+    fresh = await broadcasts.get(rt.db, broadcast.id) or broadcast
+    state = await broadcasts.progress(rt.db, fresh, rt.clock.now())
+    cancelled = fresh.status == "cancelled"
+    over = state.done or cancelled
+    markup = None
+    if not over:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t.gettext("Stop"), callback_data=f"bc:stop:{broadcast.id}")]]
+        )
+    try:
+        await context.bot.edit_message_text(
+            t.bidi(progress_text(t, state, rt.settings.outbox_rate, cancelled)),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=markup,
+        )
+    except BadRequest as exc:
+        # "message is not modified" between two identical counts is expected.
+        if "not modified" not in exc.message:
+            raise
+    return over
+
+
+async def _progress_job(context: Context) -> None:
+    job = context.job
+    if job is None or not isinstance(job.data, dict):
+        return
+    rt = runtime(context)
+    found = await broadcasts.get(rt.db, job.data["broadcast"])
+    if found is None:
+        job.schedule_removal()
+        return
+    t = Translator(job.data["locale"], rt.content.programme.tz)
+    if await show_progress(context, rt, t, found, job.data["chat"], job.data["message"]):
+        job.schedule_removal()
+
+
+async def stop_broadcast(update: Update, context: Context) -> None:
+    """Stores the cancellation: messages not yet sent are dropped; shows the final report."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    rt = runtime(context)
+    who = await caller(update, context)
+    if not _allowed(who):
+        await query.answer(who.t.gettext("This button is no longer valid."))
+        return
+    found = await broadcasts.get(rt.db, int(query.data.rsplit(":", 1)[-1]))
+    if found is None or found.status != "sending":
+        await query.answer(who.t.gettext("This button is no longer valid."))
+        return
+    stopped = await broadcasts.cancel(rt.db, found, who.identity.user_id, rt.clock.now())
+    await query.answer(who.t.gettext("Stopped: %(n)s messages will not be sent.", n=stopped))
+    message = query.message
+    if isinstance(message, Message):
+        await show_progress(context, rt, who.t, found, message.chat_id, message.message_id)
+
+
+async def list_broadcasts(update: Update, context: Context) -> None:
+    """Stores nothing; lists recent broadcasts with their counts, and a Stop button if running."""
+    rt = runtime(context)
+    who = await caller(update, context)
+    t = who.t
+    if not _allowed(who):
+        text = t.gettext("This command is for coordinators.")
+        await reply(update, who, text if who.identity.is_known else access_text(t))
+        return
+    found = await broadcasts.recent(rt.db)
+    if not found:
+        await reply(update, who, t.gettext("No broadcast yet. Send /broadcast to start one."))
+        return
+    lines = [t.gettext("<b>Recent broadcasts</b>")]
+    buttons = []
+    for item in found:
+        state = await broadcasts.progress(rt.db, item, rt.clock.now())
+        lines.append(
+            t.gettext(
+                "#%(id)d · %(when)s · %(audience)s · %(sent)d/%(total)d sent · %(failed)d failed",
+                id=item.id,
+                when=t.short_datetime(item.created_at),
+                audience=escape(item.audience),
+                sent=state.sent,
+                total=state.total,
+                failed=state.failed,
+            )
+        )
+        if item.status == "sending" and not state.done:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        t.gettext("Stop #%(id)d", id=item.id), callback_data=f"bc:stop:{item.id}"
+                    )
+                ]
+            )
+    await reply(update, who, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
+
+
+def conversation(private: filters.BaseFilter) -> ConversationHandler[Any]:
+    """The /broadcast conversation; registered before the other message handlers."""
+    with warnings.catch_warnings():
+        # Tracking per chat and user (not per message) is what we want here.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        states: dict[object, list[BaseHandler[Update, Any, object]]] = {
+            AUDIENCE: [CallbackQueryHandler(choose_audience, pattern=r"^bc:(a:|no$)")],
+            MESSAGE: [
+                MessageHandler(
+                    private
+                    & ((filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL),
+                    receive_message,
+                )
+            ],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^bc:(ok|no)$")],
+        }
+        return ConversationHandler(
+            entry_points=[CommandHandler("broadcast", start_broadcast, filters=private)],
+            states=states,
+            fallbacks=[CommandHandler("cancel", cancel_compose, filters=private)],
+            per_message=False,
+            name="broadcast",
+        )

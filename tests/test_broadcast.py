@@ -1,0 +1,144 @@
+"""Broadcast transcripts: audience, message, preview, confirm, progress, report, stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from telegram import Bot
+
+from bot.app import RelaisApp
+from bot.clock import FixedClock
+from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sender import Sender
+from bot.storage import Database, outbox
+from bot.storage.repo import Role
+from tests.conftest import add_participant, invite_for, staff_invite
+
+NewUser = Callable[..., SimulatedUser]
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def cast(
+    db: Database, clock: FixedClock, new_user: NewUser
+) -> tuple[SimulatedUser, list[SimulatedUser]]:
+    people = []
+    for n, cohort in enumerate(("tanger", "tanger", "agadir", "tanger")):
+        participant = await add_participant(
+            db, clock, external_id=f"B-{n}", full_name=f"Personne {n}", cohort=cohort
+        )
+        user = new_user(f"P{n}")
+        await user.send(f"/start {(await invite_for(db, clock, participant)).token}")
+        people.append(user)
+    await people[3].block()  # unreachable: left out of every audience
+    coordinator = new_user("Salma")
+    await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
+    return coordinator, people
+
+
+async def drain(api: OfflineBotAPI, db: Database, clock: FixedClock, batch: int = 50) -> int:
+    async with Bot(BOT_TOKEN, request=api.request()) as bot:
+        fake = FakeTime()
+        sender = Sender(bot, db, clock, batch=batch, sleep=fake.sleep, monotonic=fake.monotonic)
+        return await sender.drain()
+
+
+async def run_progress_job(app: RelaisApp) -> None:
+    assert app.job_queue is not None
+    jobs = [j for j in app.job_queue.jobs() if j.name and j.name.startswith("relais-broadcast-")]
+    assert jobs
+    await jobs[-1].run(app)
+
+
+async def test_broadcast_from_audience_to_final_report(
+    app: RelaisApp, db: Database, clock: FixedClock, new_user: NewUser, api: OfflineBotAPI
+) -> None:
+    coordinator, people = await cast(db, clock, new_user)
+    ask = await coordinator.send("/broadcast")
+    assert "À qui envoyer l'annonce ?" in ask.text
+    assert ask.last.button_texts == [
+        "Tout le monde (3)",
+        "Cohorte Tanger (2)",
+        "Cohorte Agadir (1)",
+        "Équipe pédagogique (1)",
+        "Sans réponse : Test avant la formation (3)",
+        "Annuler",
+    ]
+    chosen = await coordinator.press("Cohorte Tanger (2)")
+    assert "Envoyez maintenant l'annonce" in chosen.edited[0].text
+
+    preview = await coordinator.send("Réunion demain à 10 h, salle 2 <ANAPEC>")
+    texts = [m.text for m in preview.sent]
+    assert texts[0] == "Aperçu, tel que les destinataires le verront :"
+    assert texts[1] == "Réunion demain à 10 h, salle 2 &lt;ANAPEC&gt;"
+    assert texts[2] == "L'envoyer à 2 personnes ?"
+    assert preview.last.button_texts == ["Valider", "Annuler"]
+    assert api.visible(people[0].user_id)[-1].text.startswith("Bienvenue")  # nothing sent yet
+
+    confirmed = await coordinator.press("Valider")
+    progress = confirmed.edited[0]
+    assert "0 / 2 envoyés · 0 échecs" in progress.text
+    assert progress.button_texts == ["Arrêter"]
+
+    assert await drain(api, db, clock) == 2
+    for person in people[:2]:
+        assert person.chat[-1].text == "Réunion demain à 10 h, salle 2 &lt;ANAPEC&gt;"
+    assert not any("Réunion" in m.text for m in people[2].chat)
+    await run_progress_job(app)
+    report = progress  # the same message, edited in place
+    assert "Diffusion terminée." in report.text
+    assert "2 envoyés sur 2 · 0 échecs" in report.text
+    assert report.buttons == []
+
+    listing = await coordinator.send("/broadcasts")
+    assert "cohort:tanger · 2/2 envoyés · 0 échecs" in listing.text
+
+
+async def test_a_broadcast_stopped_midway_sends_no_more(
+    app: RelaisApp, db: Database, clock: FixedClock, new_user: NewUser, api: OfflineBotAPI
+) -> None:
+    coordinator, people = await cast(db, clock, new_user)
+    await coordinator.send("/broadcast")
+    await coordinator.press("Tout le monde (3)")
+    await coordinator.send("Annonce générale")
+    confirmed = await coordinator.press("Valider")
+    progress = confirmed.edited[0]
+    assert await drain(api, db, clock, batch=1) == 1
+
+    stopped = await coordinator.press("Arrêter", progress)
+    assert stopped.answers[0]["text"] == "Arrêté : 2 messages ne seront pas envoyés."
+    assert "Diffusion arrêtée." in progress.text
+    assert "1 envoyés sur 3" in progress.text
+    assert "2 non envoyés (arrêt)" in progress.text
+    assert await drain(api, db, clock) == 0
+    received = [p for p in people[:3] if any(m.text == "Annonce générale" for m in p.chat)]
+    assert len(received) == 1
+    async with db.read() as conn:
+        statuses = sorted(r.status for r in await outbox.rows_of(conn, "broadcast:1"))
+    assert statuses == ["cancelled", "cancelled", "sent"]
+
+
+async def test_only_coordinators_broadcast_and_cancel_drops_the_draft(
+    db: Database, clock: FixedClock, new_user: NewUser
+) -> None:
+    coordinator, people = await cast(db, clock, new_user)
+    refused = await people[0].send("/broadcast")
+    assert refused.text == "Cette commande est réservée à la coordination."
+    stranger = await new_user("Inconnu").send("/broadcast")
+    assert "lien d'invitation personnel" in stranger.text
+    await coordinator.send("/broadcast")
+    await coordinator.press("Tout le monde (3)")
+    cancelled = await coordinator.send("/cancel")
+    assert cancelled.text == "Annulé : rien n'a été envoyé."
+    after = await coordinator.send("Bonjour")
+    assert "Aperçu" not in after.text

@@ -92,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     reopen.add_argument("instrument", choices=["kat", "satisfaction", "followup"])
     reopen.add_argument("stage", help="stage id, e.g. pre or post")
 
+    sub.add_parser("reload", help="make the running bot reload the content (checks it first)")
+    cast = sub.add_parser("broadcast", help="send an announcement through the running bot's outbox")
+    cast.add_argument(
+        "--audience",
+        required=True,
+        help="all, staff, cohort:ID or pending:INSTRUMENT:STAGE",
+    )
+    cast.add_argument("--text", required=True, help="the message (Telegram HTML)")
+    cast.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cast.add_argument("--no-wait", action="store_true", help="queue and exit without progress")
+
     invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
@@ -155,6 +166,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
         return asyncio.run(_attendance_import(settings, args.file, data))
+    if args.command == "reload":
+        return _reload(settings)
+    if args.command == "broadcast":
+        return asyncio.run(_broadcast(settings, args))
     if args.command == "attempts":
         return asyncio.run(_reopen(settings, args))
     if args.command == "invites":
@@ -273,6 +288,80 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
         await db.close()
     print(f"{file}: {count} attendance record(s) imported")
     return EXIT_OK
+
+
+def _reload(settings: Settings) -> int:
+    import os
+    import signal
+
+    content = load_content(settings.content_dir)
+    pid_path = Path(str(settings.database) + ".pid")
+    try:
+        pid = int(pid_path.read_text(encoding="ascii").strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        print(
+            f"relais: no running bot found ({pid_path}); the content is valid and will be "
+            "used at the next start",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    print(f"content version {content.version[:12]} sent to the running bot (pid {pid})")
+    return EXIT_OK
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import broadcasts
+
+    content = load_content(settings.content_dir)
+    db = await Database.open(settings.database)
+    try:
+        clock = SystemClock()
+        people = await broadcasts.recipients(db, content, args.audience, clock.now())
+        if not people:
+            print(f"relais: nobody reachable in audience {args.audience!r}", file=sys.stderr)
+            return EXIT_INVALID
+        if not args.yes:
+            prompt = f"Send to {len(people)} people? [y/N] "
+            try:
+                answer = (await asyncio.to_thread(input, prompt)).strip().lower()
+            except EOFError:
+                answer = ""
+            if answer not in ("y", "yes", "o", "oui"):
+                print("cancelled: nothing was sent")
+                return EXIT_OK
+        created = await broadcasts.create(
+            db,
+            created_by=0,
+            audience=args.audience,
+            payload={"text": args.text},
+            people=people,
+            now=clock.now(),
+        )
+        print(f"broadcast #{created.id}: {len(people)} message(s) queued")
+        running = await asyncio.to_thread(Path(str(settings.database) + ".pid").exists)
+        if not running:
+            print("note: the bot is not running; they go out when it starts")
+        if args.no_wait:
+            return EXIT_OK
+        while True:
+            state = await broadcasts.progress(db, created, clock.now())
+            done = state.sent + state.failed + state.cancelled
+            filled = round(30 * done / state.total)
+            print(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {state.sent}/{state.total} sent, "
+                f"{state.failed} failed",
+                end="",
+                flush=True,
+            )
+            if state.done:
+                print()
+                for reason, count in state.failures.items():
+                    print(f"  {reason}: {count}")
+                return EXIT_OK
+            await asyncio.sleep(1.0)
+    finally:
+        await db.close()
 
 
 async def _reopen(settings: Settings, args: argparse.Namespace) -> int:

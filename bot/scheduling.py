@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot.content import ContentError, load_content
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.sender import Sender
@@ -34,18 +38,54 @@ def _runtime(app: AnyApp) -> Runtime:
     return rt
 
 
+def pid_file(rt: Runtime) -> Path:
+    """Where the running bot writes its process id, for ``relais reload``."""
+    return Path(str(rt.settings.database) + ".pid")
+
+
 async def start_background(app: AnyApp) -> None:
-    """Resume the outbox, start the sender task and plan the campaigns."""
+    """Resume the outbox, start the sender task, plan the campaigns, listen for SIGHUP."""
     rt = _runtime(app)
     sender = Sender(app.bot, rt.db, rt.clock, rate=rt.settings.outbox_rate)
     await sender.start()
     rt.sender = sender
     app.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="relais-outbox")
     await replan(app)
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        # Only where the platform and the main thread allow it (not in every test runner).
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: app.create_task(reload_content(app))
+        )
+        app.bot_data["sighup"] = True
+    with contextlib.suppress(OSError):
+        pid_file(rt).write_text(str(os.getpid()), encoding="ascii")
+
+
+async def reload_content(app: AnyApp) -> list[str]:
+    """Load the content again; if valid, use it and re-plan. Returns the problems, if any."""
+    rt = _runtime(app)
+    try:
+        content = load_content(rt.settings.content_dir)
+    except ContentError as exc:
+        log.error("reload refused, the running content is kept:\n%s", exc)
+        return [str(p) for p in exc.problems]
+    rt.content = content
+    report = await replan(app)
+    log.info(
+        "content reloaded (version %s); %d future delivery time(s) scheduled",
+        content.version[:12],
+        len(report.due_times),
+    )
+    return []
 
 
 async def stop_background(app: AnyApp) -> None:
     """Stop the sender task (rows it had not sent stay pending for the next start)."""
+    if app.bot_data.pop("sighup", False):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    with contextlib.suppress(OSError):
+        pid_file(_runtime(app)).unlink(missing_ok=True)
     task = app.bot_data.pop("sender_task", None)
     if isinstance(task, asyncio.Task):
         task.cancel()

@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.handlers import (
     broadcast,
+    coordination,
     errors,
     fallback,
     help,
@@ -49,6 +50,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("plan", plan.ask_plan, filters=PRIVATE))
     app.add_handler(CommandHandler("plans", plan.list_plans, filters=PRIVATE))
     app.add_handler(CommandHandler("broadcasts", broadcast.list_broadcasts, filters=PRIVATE))
+    app.add_handler(CommandHandler("stats", coordination.stats, filters=PRIVATE))
+    app.add_handler(CommandHandler("pending", coordination.pending, filters=PRIVATE))
+    app.add_handler(CommandHandler("reload", coordination.reload, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=coordination.NUDGE_RE))
     app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)

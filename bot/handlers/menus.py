@@ -18,6 +18,8 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", _("What your role lets you do")),
     ("broadcast", _("Send an announcement")),
     ("broadcasts", _("Recent announcements")),
+    ("stats", _("Response rates")),
+    ("pending", _("Who has not answered")),
     ("plans", _("Action plans received")),
     ("language", _("Change the language")),
 )

@@ -87,7 +87,7 @@ async def test_broadcast_from_audience_to_final_report(
 
     confirmed = await coordinator.press("Valider")
     progress = confirmed.edited[0]
-    assert "0 / 2 envoyés · 0 échecs" in progress.text
+    assert "0 / 2 envoyé · 0 échecs" in progress.text
     assert progress.button_texts == ["Arrêter"]
 
     assert await drain(api, db, clock) == 2
@@ -118,7 +118,7 @@ async def test_a_broadcast_stopped_midway_sends_no_more(
     stopped = await coordinator.press("Arrêter", progress)
     assert stopped.answers[0]["text"] == "Arrêté : 2 messages ne seront pas envoyés."
     assert "Diffusion arrêtée." in progress.text
-    assert "1 envoyés sur 3" in progress.text
+    assert "1 envoyé sur 3" in progress.text
     assert "2 non envoyés (arrêt)" in progress.text
     assert await drain(api, db, clock) == 0
     received = [p for p in people[:3] if any(m.text == "Annonce générale" for m in p.chat)]

@@ -217,8 +217,10 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     if state.done or cancelled:
         lines = [
             t.gettext("Broadcast stopped.") if cancelled else t.gettext("Broadcast finished."),
-            t.gettext(
+            t.ngettext(
                 "%(sent)s sent of %(total)s · %(failed)s failed",
+                "%(sent)s sent of %(total)s · %(failed)s failed",
+                state.sent,
                 sent=n(state.sent),
                 total=n(state.total),
                 failed=n(state.failed),
@@ -235,8 +237,10 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     return "\n".join(
         [
             "▓" * filled + "░" * (BAR - filled),
-            t.gettext(
+            t.ngettext(
                 "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
+                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
+                state.sent,
                 done=n(state.sent),
                 total=n(state.total),
                 failed=n(state.failed),

@@ -82,10 +82,17 @@ class Sandbox:
         return runtime_of(self.app).db
 
     async def tick(self) -> int:
-        """What the scheduler would do at this (simulated) moment: plan, then send what is due."""
+        """What the scheduler would do at this (simulated) moment: plan, send what is due,
+        and refresh broadcast progress messages."""
         await replan(self.app)
         sender = runtime_of(self.app).sender
-        return await sender.drain_all() if sender is not None else 0
+        sent = await sender.drain_all() if sender is not None else 0
+        queue = self.app.job_queue
+        if queue is not None:
+            for job in queue.jobs():
+                if job.name and job.name.startswith("relais-broadcast-"):
+                    await job.run(self.app)
+        return sent
 
     def user(
         self, user_id: int, first_name: str, *, language_code: str | None = "fr"

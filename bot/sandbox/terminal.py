@@ -6,7 +6,9 @@ One line is one action, typed or read from a script:
 - ``:invite`` opens the current person's invitation link (``:invite participant 2``: another's);
 - ``:as participant|coordinator|evaluator|admin|stranger [N]`` switches person;
 - ``:clock +2d`` / ``+3h`` / ``+30m`` / an ISO date moves simulated time (with ``--clock``);
-- ``:block``, ``:unblock``, ``:doc FILE [caption]``, ``:chat``, ``:help``, ``:quit``;
+- ``:tick`` sends what the scheduler and the outbox have due now, and refreshes progress;
+- ``:block``, ``:unblock``, ``:doc FILE [caption]``, ``:chat``, ``:last [N]``, ``:help``,
+  ``:quit``;
 - in scripts, ``#`` starts a comment and ``##`` a heading printed in the transcript;
 - anything else is sent as a message (``/command`` included).
 """
@@ -246,10 +248,18 @@ class Session:
             mark = len(user.events)
             await user.send_document(content, path.name, " ".join(args[1:]))
             self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
-        elif command == "chat":
-            for message in self.person().chat:
+        elif command in ("chat", "last"):
+            messages = self.person().chat
+            if command == "last":
+                messages = messages[-(int(args[0]) if args and args[0].isdigit() else 1) :]
+            for message in messages:
                 self.transcript.message("Relais", message)
             write("")
+        elif command == "tick":
+            user = self.person()
+            mark = len(user.events)
+            await self.sandbox.tick()
+            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
         else:
             raise ScriptError(f"unknown command :{command}; type :help")
         return True

@@ -132,3 +132,54 @@ def test_staff_invite_list_and_revoke(capsys: pytest.CaptureFixture[str]) -> Non
     assert link.startswith("https://t.me/relais_test_bot?start=")
     assert main(["staff", "list"]) == EXIT_OK
     assert main(["staff", "revoke", "123", "--role", "evaluator"]) == EXIT_INVALID
+
+
+def test_broadcast_from_the_command_line_queues_one_row_per_person(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.storage import Database, outbox, repo
+
+    NOW = datetime(2027, 1, 6, tzinfo=UTC)
+
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+
+    async def bind_two() -> None:
+        db = await Database.open(tmp_path / "relais.db")
+        try:
+            async with db.transaction() as conn:
+                people = await repo.list_participants(conn)
+                for n, person in enumerate(people[:2]):
+                    await repo.bind_participant(conn, person.id, 5000 + n, 5000 + n, NOW)
+        finally:
+            await db.close()
+
+    asyncio.run(bind_two())
+    capsys.readouterr()
+    assert main(["broadcast", "--audience", "nobody:x", "--text", "x", "--yes"]) == EXIT_INVALID
+    code = main(
+        ["broadcast", "--audience", "all", "--text", "Bonjour à tous", "--yes", "--no-wait"]
+    )
+    assert code == EXIT_OK
+    out = capsys.readouterr().out
+    assert "broadcast #1: 2 message(s) queued" in out
+    assert "the bot is not running" in out
+
+    async def queued() -> list[outbox.Row]:
+        db = await Database.open(tmp_path / "relais.db")
+        try:
+            async with db.read() as conn:
+                return await outbox.rows_of(conn, "broadcast:1")
+        finally:
+            await db.close()
+
+    rows = asyncio.run(queued())
+    assert sorted(r.chat_id or 0 for r in rows) == [5000, 5001]
+    assert {r.payload["text"] for r in rows} == {"Bonjour à tous"}
+
+
+def test_reload_without_a_running_bot_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reload"]) == EXIT_INVALID
+    assert "no running bot found" in capsys.readouterr().err

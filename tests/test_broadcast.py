@@ -142,3 +142,21 @@ async def test_only_coordinators_broadcast_and_cancel_drops_the_draft(
     assert cancelled.text == "Annulé : rien n'a été envoyé."
     after = await coordinator.send("Bonjour")
     assert "Aperçu" not in after.text
+
+
+async def test_a_document_with_its_caption_is_broadcast_as_sent(
+    db: Database, clock: FixedClock, new_user: NewUser, api: OfflineBotAPI
+) -> None:
+    coordinator, people = await cast(db, clock, new_user)
+    await coordinator.send("/broadcast")
+    await coordinator.press("Cohorte Agadir (1)")
+    preview = await coordinator.send_document(b"%PDF programme", "programme.pdf", "Le programme")
+    copy = preview.sent[1]
+    assert copy.document is not None
+    assert copy.text == "Le programme"
+    await coordinator.press("Valider")
+    assert await drain(api, db, clock) == 1
+    received = people[2].chat[-1]
+    assert received.document == copy.document
+    assert received.text == "Le programme"
+    assert api.files[received.document].content == b"%PDF programme"

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from telegram.request import BaseRequest
@@ -103,6 +103,25 @@ def _parser() -> argparse.ArgumentParser:
     cast.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     cast.add_argument("--no-wait", action="store_true", help="queue and exit without progress")
 
+    export = sub.add_parser("export", help="export the responses (pseudonymous CSV or XLSX)")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    export.add_argument("--out", type=Path, help="file to write (default: relais-export.FORMAT)")
+    export.add_argument("--instrument", choices=["kat", "satisfaction", "followup"])
+    export.add_argument("--cohort", help="only this cohort")
+    export.add_argument("--since", help="answers from this date (YYYY-MM-DD)")
+    export.add_argument("--until", help="answers before this date (YYYY-MM-DD)")
+    export.add_argument("--locale", choices=["fr", "en", "ar"], default="fr")
+    export.add_argument(
+        "--with-identities",
+        type=Path,
+        metavar="FILE",
+        help="also write codes with names and e-mails (coordinators only; audited)",
+    )
+    report = sub.add_parser("report", help="write the evaluation report (HTML, and PNG charts)")
+    report.add_argument("--out", type=Path, default=Path("relais-report.html"))
+    report.add_argument("--charts", type=Path, metavar="DIR", help="also write the charts as PNG")
+    report.add_argument("--locale", choices=["fr", "en", "ar"], default="fr")
+
     invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
@@ -166,6 +185,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
         return asyncio.run(_attendance_import(settings, args.file, data))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args))
+    if args.command == "report":
+        return asyncio.run(_report(settings, args))
     if args.command == "reload":
         return _reload(settings)
     if args.command == "broadcast":
@@ -287,6 +310,77 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
     finally:
         await db.close()
     print(f"{file}: {count} attendance record(s) imported")
+    return EXIT_OK
+
+
+def _date(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise SystemExit(f"relais: --{name} {value!r}: expected YYYY-MM-DD") from None
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.i18n import Translator, load_catalogs
+    from bot.services import export
+
+    load_catalogs()
+    content = load_content(settings.content_dir)
+    if args.cohort and args.cohort not in content.programme.cohort_ids:
+        print(f"relais: unknown cohort {args.cohort!r}", file=sys.stderr)
+        return EXIT_INVALID
+    filters = export.Filters(
+        args.instrument, args.cohort, _date(args.since, "since"), _date(args.until, "until")
+    )
+    out = args.out or Path(f"relais-export.{args.format}")
+    t = Translator(args.locale, content.programme.tz)
+    db = await Database.open(settings.database)
+    try:
+        writer = export.write_csv if args.format == "csv" else export.write_xlsx
+        count = await writer(db, content, out, filters, t)
+        details = {
+            "format": args.format,
+            "filters": [args.instrument, args.cohort, args.since, args.until],
+            "answers": count,
+        }
+        now = SystemClock().now()
+        await export.record(
+            db, actor=CLI_ACTOR, action="export.responses", details=details, now=now
+        )
+        print(f"{out}: {count} answer(s), participants as codes")
+        if args.with_identities:
+            people = await export.write_identities(db, args.with_identities)
+            await export.record(
+                db, actor=CLI_ACTOR, action="export.identities", details={"rows": people}, now=now
+            )
+            print(f"{args.with_identities}: identities of {people} participant(s); keep it private")
+    finally:
+        await db.close()
+    return EXIT_OK
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.i18n import Translator, load_catalogs
+    from bot.services.report import figures
+    from bot.services.report_render import render_charts, render_html
+
+    load_catalogs()
+    content = load_content(settings.content_dir)
+    t = Translator(args.locale, content.programme.tz)
+    db = await Database.open(settings.database)
+    try:
+        found = await figures(db, content, SystemClock().now(), settings.report_min_cell)
+        await asyncio.to_thread(args.out.write_text, render_html(found, content, t), "utf-8")
+        print(f"{args.out}: evaluation report (figures under {found.k} respondents suppressed)")
+        if args.charts:
+            await asyncio.to_thread(args.charts.mkdir, parents=True, exist_ok=True)
+            for name, data in render_charts(found, content, t):
+                await asyncio.to_thread((args.charts / name).write_bytes, data)
+            print(f"{args.charts}: charts as PNG")
+    finally:
+        await db.close()
     return EXIT_OK
 
 

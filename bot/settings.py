@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=30, ge=1, le=365)
     # Telegram allows about 30 messages a second overall; stay under it.
     outbox_rate: float = Field(default=25.0, gt=0, le=30)
+    # The report suppresses any figure based on fewer respondents than this.
+    report_min_cell: int = Field(default=5, ge=1, le=100)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

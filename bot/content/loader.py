@@ -279,9 +279,10 @@ def load_content(content_dir: Path) -> Content:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     programme = loaded["programme.yaml"]
     assert isinstance(programme, Programme)
-    instruments: dict[str, Instrument] = {
-        m.kind: m for m in loaded.values() if isinstance(m, Instrument)
-    }
+    # In the programme's order: before, during, after.
+    order = ("kat", "satisfaction", "followup")
+    found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
+    instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
     return Content(
         programme=programme,
         version=digest.hexdigest(),

@@ -22,6 +22,7 @@ from bot.handlers import (
     broadcast,
     coordination,
     errors,
+    evaluation,
     fallback,
     help,
     language,
@@ -53,6 +54,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("stats", coordination.stats, filters=PRIVATE))
     app.add_handler(CommandHandler("pending", coordination.pending, filters=PRIVATE))
     app.add_handler(CommandHandler("reload", coordination.reload, filters=PRIVATE))
+    app.add_handler(CommandHandler("export", evaluation.send_export, filters=PRIVATE))
+    app.add_handler(CommandHandler("report", evaluation.send_report, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=coordination.NUDGE_RE))
     app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
     app.add_handler(

@@ -20,6 +20,8 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("broadcasts", _("Recent announcements")),
     ("stats", _("Response rates")),
     ("pending", _("Who has not answered")),
+    ("export", _("Export the responses")),
+    ("report", _("Evaluation report")),
     ("plans", _("Action plans received")),
     ("language", _("Change the language")),
 )

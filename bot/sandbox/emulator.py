@@ -38,7 +38,7 @@ MAX_CALLBACK_DATA = 64
 DEFAULT_UPDATE_TYPES = frozenset(
     {"message", "edited_message", "callback_query", "my_chat_member", "channel_post"}
 )
-SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendmediagroup"})
 
 
 class ApiError(Exception):
@@ -583,6 +583,27 @@ class BotAPIEmulator:
             photo=stored.file_id if kind == "photo" else None,
         )
         return self._append(message)
+
+    async def _m_sendmediagroup(
+        self, params: JSONDict, uploads: dict[str, Upload]
+    ) -> list[JSONDict]:
+        chat_id = _chat_id(params)
+        self._reachable(chat_id)
+        media = _decode(params.get("media", "[]"))
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of messages in the media group")
+        sent = []
+        for entry in media:
+            kind = entry.get("type")
+            if kind not in ("photo", "document"):
+                raise ApiError(400, f"Bad Request: media type {kind!r} is not emulated")
+            fields = {
+                kind: entry.get("media"),
+                "chat_id": chat_id,
+                "caption": entry.get("caption", ""),
+            }
+            sent.append(self._send_file(kind, fields, uploads))
+        return sent
 
     async def _m_editmessagetext(self, params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
         message = self._find(params)

@@ -1,0 +1,106 @@
+"""/export and /report: pseudonymous responses and the aggregate report, as documents."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from telegram import InputMediaPhoto, Update
+
+from bot.handlers.common import Context, access_text, caller, reply, runtime
+from bot.services import export
+from bot.services.report import figures
+from bot.services.report_render import render_charts, render_html
+from bot.storage.repo import Role
+
+EXPORTERS = frozenset({Role.EVALUATOR, Role.COORDINATOR, Role.ADMIN})
+IDENTITIES = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+
+async def send_export(update: Update, context: Context) -> None:
+    """Stores an audit entry; sends the responses as XLSX (or CSV: /export csv), codes only.
+
+    ``/export identities`` sends codes with names to coordinators only.
+    """
+    rt = runtime(context)
+    who = await caller(update, context)
+    t = who.t
+    roles = who.identity.roles
+    if not roles & EXPORTERS:
+        text = t.gettext("This command is for evaluators and coordinators.")
+        await reply(update, who, text if who.identity.is_known else access_text(t))
+        return
+    args = [a.lower() for a in context.args or []]
+    now = rt.clock.now()
+    actor = f"telegram:{who.identity.user_id}"
+    with tempfile.TemporaryDirectory(prefix="relais-export-") as tmp:
+        if "identities" in args:
+            if not roles & IDENTITIES:
+                await reply(update, who, t.gettext("Identities are for coordinators only."))
+                return
+            path = Path(tmp) / "relais-identities.csv"
+            rows = await export.write_identities(rt.db, path)
+            await export.record(
+                rt.db, actor=actor, action="export.identities", details={"rows": rows}, now=now
+            )
+            caption = t.gettext("Identities: keep this file private.")
+        else:
+            fmt = "csv" if "csv" in args else "xlsx"
+            kinds = [a for a in args if a in rt.content.instruments]
+            cohorts = [a for a in args if a in rt.content.programme.cohort_ids]
+            filters = export.Filters(kinds[0] if kinds else None, cohorts[0] if cohorts else None)
+            path = Path(tmp) / f"relais-export.{fmt}"
+            writer = export.write_csv if fmt == "csv" else export.write_xlsx
+            count = await writer(rt.db, rt.content, path, filters, t)
+            await export.record(
+                rt.db,
+                actor=actor,
+                action="export.responses",
+                details={
+                    "format": fmt,
+                    "instrument": filters.instrument,
+                    "cohort": filters.cohort,
+                    "answers": count,
+                },
+                now=now,
+            )
+            caption = t.ngettext(
+                "%(n)d answer; participants appear as codes.",
+                "%(n)d answers; participants appear as codes.",
+                count,
+            )
+        data = await asyncio.to_thread(path.read_bytes)
+    await context.bot.send_document(who.chat_id, data, filename=path.name, caption=t.bidi(caption))
+
+
+async def send_report(update: Update, context: Context) -> None:
+    """Stores nothing; sends the report as an HTML file and its charts as photos."""
+    rt = runtime(context)
+    who = await caller(update, context)
+    t = who.t
+    if not who.identity.roles & EXPORTERS:
+        text = t.gettext("This command is for evaluators and coordinators.")
+        await reply(update, who, text if who.identity.is_known else access_text(t))
+        return
+    found = await figures(rt.db, rt.content, rt.clock.now(), rt.settings.report_min_cell)
+    html = render_html(found, rt.content, t)
+    await context.bot.send_document(
+        who.chat_id,
+        html.encode("utf-8"),
+        filename="relais-report.html",
+        caption=t.bidi(
+            t.gettext(
+                "Evaluation report: aggregates only, figures under %(k)d respondents hidden.",
+                k=found.k,
+            )
+        ),
+    )
+    charts = render_charts(found, rt.content, t)
+    # Telegram takes up to ten photos per album.
+    for start in range(0, len(charts), 10):
+        media = [InputMediaPhoto(data, filename=name) for name, data in charts[start : start + 10]]
+        if len(media) == 1:
+            await context.bot.send_photo(who.chat_id, charts[start][1])
+        else:
+            await context.bot.send_media_group(who.chat_id, media)

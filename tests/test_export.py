@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -226,3 +226,89 @@ async def test_small_cells_are_suppressed(
     # Open answers are listed only when at least k people wrote one.
     assert all(len(texts) >= 5 for texts in found.open_answers.values() if texts)
     assert any(found.open_suppressed.values())
+
+
+async def test_export_and_report_in_the_chat_respect_roles(
+    db: Database, clock: FixedClock, content: Content, new_user: Any, api: Any
+) -> None:
+    from bot.storage.repo import Role
+    from tests.conftest import staff_invite
+
+    await populate(db, clock, content, n=10)
+    participant = new_user("Curieux")
+    refused = await participant.send("/export")
+    assert "lien d'invitation personnel" in refused.text
+
+    evaluator = new_user("Karim")
+    await evaluator.send(f"/start {(await staff_invite(db, clock, Role.EVALUATOR)).token}")
+    sent = await evaluator.send("/export csv kat")
+    document = sent.last
+    assert document.document is not None
+    assert api.files[document.document].file_name == "relais-export.csv"
+    data = api.files[document.document].content.decode("utf-8-sig")
+    assert "Synthétique" not in data
+    assert {line.split(";")[3] for line in data.splitlines()[1:]} == {"kat"}
+    assert (await evaluator.send("/export identities")).text == (
+        "Les identités sont réservées à la coordination."
+    )
+
+    coordinator = new_user("Salma")
+    await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
+    identities = await coordinator.send("/export identities")
+    assert identities.last.document is not None
+    assert "Synthétique 0" in api.files[identities.last.document].content.decode("utf-8-sig")
+    async with db.read() as conn:
+        actions = [
+            e.action for e in await repo.audit_entries(conn) if e.action.startswith("export")
+        ]
+    assert actions == ["export.responses", "export.identities"]
+
+    report = await evaluator.send("/report")
+    html_file = report.sent[0]
+    assert html_file.document is not None
+    html = api.files[html_file.document].content.decode("utf-8")
+    assert "<html" in html
+    assert "Rapport d&#x27;évaluation" in html
+    photos = [m for m in report.sent[1:] if m.photo]
+    assert photos
+    assert all(api.files[m.photo].content.startswith(b"\x89PNG") for m in photos if m.photo)
+
+
+def test_export_and_report_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.cli import EXIT_OK, main
+    from tests.conftest import CONTENT_DIR
+
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    monkeypatch.chdir(tmp_path)
+
+    async def fill() -> None:
+        from bot.content import load_content
+
+        db = await Database.open(tmp_path / "relais.db")
+        try:
+            await populate(
+                db, FixedClock(datetime(2027, 1, 6, tzinfo=UTC)), load_content(CONTENT_DIR), n=8
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(fill())
+    out = tmp_path / "x.xlsx"
+    assert (
+        main(["export", "--out", str(out), "--with-identities", str(tmp_path / "ids.csv")])
+        == EXIT_OK
+    )
+    assert load_workbook(out, read_only=True).sheetnames[-1] == "codebook"
+    assert "Synthétique 3" in (tmp_path / "ids.csv").read_text(encoding="utf-8-sig")
+    assert (
+        main(["report", "--out", str(tmp_path / "r.html"), "--charts", str(tmp_path / "c")])
+        == EXIT_OK
+    )
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert list((tmp_path / "c").glob("*.png"))
+    assert "identities of 8 participant(s)" in capsys.readouterr().out

@@ -14,11 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.content import load_content
+from bot.content import Content, load_content
+from bot.i18n import Translator
 from bot.logs import configure_logging
-from bot.sandbox.harness import SAMPLE_ROSTER, open_sandbox, seed
+from bot.sandbox.harness import SAMPLE_ROSTER, Sandbox, open_sandbox, seed
 from bot.sandbox.terminal import Session, Style, Transcript, play_script
+from bot.services import export
 from bot.services.invites import write_invites_csv, write_qr_codes
+from bot.services.report import figures
+from bot.services.report_render import render_charts, render_html
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +38,25 @@ def run_demo(out: Path, settings: Settings | None = None) -> int:
     configure_logging("WARNING")
     base = settings or Settings(content_dir=ROOT / "conversations")
     return asyncio.run(_play(out, base.model_copy(update={"database": out / "relais-demo.db"})))
+
+
+async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: Settings) -> None:
+    """What an evaluator takes away: the export and the report, in the output folder."""
+    t = Translator("fr", content.programme.tz)
+    db = sandbox.db
+    answers = await export.write_csv(db, content, out / "export.csv", export.Filters(), t)
+    await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
+    found = await figures(db, content, sandbox.clock.now(), settings.report_min_cell)
+    (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
+    charts = out / "charts"
+    charts.mkdir(exist_ok=True)
+    for name, data in render_charts(found, content, t):
+        (charts / name).write_bytes(data)
+    print(
+        f"5. Evaluation: {answers} answers exported to {out / 'export.csv'} and "
+        f"{out / 'export.xlsx'} (participants as codes); report in {out / 'report.html'}, "
+        f"charts in {charts} (figures under {found.k} respondents hidden).\n"
+    )
 
 
 async def _play(out: Path, settings: Settings) -> int:
@@ -59,5 +82,7 @@ async def _play(out: Path, settings: Settings) -> int:
         session = Session(sandbox, seeded, Transcript(Style(), print))
         lines = DEMO_SCRIPT.read_text(encoding="utf-8").splitlines()
         status = await play_script(session, lines, str(DEMO_SCRIPT))
+        if status == 0:
+            await _evaluation(out, sandbox, content, settings)
     print(f"Database: {settings.database}")
     return status

@@ -117,6 +117,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write codes with names and e-mails (coordinators only; audited)",
     )
+    backup = sub.add_parser(
+        "backup", help="copy the database consistently, even while the bot runs"
+    )
+    backup.add_argument("dest", type=Path)
+    restore = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
+    restore.add_argument("src", type=Path)
+    doctor = sub.add_parser("doctor", help="check token, database, content, outbox and webhook")
+    doctor.add_argument(
+        "--quick", action="store_true", help="skip the checks that need Telegram (health checks)"
+    )
+    forget = sub.add_parser("forget", help="erase a participant's identity and Telegram binding")
+    forget.add_argument("participant", help="participant code, external id or e-mail")
+    forget.add_argument("--answers", action="store_true", help="delete their answers too")
+
     report = sub.add_parser("report", help="write the evaluation report (HTML, and PNG charts)")
     report.add_argument("--out", type=Path, default=Path("relais-report.html"))
     report.add_argument("--charts", type=Path, metavar="DIR", help="also write the charts as PNG")
@@ -185,6 +199,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
         return asyncio.run(_attendance_import(settings, args.file, data))
+    if args.command == "backup":
+        return asyncio.run(_backup(settings, args.dest))
+    if args.command == "restore":
+        return asyncio.run(_restore(settings, args.src))
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(settings, quick=args.quick)
+    if args.command == "forget":
+        return asyncio.run(_forget(settings, args.participant, args.answers))
     if args.command == "export":
         return asyncio.run(_export(settings, args))
     if args.command == "report":
@@ -253,7 +277,7 @@ def _run(
     secrets = [token] + (
         [settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []
     )
-    configure_logging(settings.log_level, secrets=secrets)
+    configure_logging(settings.log_level, secrets=secrets, fmt=settings.log_format)
     content = load_content(settings.content_dir)
     app = build_application(
         settings, content, request=request, get_updates_request=get_updates_request
@@ -310,6 +334,79 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
     finally:
         await db.close()
     print(f"{file}: {count} attendance record(s) imported")
+    return EXIT_OK
+
+
+async def _backup(settings: Settings, dest: Path) -> int:
+    if await asyncio.to_thread(dest.exists):
+        print(f"relais: {dest} exists; choose a new file", file=sys.stderr)
+        return EXIT_INVALID
+    db = await Database.open(settings.database, migrate=False)
+    try:
+        await db.backup(dest)
+    finally:
+        await db.close()
+    copy = await Database.open(dest, migrate=False)
+    try:
+        problems = await copy.integrity()
+    finally:
+        await copy.close()
+    if problems:
+        print(
+            f"relais: the backup {dest} failed its integrity check: {problems[0]}", file=sys.stderr
+        )
+        return EXIT_INVALID
+    print(f"{dest}: consistent copy of {settings.database} (integrity ok)")
+    return EXIT_OK
+
+
+async def _restore(settings: Settings, src: Path) -> int:
+    pid = Path(str(settings.database) + ".pid")
+    if await asyncio.to_thread(pid.exists):
+        print("relais: the bot is running; stop it before restoring", file=sys.stderr)
+        return EXIT_INVALID
+    if not await asyncio.to_thread(src.is_file):
+        print(f"relais: cannot read {src}", file=sys.stderr)
+        return EXIT_INVALID
+    source = await Database.open(src, migrate=False)
+    try:
+        problems = await source.integrity()
+        if problems:
+            print(f"relais: {src} is damaged: {problems[0]}; nothing restored", file=sys.stderr)
+            return EXIT_INVALID
+        target = settings.database
+        if await asyncio.to_thread(target.exists):
+            kept = target.with_name(target.name + ".before-restore")
+            await asyncio.to_thread(target.replace, kept)
+            for suffix in ("-wal", "-shm"):
+                await asyncio.to_thread(Path(str(target) + suffix).unlink, missing_ok=True)
+            print(f"the current database was kept as {kept}")
+        await source.backup(target)
+    finally:
+        await source.close()
+    print(f"{settings.database}: restored from {src}; migrations run at the next start")
+    return EXIT_OK
+
+
+async def _forget(settings: Settings, key: str, with_answers: bool) -> int:
+    from bot.services.privacy import ForgetError, forget
+
+    db = await Database.open(settings.database)
+    try:
+        code = await forget(
+            db, key, with_answers=with_answers, actor=CLI_ACTOR, now=SystemClock().now()
+        )
+    except ForgetError as exc:
+        print(f"relais: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        await db.close()
+    what = (
+        "identity, Telegram binding and answers"
+        if with_answers
+        else "identity and Telegram binding"
+    )
+    print(f"{code}: {what} erased")
     return EXIT_OK
 
 

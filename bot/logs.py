@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
@@ -21,6 +22,21 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self._secrets)
 
 
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line, for log collectors; secrets removed like in text logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False), self._secrets)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace each secret in ``text``."""
     for secret in secrets:
@@ -29,11 +45,12 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at ``level`` with secrets redacted."""
+def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Log to stderr at ``level`` (text, or JSON lines) with secrets redacted."""
     handler = logging.StreamHandler(sys.stderr)
+    formatter_class = JsonFormatter if fmt == "json" else RedactingFormatter
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+        formatter_class("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -24,10 +24,12 @@ from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.services.campaigns import PlanReport, plan
+from bot.services.privacy import apply_retention
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "relais-due-"
+STOP_SECONDS = 10.0
 MAX_JOBS = 2000
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -51,6 +53,9 @@ async def start_background(app: AnyApp) -> None:
     rt.sender = sender
     app.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="relais-outbox")
     await replan(app)
+    await _retention(app)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_retention_job, interval=24 * 3600, name="relais-retention")
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         # Only where the platform and the main thread allow it (not in every test runner).
         asyncio.get_running_loop().add_signal_handler(
@@ -87,7 +92,14 @@ async def stop_background(app: AnyApp) -> None:
     with contextlib.suppress(OSError):
         pid_file(_runtime(app)).unlink(missing_ok=True)
     task = app.bot_data.pop("sender_task", None)
+    sender = _runtime(app).sender
     if isinstance(task, asyncio.Task):
+        if sender is not None:
+            # Let the message in flight finish, so its row ends sent or failed, not sending.
+            sender.stopping.set()
+            sender.wake.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=STOP_SECONDS)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -120,3 +132,14 @@ def _delay(when: datetime, now: datetime) -> float:
 
 async def _due(context: ContextTypes.DEFAULT_TYPE) -> None:
     await replan(context.application)
+
+
+async def _retention(app: AnyApp) -> None:
+    rt = _runtime(app)
+    erased = await apply_retention(rt.db, rt.content, rt.settings.retention_days, rt.clock.now())
+    if erased:
+        log.info("retention: %d identit(y/ies) erased after the retention period", erased)
+
+
+async def _retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _retention(context.application)

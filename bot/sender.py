@@ -53,6 +53,7 @@ class Sender:
     sleep: Sleep = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     sent_times: list[float] = field(default_factory=list)
     _last_send: float = -1e9
     _last_by_chat: dict[int, float] = field(default_factory=dict)
@@ -69,7 +70,7 @@ class Sender:
 
     async def run(self) -> None:
         """Drain, then wait for new rows or the next due one, until cancelled."""
-        while True:
+        while not self.stopping.is_set():
             try:
                 sent = await self.drain()
             except Exception:
@@ -92,9 +93,13 @@ class Sender:
         async with self._draining:
             async with self.db.read() as conn:
                 rows = await outbox.due(conn, self.clock.now(), self.batch)
+            done = 0
             for row in rows:
+                if self.stopping.is_set():
+                    break
                 await self._deliver(row)
-            return len(rows)
+                done += 1
+            return done
 
     async def drain_all(self) -> int:
         """Drain until nothing is due now (the sandbox and tests, after moving the clock)."""

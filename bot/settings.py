@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     outbox_rate: float = Field(default=25.0, gt=0, le=30)
     # The report suppresses any figure based on fewer respondents than this.
     report_min_cell: int = Field(default=5, ge=1, le=100)
+    log_format: Literal["text", "json"] = "text"
+    # Identities are erased this many days after the last follow-up closes (0: never).
+    retention_days: int = Field(default=365, ge=0, le=3650)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

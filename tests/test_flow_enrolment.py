@@ -229,7 +229,7 @@ async def test_default_menus_registered_per_language(app: RelaisApp, api: Offlin
     for locale in ("fr", "en", "ar"):
         assert ("default", locale) in keys
     french = {c["command"]: c["description"] for c in api.commands[("default", "fr")]}
-    assert set(french) == {"me", "plan", "language", "help"}
+    assert set(french) == {"me", "plan", "language", "mydata", "help"}
     assert french["language"] == "Changer de langue"
 
 

@@ -28,6 +28,7 @@ from bot.handlers import (
     language,
     me,
     membership,
+    mydata,
     plan,
     questionnaire,
     start,
@@ -49,6 +50,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("language", language.ask_language, filters=PRIVATE))
     app.add_handler(CommandHandler("me", me.me, filters=PRIVATE))
     app.add_handler(CommandHandler("plan", plan.ask_plan, filters=PRIVATE))
+    app.add_handler(CommandHandler("mydata", mydata.mydata, filters=PRIVATE))
     app.add_handler(CommandHandler("plans", plan.list_plans, filters=PRIVATE))
     app.add_handler(CommandHandler("broadcasts", broadcast.list_broadcasts, filters=PRIVATE))
     app.add_handler(CommandHandler("stats", coordination.stats, filters=PRIVATE))

@@ -19,4 +19,8 @@ async def membership_changed(update: Update, context: Context) -> None:
         return
     reachable = change.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT)
     if await set_reachable(runtime(context).db, change.from_user.id, reachable):
-        log.info("user %s is %s", change.from_user.id, "reachable" if reachable else "unreachable")
+        log.info(
+            "update %s: participant %s",
+            update.update_id,
+            "reachable" if reachable else "unreachable",
+        )

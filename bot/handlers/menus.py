@@ -12,6 +12,7 @@ PARTICIPANT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("me", _("My sessions, questionnaires and certificates")),
     ("plan", _("Send my action plan")),
     ("language", _("Change the language")),
+    ("mydata", _("My data")),
     ("help", _("What this bot does")),
 )
 STAFF_COMMANDS: tuple[tuple[str, str], ...] = (

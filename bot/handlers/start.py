@@ -100,14 +100,18 @@ def welcome_text(title: str, who: Caller, redemption: Redemption | None) -> str:
     if identity.participant is not None:
         name = escape(identity.participant.full_name)
         if redemption is not None and redemption.status is RedeemStatus.ENROLLED:
-            return t.gettext(
-                "Welcome, %(name)s! Your enrolment in <b>%(title)s</b> is confirmed.\n\n"
-                "Through this chat you will receive the session reminders, the short knowledge "
-                "quizzes and the questionnaires. Your individual answers stay confidential.\n\n"
-                "Send /me to see your cohort and your next sessions, /language to change the "
-                "language, /help for help.",
-                name=name,
-                title=escape(title),
+            return (
+                t.gettext(
+                    "Welcome, %(name)s! Your enrolment in <b>%(title)s</b> is confirmed.\n\n"
+                    "Through this chat you will receive the session reminders, the short knowledge "
+                    "quizzes and the questionnaires. Your individual answers stay confidential.\n\n"
+                    "Send /me to see your cohort and your next sessions, /language to change the "
+                    "language, /help for help.",
+                    name=name,
+                    title=escape(title),
+                )
+                + "\n\n"
+                + privacy_notice(t)
             )
         return t.gettext(
             "Hello %(name)s, you are already enrolled in <b>%(title)s</b>.\n\nSend /me to see "
@@ -123,3 +127,13 @@ def welcome_text(title: str, who: Caller, redemption: Redemption | None) -> str:
             title=escape(title),
         )
     return access_text(t)
+
+
+def privacy_notice(t: Translator) -> str:
+    """What is stored and why, shown at enrolment in the participant's language."""
+    return t.gettext(
+        "<i>Your data: your name, e-mail, cohort and Telegram account are kept to run the "
+        "programme; your answers are analysed under a code, never by name, and only "
+        "aggregates are shared with your employer. Send /mydata to see what is stored, and "
+        "ask your coordinator to have it erased.</i>"
+    )

@@ -50,6 +50,8 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA synchronous=NORMAL")
+            # Deleted personal data is overwritten, not left in free pages (right to erasure).
+            await conn.execute("PRAGMA secure_delete=ON")
             if migrate:
                 await db.migrate(migrations)
         except BaseException:
@@ -84,6 +86,24 @@ class Database:
                 await conn.execute(f"PRAGMA user_version={version}")
             log.info("database migrated to schema version %d", version)
         return len(migrations)
+
+    async def backup(self, target: str | Path) -> None:
+        """A consistent copy through SQLite's online backup API, while the bot keeps running."""
+        async with aiosqlite.connect(str(target)) as dest, self._lock:
+            await self._conn.backup(dest)
+
+    async def integrity(self) -> list[str]:
+        """``PRAGMA integrity_check``: empty when the file is sound."""
+        async with self.read() as conn, conn.execute("PRAGMA integrity_check") as cur:
+            rows = [str(r[0]) for r in await cur.fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    async def compact(self) -> None:
+        """Rewrite the file and empty the WAL, so that nothing deleted survives on disk."""
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._conn.execute("VACUUM")
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -165,6 +165,10 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at TEXT
     );
     """,
+    # 6: a participant whose identity was erased (right to erasure, retention).
+    """
+    ALTER TABLE participants ADD COLUMN forgotten_at TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -363,7 +363,7 @@ async def unbound_participants(conn: aiosqlite.Connection) -> list[Participant]:
     """Participants who have not enrolled with Telegram yet."""
     rows = await _all(
         conn,
-        f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE id NOT IN"
+        f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE forgotten_at IS NULL AND id NOT IN"
         " (SELECT participant_id FROM telegram_bindings) ORDER BY id",
     )
     return [_participant(r) for r in rows]

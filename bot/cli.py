@@ -341,6 +341,7 @@ async def _backup(settings: Settings, dest: Path) -> int:
     if await asyncio.to_thread(dest.exists):
         print(f"relais: {dest} exists; choose a new file", file=sys.stderr)
         return EXIT_INVALID
+    await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
     db = await Database.open(settings.database, migrate=False)
     try:
         await db.backup(dest)

@@ -99,10 +99,11 @@ class Database:
         return [] if rows == ["ok"] else rows
 
     async def compact(self) -> None:
-        """Rewrite the file and empty the WAL, so that nothing deleted survives on disk."""
+        """Copy the WAL into the file and empty it, so old page versions do not linger there.
+
+        With ``secure_delete`` the freed cells in the file itself are already zeroed.
+        """
         async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._conn.execute("VACUUM")
             await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager

@@ -181,7 +181,8 @@ class Sender:
             )
 
     async def _fail(self, row: Row, error: str) -> None:
-        log.info("outbox: message %s to chat %s failed: %s", row.id, row.chat_id, error)
+        # Row and source only: a chat id is a personal identifier.
+        log.info("outbox: row %s (%s) failed: %s", row.id, row.source, error)
         async with self.db.transaction() as conn:
             await outbox.mark(conn, row.id, "failed", now=self.clock.now(), error=error)
 

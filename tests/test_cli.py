@@ -183,3 +183,23 @@ def test_broadcast_from_the_command_line_queues_one_row_per_person(
 def test_reload_without_a_running_bot_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reload"]) == EXIT_INVALID
     assert "no running bot found" in capsys.readouterr().err
+
+
+def test_backup_restore_and_forget_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+    backup = tmp_path / "backups" / "nightly.db"
+    assert main(["backup", str(backup)]) == EXIT_OK
+    assert "integrity ok" in capsys.readouterr().out
+    assert main(["backup", str(backup)]) == EXIT_INVALID  # never overwrites a backup
+    assert main(["forget", "AN-0001"]) == EXIT_OK
+    assert "identity and Telegram binding erased" in capsys.readouterr().out
+    assert b"Omar Skalli" not in (tmp_path / "relais.db").read_bytes()
+    assert main(["forget", "AN-9999"]) == EXIT_INVALID
+    assert main(["restore", str(backup)]) == EXIT_OK
+    assert b"Omar Skalli" in (tmp_path / "relais.db").read_bytes()
+    assert (tmp_path / "relais.db.before-restore").exists()
+    (tmp_path / "relais.db.pid").write_text("1", encoding="ascii")
+    assert main(["restore", str(backup)]) == EXIT_INVALID
+    assert "stop it before restoring" in capsys.readouterr().err

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DOMAIN := relais
 
-.PHONY: help install catalogs extract update-catalogs lint format test demo sandbox run check clean
+.PHONY: help install catalogs extract update-catalogs lint format test demo sandbox run check bench clean
 
 help:
 	@echo "make test     install, compile the catalogs, lint, type-check and run the tests"
@@ -13,6 +13,7 @@ help:
 	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
 	@echo "make run      run the bot against Telegram (RELAIS_BOT_TOKEN in the environment or .env)"
 	@echo "make check    validate the content files in conversations/"
+	@echo "make bench    run the benchmarks (~15 min; python -m benchmarks --quick for a smoke test)"
 	@echo "make extract / update-catalogs / catalogs   gettext workflow (see README)"
 
 $(BIN)/python:
@@ -37,13 +38,13 @@ update-catalogs: extract
 	$(BIN)/pybabel update -i locales/$(DOMAIN).pot -d locales -D $(DOMAIN) --no-wrap --previous
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format bot tests
-	$(BIN)/ruff check --fix bot tests
+	$(BIN)/ruff format bot tests benchmarks
+	$(BIN)/ruff check --fix bot tests benchmarks
 
 test: $(STAMP) catalogs lint
 	$(BIN)/pytest -q
@@ -59,6 +60,9 @@ sandbox: $(STAMP) catalogs
 
 run: $(STAMP) catalogs
 	$(BIN)/relais run
+
+bench: $(STAMP) catalogs
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

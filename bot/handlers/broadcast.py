@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
+from bot.handlers.common import Caller, Context, access_text, answer_query, caller, reply, runtime
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.sender import send_payload
@@ -93,7 +93,7 @@ async def choose_audience(update: Update, context: Context) -> int:
     if query is None or query.data is None or context.user_data is None:
         return ConversationHandler.END
     who = await caller(update, context)
-    await query.answer()
+    await answer_query(query)
     if query.data == "bc:no":
         await query.edit_message_text(who.t.bidi(who.t.gettext("Cancelled: nothing was sent.")))
         return ConversationHandler.END
@@ -163,7 +163,7 @@ async def confirm(update: Update, context: Context) -> int:
         return ConversationHandler.END
     rt = runtime(context)
     who = await caller(update, context)
-    await query.answer()
+    await answer_query(query)
     draft = context.user_data.pop(DRAFT, None)
     if query.data != "bc:ok" or not draft or "payload" not in draft:
         await query.edit_message_text(who.t.bidi(who.t.gettext("Cancelled: nothing was sent.")))
@@ -312,14 +312,14 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     rt = runtime(context)
     who = await caller(update, context)
     if not _allowed(who):
-        await query.answer(who.t.gettext("This button is no longer valid."))
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     found = await broadcasts.get(rt.db, int(query.data.rsplit(":", 1)[-1]))
     if found is None or found.status != "sending":
-        await query.answer(who.t.gettext("This button is no longer valid."))
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     stopped = await broadcasts.cancel(rt.db, found, who.identity.user_id, rt.clock.now())
-    await query.answer(who.t.gettext("Stopped: %(n)s messages will not be sent.", n=stopped))
+    await answer_query(query, who.t.gettext("Stopped: %(n)s messages will not be sent.", n=stopped))
     message = query.message
     if isinstance(message, Message):
         await show_progress(context, rt, who.t, found, message.chat_id, message.message_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
@@ -37,11 +38,25 @@ async def caller(update: Update, context: Context) -> Caller:
     rt = runtime(context)
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None:
-        raise ValueError("update has no user or chat")
+    if user is None:
+        raise ValueError("update has no user")
     identity = await identify(rt.db, user.id, rt.settings.admin_ids)
     locale = identity.locale(user.language_code, rt.settings.default_locale)
-    return Caller(identity, translator(rt, locale), chat.id)
+    # A button on an inline message has no chat; in a one-to-one bot the user's id is the chat.
+    return Caller(identity, translator(rt, locale), chat.id if chat is not None else user.id)
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, show_alert: bool = False
+) -> None:
+    """Answer a button press; an answer Telegram no longer accepts (too old) is not an error."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
+            exc.message.lower()
+        ):
+            raise
 
 
 def translator(rt: Runtime, locale: str) -> Translator:

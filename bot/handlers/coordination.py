@@ -8,7 +8,7 @@ from html import escape as _escape
 from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
+from bot.handlers.common import Caller, Context, access_text, answer_query, caller, reply, runtime
 from bot.scheduling import reload_content
 from bot.services.stats import non_respondents, nudge_now, stage_stats
 from bot.storage.repo import Role
@@ -118,15 +118,17 @@ async def nudge(update: Update, context: Context) -> None:
     who = await caller(update, context)
     match = NUDGE_RE.fullmatch(query.data)
     if not who.identity.roles & STAFF or match is None:
-        await query.answer(who.t.gettext("This button is no longer valid."))
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     queued = await nudge_now(
         rt.db, rt.content, match.group(1), match.group(2), who.t, rt.clock.now()
     )
     if rt.sender is not None:
         rt.sender.wake.set()
-    await query.answer(
-        who.t.ngettext("%(n)d nudge queued.", "%(n)d nudges queued.", queued), show_alert=True
+    await answer_query(
+        query,
+        who.t.ngettext("%(n)d nudge queued.", "%(n)d nudges queued.", queued),
+        show_alert=True,
     )
 
 

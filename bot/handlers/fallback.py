@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, access_text, caller, reply
+from bot.handlers.common import Context, access_text, answer_query, caller, reply
 
 
 async def unknown_message(update: Update, context: Context) -> None:
@@ -25,4 +25,4 @@ async def stale_button(update: Update, context: Context) -> None:
         return
     who = await caller(update, context)
     # A short alert, not a message: the chat stays clean and nothing is written.
-    await query.answer(who.t.gettext("This button is no longer valid."), show_alert=False)
+    await answer_query(query, who.t.gettext("This button is no longer valid."), show_alert=False)

@@ -6,7 +6,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.handlers.common import Context, caller, reply, runtime, translator
+from bot.handlers.common import Context, answer_query, caller, reply, runtime, translator
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import LOCALES
 from bot.services.access import identify, set_language
@@ -39,7 +39,7 @@ async def choose_language(update: Update, context: Context) -> None:
     match = CALLBACK_PATTERN.fullmatch(query.data)
     if match is None:
         return
-    await query.answer()
+    await answer_query(query)
     rt = runtime(context)
     who = await caller(update, context)
     locale = match.group(1)

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.handlers import fallback
-from bot.handlers.common import Caller, Context, caller, runtime, split_message
+from bot.handlers.common import Caller, Context, answer_query, caller, runtime, split_message
 from bot.i18n import Translator
 from bot.services.questionnaire import (
     Outcome,
@@ -70,13 +70,13 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     participant = who.identity.participant
     target = parse_open(query.data)
     if participant is None or target is None:
-        await query.answer(who.t.gettext("This button is no longer valid."))
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     outcome = await open_stage(rt.db, rt.content, participant, *target, who.t, rt.clock.now())
     if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
-        await query.answer(refusal_text(who.t, outcome), show_alert=True)
+        await answer_query(query, refusal_text(who.t, outcome), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     previous = outcome.attempt
     if previous.message_id is not None and previous.chat_id is not None:
         await _retire(context, previous.chat_id, previous.message_id)
@@ -92,13 +92,13 @@ async def tap_answer(update: Update, context: Context) -> None:
     who = await caller(update, context)
     participant = who.identity.participant
     if participant is None:
-        await query.answer(who.t.gettext("This button is no longer valid."))
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     outcome = await tap(rt.db, rt.content, participant, query.data, who.t, rt.clock.now())
     if outcome.refusal is not None or outcome.attempt is None:
-        await query.answer(refusal_text(who.t, outcome))
+        await answer_query(query, refusal_text(who.t, outcome))
         return
-    await query.answer()
+    await answer_query(query)
     if outcome.submitted:
         await query.edit_message_text(who.t.bidi(submitted_text(who.t)))
         results = await kat_results_text(

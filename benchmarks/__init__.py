@@ -1,0 +1,1 @@
+"""Performance benchmarks for Relais: ``python -m benchmarks`` (``--quick``: a smoke test)."""

@@ -1,0 +1,193 @@
+"""Participants answering the KAT pre-test through the real handlers vs PTB's bare floor."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+)
+
+from benchmarks.common import ADMIN_ID, CONTENT_DIR, START, USER_BASE, Outcome, Row, mark
+from benchmarks.common import percentile as pct
+from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.clock import FixedClock
+from bot.content import load_content
+from bot.sandbox.chat import Deliver, SimulatedUser
+from bot.sandbox.emulator import JSONDict
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.services.invites import issue_participant_invites
+from bot.settings import Settings
+from bot.storage import repo
+from bot.storage.repo import ParticipantFields
+
+TAPS_PER_PARTICIPANT = 12  # open the stage, ten answers, submit
+
+
+def timed_delivery(app: Any, samples: list[float]) -> Deliver:
+    """Like ``direct_delivery``, recording the time spent in ``app.process_update``."""
+    counter = itertools.count(1)
+
+    async def deliver(kind: str, payload: JSONDict) -> None:
+        update = Update.de_json({"update_id": next(counter), kind: payload}, app.bot)
+        started = time.perf_counter()
+        await app.process_update(update)
+        samples.append(time.perf_counter() - started)
+
+    return deliver
+
+
+async def relais(n: int, workdir: Path) -> list[float]:
+    """Enrol ``n`` participants (untimed), then time each tap of their KAT pre-test."""
+    api = OfflineBotAPI()
+    clock = FixedClock(START)
+    content = load_content(CONTENT_DIR)
+    settings = Settings(
+        database=workdir / "relais.db", content_dir=CONTENT_DIR, admin_ids=(ADMIN_ID,)
+    )
+    app = build_application(settings, content, clock=clock, request=api.request(), token=BOT_TOKEN)
+    # Benchmark only: PTB's limiter paces at 30 calls/s and would hide the code's own cost.
+    app.bot._rate_limiter = None
+    samples: list[float] = []
+    async with running(app):
+        db = runtime_of(app).db
+        async with db.transaction() as conn:
+            for i in range(n):
+                fields = ParticipantFields(
+                    external_id=f"B-{i:05d}",
+                    full_name=f"Bench {i}",
+                    email=f"b{i}@example.org",
+                    gender="female",
+                    agency=None,
+                    region=None,
+                    cohort="tanger",
+                    language="fr",
+                )
+                await repo.insert_participant(conn, fields, clock.now())
+        invites = await issue_participant_invites(
+            db, clock=clock, ttl=timedelta(days=30), actor="bench"
+        )
+        deliver = timed_delivery(app, samples)
+        users = []
+        for number, invite in enumerate(invites):
+            user = SimulatedUser(api, deliver, USER_BASE + number, f"Bench{number}")
+            await user.send(f"/start {invite.token}")
+            users.append(user)
+        samples.clear()
+        for user in users:
+            await user.press_data("qo:kat:pre")
+            for _ in range(10):
+                screen = user.chat[-1]
+                data = next(
+                    b["callback_data"]
+                    for row in screen.buttons
+                    for b in row
+                    if ":a:" in b["callback_data"]
+                )
+                await user.press_data(data, screen)
+            await user.press("Envoyer")
+        async with (
+            db.read() as conn,
+            conn.execute("SELECT count(*) FROM attempts WHERE submitted_at IS NOT NULL") as cur,
+        ):
+            row = await cur.fetchone()
+        submitted = int(row[0]) if row else 0
+    if submitted != n:
+        raise RuntimeError(f"only {submitted} of {n} KAT pre-tests were submitted")
+    return samples
+
+
+async def floor(n: int) -> list[float]:
+    """The same Application kind and transport with one handler: answer and edit."""
+    api = OfflineBotAPI()
+    content = load_content(CONTENT_DIR)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(x, callback_data=f"f:a:{x}") for x in "ABCD"]]
+    )
+    edits = itertools.count(1)
+
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        await query.edit_message_text(f"Question {next(edits)}", reply_markup=keyboard)
+
+    builder = (
+        ApplicationBuilder()
+        .application_class(RelaisApp)
+        .token(BOT_TOKEN)
+        .request(api.request())
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=content.programme.tz))
+    )
+    app = builder.build()
+    app.add_handler(CallbackQueryHandler(handler))
+    samples: list[float] = []
+    await app.initialize()
+    try:
+        deliver = timed_delivery(app, samples)
+        users = []
+        for number in range(n):
+            user = SimulatedUser(api, deliver, USER_BASE + number, f"Bench{number}")
+            await app.bot.send_message(user.user_id, "Question 0", reply_markup=keyboard)
+            users.append(user)
+        for user in users:
+            for _ in range(TAPS_PER_PARTICIPANT):
+                screen = user.chat[-1]
+                await user.press_data(screen.buttons[0][0]["callback_data"], screen)
+    finally:
+        await app.shutdown()
+    return samples
+
+
+async def run(n: int, workdir: Path) -> Outcome:
+    """Both sides, then the rows: throughput, p50, p99 and the ratio."""
+    floor_samples = await floor(n)
+    relais_samples = await relais(n, workdir)
+    r_rate = len(relais_samples) / sum(relais_samples)
+    f_rate = len(floor_samples) / sum(floor_samples)
+    ratio = r_rate / f_rate
+    name = f"answer path ({n} participants)"
+    rows = [
+        Row(
+            name,
+            "updates/s",
+            f"{r_rate:,.0f}",
+            f"{f_rate:,.0f}",
+            f"{ratio:.2f} (≥ 0.50)",
+            mark(ratio >= 0.5),
+        ),
+        Row(
+            name,
+            "p50 latency",
+            f"{pct(relais_samples, 50) * 1000:.2f} ms",
+            f"{pct(floor_samples, 50) * 1000:.2f} ms",
+            f"{pct(relais_samples, 50) / pct(floor_samples, 50):.2f}×",
+            "—",
+        ),
+        Row(
+            name,
+            "p99 latency",
+            f"{pct(relais_samples, 99) * 1000:.2f} ms",
+            f"{pct(floor_samples, 99) * 1000:.2f} ms",
+            f"{pct(relais_samples, 99) / pct(floor_samples, 99):.2f}×",
+            "—",
+        ),
+    ]
+    notes = [
+        f"answer path: {len(relais_samples)} callback updates ({TAPS_PER_PARTICIPANT} per"
+        " participant: open, ten answers, submit), real SQLite file, offline request;"
+        " updates/s = updates / total time inside `process_update`; reference = same"
+        " RelaisApp class, Defaults and transport with one CallbackQueryHandler (answer +"
+        " edit); neither side has PTB's AIORateLimiter (taken off the Relais bot for the run:"
+        " at 30 calls/s it caps both sides alike and hides the code's own cost)."
+    ]
+    return Outcome(rows, notes)

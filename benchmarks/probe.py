@@ -1,0 +1,177 @@
+"""Measurements that need a fresh process (memory): ``python -m benchmarks.probe MODE ...``.
+
+Modes: ``scale DB`` (start-up, schedule, memory), ``export csv|xlsx DB OUT`` and
+``dump DB OUT`` (the sqlite3 command-line reference). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from benchmarks.common import (  # noqa: E402
+    ADMIN_ID,
+    CONTENT_DIR,
+    START,
+    peak_rss_mb,
+    rss_mb,
+)
+from bot.app import build_application, running, runtime_of  # noqa: E402
+from bot.clock import FixedClock  # noqa: E402
+from bot.content import load_content  # noqa: E402
+from bot.i18n import Translator, load_catalogs  # noqa: E402
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI  # noqa: E402
+from bot.services import export  # noqa: E402
+from bot.services.campaigns import plan  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.storage import Database  # noqa: E402
+
+IMPORTED = time.perf_counter()
+
+# The query of ``bot.services.export.answers`` without filters: the same rows, in the same order.
+EXPORT_SQL = (
+    "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
+    " x.item, x.value, x.answered_at FROM answers x"
+    " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
+    " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
+    " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
+    " AND b.stage = a.stage AND b.submitted_at IS NOT NULL)"
+    " ORDER BY a.instrument, p.code, a.stage, a.id"
+)
+
+
+async def scale(path: Path) -> dict[str, Any]:
+    """Start-up to ready, then one planner run, then the process's memory."""
+    started = time.perf_counter()
+    content = load_content(CONTENT_DIR)
+    settings = Settings(database=path, content_dir=CONTENT_DIR, admin_ids=(ADMIN_ID,))
+    api = OfflineBotAPI()
+    app = build_application(
+        settings, content, clock=FixedClock(START), request=api.request(), token=BOT_TOKEN
+    )
+    async with running(app):
+        ready = time.perf_counter() - started
+        db = runtime_of(app).db
+        started = time.perf_counter()
+        report = await plan(db, content, lambda loc: Translator(loc, content.programme.tz), START)
+        planned = time.perf_counter() - started
+        rss = rss_mb()
+    return {
+        "imports": IMPORTED - STARTED,
+        "ready": ready,
+        "plan": planned,
+        "queued": report.queued,
+        "skipped": report.skipped,
+        "future": len(report.due_times),
+        "rss_mb": rss,
+        "peak_mb": peak_rss_mb(),
+    }
+
+
+async def export_file(kind: str, path: Path, out: Path) -> dict[str, Any]:
+    """One export, timed, with the memory it added over the process's baseline."""
+    content = load_content(CONTENT_DIR)
+    load_catalogs()
+    t = Translator("fr", content.programme.tz)
+    db = await Database.open(path)
+    try:
+        baseline = rss_mb()
+        started = time.perf_counter()
+        write = export.write_csv if kind == "csv" else export.write_xlsx
+        rows = await write(db, content, out, export.Filters(), t)
+        seconds = time.perf_counter() - started
+    finally:
+        await db.close()
+    peak = peak_rss_mb()
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "baseline_mb": baseline,
+        "peak_mb": peak,
+    }
+
+
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "with open(sys.argv[5], 'wb') as f:\n"
+    "    subprocess.run(sys.argv[1:5], stdout=f, check=True)\n"
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def dump(path: Path, out: Path) -> dict[str, Any]:
+    """The reference: the same rows dumped as CSV by the sqlite3 command-line tool."""
+    tool = shutil.which("sqlite3")
+    if tool is None:
+        raise SystemExit("sqlite3 not found")
+    # A bare interpreter starts the tool, so that its peak RSS is not this process's.
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _MEASURE, tool, "-csv", str(path), EXPORT_SQL, str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, peak_kb = done.stdout.split()
+    with out.open("rb") as handle:
+        rows = sum(1 for _ in handle)
+    return {
+        "rows": rows,
+        "seconds": float(seconds),
+        "peak_mb": int(peak_kb) / 1024,
+        "size_mb": out.stat().st_size / 2**20,
+    }
+
+
+def dump_python(path: Path, out: Path) -> dict[str, Any]:
+    """Fallback reference without the sqlite3 tool: Python's sqlite3 and csv.writer."""
+    import csv
+    import sqlite3
+
+    baseline = rss_mb()
+    started = time.perf_counter()
+    conn = sqlite3.connect(path)
+    rows = 0
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for row in conn.execute(EXPORT_SQL):
+            writer.writerow(row)
+            rows += 1
+    conn.close()
+    seconds = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "peak_mb": peak_rss_mb() - baseline,
+        "size_mb": out.stat().st_size / 2**20,
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Run the mode named by ``argv`` and print its JSON."""
+    mode = argv[0]
+    if mode == "scale":
+        result = asyncio.run(scale(Path(argv[1])))
+    elif mode == "export":
+        result = asyncio.run(export_file(argv[1], Path(argv[2]), Path(argv[3])))
+        result["size_mb"] = Path(argv[3]).stat().st_size / 2**20
+    elif mode == "dump":
+        result = dump(Path(argv[1]), Path(argv[2]))
+    elif mode == "dump-python":
+        result = dump_python(Path(argv[1]), Path(argv[2]))
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

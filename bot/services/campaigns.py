@@ -20,7 +20,6 @@ from bot.content.models import Campaign, Session
 from bot.i18n import Translator
 from bot.services.questionnaire import OPEN_PREFIX, window_for
 from bot.storage import Database, outbox, repo
-from bot.storage import answers as store
 from bot.storage.repo import Participant
 
 KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
@@ -44,21 +43,52 @@ class Delivery:
     number: int = 0
 
 
-def deliveries_for(
-    content: Content, participant: Participant, submitted: set[tuple[str, str]]
-) -> list[Delivery]:
-    """Everything the campaigns plan for one participant, past and future, by due time."""
-    found: list[Delivery] = []
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A delivery for a whole cohort; a participant's key adds their id."""
+
+    prefix: str
+    campaign: Campaign
+    due_at: datetime
+    session: Session | None = None
+    instrument: Instrument | None = None
+    stage: Stage | None = None
+    number: int = 0
+
+    def for_participant(self, participant: Participant) -> Delivery:
+        return Delivery(
+            f"{self.prefix}:{participant.id}",
+            self.campaign,
+            participant,
+            self.due_at,
+            self.session,
+            self.instrument,
+            self.stage,
+            self.number,
+        )
+
+
+# The schedule depends only on the content and the cohort: computed once per version.
+_STEPS: dict[tuple[str, str], list[Step]] = {}
+
+
+def cohort_steps(content: Content, cohort: str) -> list[Step]:
+    """Every delivery the campaigns plan for a cohort, by due time."""
+    key = (content.version, cohort)
+    if key in _STEPS:
+        return _STEPS[key]
+    if len(_STEPS) > 64:
+        _STEPS.clear()
+    found: list[Step] = []
     programme = content.programme
     for campaign in programme.campaigns:
         if campaign.kind == "session-reminder":
-            for session in programme.sessions_for(participant.cohort):
+            for session in programme.sessions_for(cohort):
                 for delay in campaign.before:
                     found.append(
-                        Delivery(
-                            f"{campaign.id}:{session.id}:{delay.label}:{participant.id}",
+                        Step(
+                            f"{campaign.id}:{session.id}:{delay.label}",
                             campaign,
-                            participant,
                             session.start_utc - delay.delta,
                             session=session,
                         )
@@ -69,21 +99,12 @@ def deliveries_for(
             if instrument is None:
                 continue
             for stage in instrument.stages:
-                window = window_for(content, instrument, stage, participant.cohort)
+                window = window_for(content, instrument, stage, cohort)
                 base = f"{campaign.id}:{kind}:{stage.id}"
                 if campaign.kind == "invitation":
                     found.append(
-                        Delivery(
-                            f"{base}:{participant.id}",
-                            campaign,
-                            participant,
-                            window.opens,
-                            instrument=instrument,
-                            stage=stage,
-                        )
+                        Step(base, campaign, window.opens, instrument=instrument, stage=stage)
                     )
-                    continue
-                if (kind, stage.id) in submitted:
                     continue
                 assert campaign.every is not None
                 for number in range(1, campaign.max + 1):
@@ -91,17 +112,36 @@ def deliveries_for(
                     if due_at >= window.closes:
                         break
                     found.append(
-                        Delivery(
-                            f"{base}:{number}:{participant.id}",
+                        Step(
+                            f"{base}:{number}",
                             campaign,
-                            participant,
                             due_at,
                             instrument=instrument,
                             stage=stage,
                             number=number,
                         )
                     )
-    return sorted(found, key=lambda d: d.due_at)
+    found.sort(key=lambda step: step.due_at)
+    _STEPS[key] = found
+    return found
+
+
+def _applies(step: Step, submitted: set[tuple[str, str]]) -> bool:
+    """Nudges stop for a stage once submitted; everything else always applies."""
+    if step.campaign.kind != "nudge" or step.instrument is None or step.stage is None:
+        return True
+    return (step.instrument.kind, step.stage.id) not in submitted
+
+
+def deliveries_for(
+    content: Content, participant: Participant, submitted: set[tuple[str, str]]
+) -> list[Delivery]:
+    """Everything the campaigns plan for one participant, past and future, by due time."""
+    return [
+        step.for_participant(participant)
+        for step in cohort_steps(content, participant.cohort)
+        if _applies(step, submitted)
+    ]
 
 
 def render(delivery: Delivery, content: Content, t: Translator) -> dict[str, Any]:
@@ -170,22 +210,26 @@ async def plan(
     async with db.read() as conn:
         people = await repo.bound_participants(conn)
         known = await outbox.known_keys(conn)
-        submitted: dict[int, set[tuple[str, str]]] = {}
-        for participant, _binding in people:
-            submitted[participant.id] = {
-                (a.instrument, a.stage)
-                for a in await store.attempts_of(conn, participant.id)
-                if a.submitted
-            }
+        submitted: dict[int, set[tuple[str, str]]] = {p.id: set() for p, _ in people}
+        # One query for everyone: a query per participant does not scale to thousands.
+        async with conn.execute(
+            "SELECT participant_id, instrument, stage FROM attempts WHERE submitted_at IS NOT NULL"
+        ) as cur:
+            async for row in cur:
+                submitted.setdefault(row[0], set()).add((row[1], row[2]))
     future: set[datetime] = set()
+    for cohort in {participant.cohort for participant, _ in people}:
+        future.update(step.due_at for step in cohort_steps(content, cohort) if step.due_at > now)
     async with db.transaction() as conn:
         for participant, binding in people:
-            for delivery in deliveries_for(content, participant, submitted[participant.id]):
-                if delivery.key in known:
+            for step in cohort_steps(content, participant.cohort):
+                if step.due_at > now:
+                    break  # sorted: the rest is in the future
+                if f"{step.prefix}:{participant.id}" in known:
                     continue
-                if delivery.due_at > now:
-                    future.add(delivery.due_at)
+                if not _applies(step, submitted[participant.id]):
                     continue
+                delivery = step.for_participant(participant)
                 reason = _missed(delivery, content, now)
                 kind = KIND_OF[delivery.campaign.kind]
                 if reason is not None:

@@ -109,13 +109,22 @@ class Pending:
         return f"{OPEN_PREFIX}:{self.instrument.kind}:{self.stage.id}"
 
 
+_WINDOWS: dict[tuple[str, str, str, str], Window] = {}
+
+
 def window_for(content: Content, instrument: Instrument, stage: Stage, cohort: str) -> Window:
-    """The stage's window for a cohort (validated content always resolves)."""
-    opens = resolve_when(stage.opens, content.programme, cohort)
-    closes = resolve_when(stage.closes, content.programme, cohort)
-    assert opens is not None
-    assert closes is not None
-    return Window(opens, closes)
+    """The stage's window for a cohort (validated content always resolves); cached per version."""
+    key = (content.version, instrument.kind, stage.id, cohort)
+    found = _WINDOWS.get(key)
+    if found is None:
+        if len(_WINDOWS) > 4096:
+            _WINDOWS.clear()
+        opens = resolve_when(stage.opens, content.programme, cohort)
+        closes = resolve_when(stage.closes, content.programme, cohort)
+        assert opens is not None
+        assert closes is not None
+        found = _WINDOWS[key] = Window(opens, closes)
+    return found
 
 
 def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any]) -> list[Item]:

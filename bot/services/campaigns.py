@@ -220,6 +220,7 @@ async def plan(
     future: set[datetime] = set()
     for cohort in {participant.cohort for participant, _ in people}:
         future.update(step.due_at for step in cohort_steps(content, cohort) if step.due_at > now)
+    rows: list[outbox.NewRow] = []
     async with db.transaction() as conn:
         for participant, binding in people:
             for step in cohort_steps(content, participant.cohort):
@@ -232,35 +233,28 @@ async def plan(
                 delivery = step.for_participant(participant)
                 reason = _missed(delivery, content, now)
                 kind = KIND_OF[delivery.campaign.kind]
-                if reason is not None:
-                    await outbox.enqueue(
-                        conn,
+                payload: dict[str, Any] = {}
+                if reason is None:
+                    t = translator(participant.language or "fr")
+                    payload = render(delivery, content, t)
+                    report.queued += 1
+                else:
+                    report.skipped += 1
+                rows.append(
+                    outbox.NewRow(
                         key=delivery.key,
                         kind=kind,
                         source=delivery.campaign.id,
                         participant_id=participant.id,
                         chat_id=binding.chat_id,
-                        payload={},
+                        payload=payload,
                         due_at=delivery.due_at,
-                        now=now,
-                        status="skipped",
+                        status="pending" if reason is None else "skipped",
                         reason=reason,
                     )
-                    report.skipped += 1
-                    continue
-                t = translator(participant.language or "fr")
-                if await outbox.enqueue(
-                    conn,
-                    key=delivery.key,
-                    kind=kind,
-                    source=delivery.campaign.id,
-                    participant_id=participant.id,
-                    chat_id=binding.chat_id,
-                    payload=render(delivery, content, t),
-                    due_at=delivery.due_at,
-                    now=now,
-                ):
-                    report.queued += 1
+                )
+        # One statement for all: a round trip per row does not scale to thousands.
+        await outbox.enqueue_many(conn, rows, now)
     report.due_times = sorted(future)
     report.next_due = report.due_times[0] if report.due_times else None
     return report

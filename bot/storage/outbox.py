@@ -93,6 +93,47 @@ async def enqueue(
     return cursor.rowcount > 0
 
 
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A message to queue with ``enqueue_many``."""
+
+    key: str | None
+    kind: str
+    source: str
+    participant_id: int | None
+    chat_id: int | None
+    payload: dict[str, Any]
+    due_at: datetime
+    status: str = "pending"
+    reason: str | None = None
+
+
+async def enqueue_many(conn: aiosqlite.Connection, rows: list[NewRow], now: datetime) -> None:
+    """Queue many messages in one statement; keys already present are left alone."""
+    stamp = to_db_time(now)
+    await conn.executemany(
+        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, status,"
+        " last_error, due_at, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO NOTHING",
+        [
+            (
+                r.key,
+                r.kind,
+                r.source,
+                r.participant_id,
+                r.chat_id,
+                json.dumps(r.payload, ensure_ascii=False),
+                r.status,
+                r.reason,
+                to_db_time(r.due_at),
+                stamp,
+                stamp,
+            )
+            for r in rows
+        ],
+    )
+
+
 async def known_keys(conn: aiosqlite.Connection, prefix: str = "") -> set[str]:
     """Keys already in the outbox (any status)."""
     async with conn.execute(

@@ -186,6 +186,7 @@ async def _consistent(db: Database) -> None:
             assert await cur.fetchall() == []
 
 
+@pytest.mark.resilience
 def test_random_and_malformed_updates_never_crash_the_bot(tmp_path: Path) -> None:
     loop = asyncio.new_event_loop()
     errors = Errors()

@@ -504,3 +504,28 @@ def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
     ]
     # The rating changed: 'reason' is hidden, so its old answer no longer shows 'detail'.
     assert [i.id for i in visible_items(chained, stage, {"rate": 5, "reason": "x"})] == ["rate"]
+
+
+async def test_telegram_faults_during_a_questionnaire_lose_nothing(
+    enrol: Enrol, db: Database, api: OfflineBotAPI
+) -> None:
+    user, participant = await enrol()
+    await start_survey(user)
+    api.inject("error", "editMessageText", status=502)
+    failed = await user.press("4")
+    # The answer was committed before Telegram failed; the person is told, kindly.
+    assert "Désolé, une erreur s'est produite" in failed.text
+    assert await answers(db, await attempt_of(db, participant)) == {"rate": 4}
+    api.inject("slow", "sendMessage", delay=0.05)
+    api.inject("drop", "answerCallbackQuery")
+    await user.press_data("qo:satisfaction:online")
+    resumed = user.chat[-1]
+    assert "Les outils en ligne" in resumed.text  # the next question, nothing lost
+    await user.press("Oui")
+    await user.press("☐ Compétences")
+    await user.press("Valider")
+    await user.press("Passer")
+    done = await user.press("Envoyer")
+    assert done.last.text == "Merci ! Vos réponses ont été envoyées."
+    final = await answers(db, await attempt_of(db, participant))
+    assert final == {"rate": 4, "tools": "yes", "topics": ["b"], "more": None}

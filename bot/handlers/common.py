@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import cast
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services.access import Identity, identify
+
+log = logging.getLogger(__name__)
 
 RUNTIME_KEY = "runtime"
 # Telegram's limit is 4096 characters after entities are parsed; keep a margin for tags.
@@ -49,14 +52,19 @@ async def caller(update: Update, context: Context) -> Caller:
 async def answer_query(
     query: CallbackQuery, text: str | None = None, show_alert: bool = False
 ) -> None:
-    """Answer a button press; an answer Telegram no longer accepts (too old) is not an error."""
+    """Answer a button press; an answer Telegram no longer accepts (too old) is not an error.
+
+    Nor is a network failure here: the answer only stops the button's spinner, and what
+    the press does next (already committed) matters more than the spinner.
+    """
     try:
         await query.answer(text, show_alert=show_alert)
     except BadRequest as exc:
-        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
-            exc.message.lower()
-        ):
+        message = exc.message.lower()
+        if "query is too old" not in message and "query id is invalid" not in message:
             raise
+    except NetworkError as exc:
+        log.warning("could not answer a button press: %s", exc.message)
 
 
 def translator(rt: Runtime, locale: str) -> Translator:

@@ -117,3 +117,23 @@ async def staff_invite(db: Database, clock: FixedClock, role: Role) -> IssuedInv
     return await issue_staff_invite(
         db, role=role, label="test", clock=clock, ttl=timedelta(days=7), actor="test"
     )
+
+
+async def submitted_attempt(
+    db: Database, clock: FixedClock, content: Content, participant_id: int, kind: str, stage: str
+) -> None:
+    """A stage the participant has sent (no answers needed for what the callers check)."""
+    from bot.storage import answers
+
+    async with db.transaction() as conn:
+        attempt = await answers.insert_attempt(
+            conn,
+            participant_id=participant_id,
+            instrument=kind,
+            stage=stage,
+            number=1,
+            content_version=content.version,
+            seed=1,
+            now=clock.now(),
+        )
+        await answers.submit(conn, attempt.id, clock.now())

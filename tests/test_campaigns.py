@@ -9,9 +9,9 @@ from bot.clock import FixedClock
 from bot.content import Content
 from bot.i18n import Translator, load_catalogs
 from bot.services.campaigns import deliveries_for, plan
-from bot.storage import Database, answers, outbox, repo
+from bot.storage import Database, outbox, repo
 from bot.storage.repo import Participant
-from tests.conftest import add_participant
+from tests.conftest import add_participant, submitted_attempt
 
 
 def translator(content: Content) -> Translator:
@@ -138,17 +138,6 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
     invitation = next(r for r in await rows(db) if r.kind == "invitation")
     assert invitation.payload["buttons"][0][0]["data"] == "qo:kat:pre"
     assert invitation.payload["buttons"][0][0]["text"].startswith("Commencer : ")
-    async with db.transaction() as conn:
-        attempt = await answers.insert_attempt(
-            conn,
-            participant_id=nadia.id,
-            instrument="kat",
-            stage="pre",
-            number=1,
-            content_version=content.version,
-            seed=1,
-            now=clock.now(),
-        )
-        await answers.submit(conn, attempt.id, clock.now())
+    await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
     await run_plan(db, content, datetime(2027, 1, 7, 8, 30, tzinfo=UTC))
     assert not [r for r in await rows(db) if r.kind == "nudge" and r.key and ":kat:pre:" in r.key]

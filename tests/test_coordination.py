@@ -11,9 +11,16 @@ from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import OfflineBotAPI
-from bot.storage import Database, answers, outbox
+from bot.storage import Database, outbox
 from bot.storage.repo import Participant, Role
-from tests.conftest import ADMIN_ID, CONTENT_DIR, add_participant, invite_for, staff_invite
+from tests.conftest import (
+    ADMIN_ID,
+    CONTENT_DIR,
+    add_participant,
+    invite_for,
+    staff_invite,
+    submitted_attempt,
+)
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -28,29 +35,12 @@ async def enrolled(
     return participant
 
 
-async def submit_kat_pre(
-    db: Database, clock: FixedClock, content: Content, who: Participant
-) -> None:
-    async with db.transaction() as conn:
-        attempt = await answers.insert_attempt(
-            conn,
-            participant_id=who.id,
-            instrument="kat",
-            stage="pre",
-            number=1,
-            content_version=content.version,
-            seed=1,
-            now=clock.now(),
-        )
-        await answers.submit(conn, attempt.id, clock.now())
-
-
 async def test_stats_pending_and_nudge_now(
     db: Database, clock: FixedClock, new_user: NewUser, content: Content
 ) -> None:
     nadia = await enrolled(db, clock, new_user, "C-1", "Nadia Alami")
     await enrolled(db, clock, new_user, "C-2", "Youssef Berrada")
-    await submit_kat_pre(db, clock, content, nadia)
+    await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
     coordinator = new_user("Salma")
     await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
 

@@ -12,8 +12,8 @@ from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.sender import Sender
-from bot.storage import Database, answers, outbox, repo
-from tests.conftest import add_participant
+from bot.storage import Database, outbox, repo
+from tests.conftest import add_participant, submitted_attempt
 
 
 class FakeTime:
@@ -176,18 +176,7 @@ async def test_a_nudge_is_dropped_if_the_participant_submitted_meanwhile(
     participant = await add_participant(db, clock)
     payload: dict[str, object] = {"text": "Relance", "unless_submitted": ["kat", "pre"]}
     await queue(db, clock, api, [900_600], participant_id=participant.id, payload=payload)
-    async with db.transaction() as conn:
-        attempt = await answers.insert_attempt(
-            conn,
-            participant_id=participant.id,
-            instrument="kat",
-            stage="pre",
-            number=1,
-            content_version=content.version,
-            seed=1,
-            now=clock.now(),
-        )
-        await answers.submit(conn, attempt.id, clock.now())
+    await submitted_attempt(db, clock, content, participant.id, "kat", "pre")
     await sender.drain_all()
     assert await statuses(db) == [("skipped", "already submitted")]
     assert api.visible(900_600) == []

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 import warnings
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +38,7 @@ from bot.storage.outbox import Row
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+WINDOW_MARGIN = 0.005
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Sender:
     _last_by_chat: dict[int, float] = field(default_factory=dict)
     _paused_until: float = 0.0
     _draining: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _recent: deque[float] = field(default_factory=deque)
 
     async def start(self) -> int:
         """Put back rows a crash interrupted; return how many."""
@@ -118,9 +121,17 @@ class Sender:
             else 0.0,
             0.0,
         )
+        # Evenly spaced sends can still put rate + 1 in one rolling second (clock jitter):
+        # Telegram counts per second, so never more than ``rate`` in any such window.
+        window = self._recent
+        if len(window) >= int(self.rate):
+            wait = max(wait, window[0] + 1.0 + WINDOW_MARGIN - now)
         if wait > 0:
             await self.sleep(wait)
         now = self.monotonic()
+        window.append(now)
+        while len(window) > int(self.rate):
+            window.popleft()
         self._last_send = now
         if chat_id is not None:
             self._last_by_chat[chat_id] = now

@@ -87,6 +87,9 @@ async def test_rate_never_above_the_configured_one(
     assert {s for s, _ in await statuses(db)} == {"sent"}
     gaps = [b - a for a, b in zip(sender.sent_times, sender.sent_times[1:], strict=False)]
     assert min(gaps) >= 1 / 25 - 1e-9
+    # Never more than 25 in any rolling second, as Telegram counts.
+    times = sender.sent_times
+    assert all(times[i + 25] - times[i] >= 1.0 for i in range(len(times) - 25))
     assert len(api.calls_to("sendMessage")) == 60
 
 

@@ -121,17 +121,15 @@ class Sender:
             else 0.0,
             0.0,
         )
-        # Evenly spaced sends can still put rate + 1 in one rolling second (clock jitter):
-        # Telegram counts per second, so never more than ``rate`` in any such window.
+        # Evenly spaced sends can still put rate + 1 in one of Telegram's rolling seconds,
+        # because requests travel at uneven speeds. Counting from when earlier calls came
+        # back (they had arrived by then) keeps any second at ``rate`` at most.
         window = self._recent
         if len(window) >= int(self.rate):
             wait = max(wait, window[0] + 1.0 + WINDOW_MARGIN - now)
         if wait > 0:
             await self.sleep(wait)
         now = self.monotonic()
-        window.append(now)
-        while len(window) > int(self.rate):
-            window.popleft()
         self._last_send = now
         if chat_id is not None:
             self._last_by_chat[chat_id] = now
@@ -150,7 +148,12 @@ class Sender:
             await outbox.mark(conn, row.id, "sending", now=now, attempts=row.attempts + 1)
         await self._pace(row.chat_id)
         try:
-            message = await self._send(row)
+            try:
+                message = await self._send(row)
+            finally:
+                self._recent.append(self.monotonic())
+                while len(self._recent) > int(self.rate):
+                    self._recent.popleft()
         except RetryAfter as exc:
             seconds = _retry_seconds(exc)
             self._paused_until = self.monotonic() + seconds

@@ -215,12 +215,14 @@ async def plan(
         async with conn.execute(
             "SELECT participant_id, instrument, stage FROM attempts WHERE submitted_at IS NOT NULL"
         ) as cur:
-            async for row in cur:
+            # fetchall: one trip to the database thread, not one per chunk of rows.
+            for row in await cur.fetchall():
                 submitted.setdefault(row[0], set()).add((row[1], row[2]))
     future: set[datetime] = set()
     for cohort in {participant.cohort for participant, _ in people}:
         future.update(step.due_at for step in cohort_steps(content, cohort) if step.due_at > now)
     rows: list[outbox.NewRow] = []
+    missed: dict[tuple[str, str], str | None] = {}
     async with db.transaction() as conn:
         for participant, binding in people:
             for step in cohort_steps(content, participant.cohort):
@@ -231,7 +233,11 @@ async def plan(
                 if not _applies(step, submitted[participant.id]):
                     continue
                 delivery = step.for_participant(participant)
-                reason = _missed(delivery, content, now)
+                # The same for everyone in the cohort: worked out once per step.
+                cached = (step.prefix, participant.cohort)
+                if cached not in missed:
+                    missed[cached] = _missed(delivery, content, now)
+                reason = missed[cached]
                 kind = KIND_OF[delivery.campaign.kind]
                 payload: dict[str, Any] = {}
                 if reason is None:

@@ -122,7 +122,7 @@ async def enqueue_many(conn: aiosqlite.Connection, rows: list[NewRow], now: date
                 r.source,
                 r.participant_id,
                 r.chat_id,
-                json.dumps(r.payload, ensure_ascii=False),
+                json.dumps(r.payload, ensure_ascii=False) if r.payload else "{}",
                 r.status,
                 r.reason,
                 to_db_time(r.due_at),

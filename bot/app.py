@@ -19,10 +19,10 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
-from bot.handlers.common import RUNTIME_KEY
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools use it
 from bot.scheduling import start_background, stop_background
 from bot.settings import Settings
 from bot.storage import Database
@@ -92,13 +92,6 @@ def build_application(
     app.bot_data[RUNTIME_KEY] = rt
     register(app)
     return app
-
-
-def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
-    """The runtime stored on an application built by ``build_application``."""
-    rt = app.bot_data[RUNTIME_KEY]
-    assert isinstance(rt, Runtime)
-    return rt
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

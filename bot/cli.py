@@ -185,20 +185,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_demo(args.out, settings)
     if args.command == "sandbox":
         return _sandbox(settings, args)
-    if args.command == "roster":
+    if args.command in ("roster", "attendance"):
         try:
             data = args.file.read_bytes()
         except OSError as exc:
             print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
-        return asyncio.run(_roster_import(settings, args.file, data))
-    if args.command == "attendance":
-        try:
-            data = args.file.read_bytes()
-        except OSError as exc:
-            print(f"relais: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-            return EXIT_INVALID
-        return asyncio.run(_attendance_import(settings, args.file, data))
+        importer = _roster_import if args.command == "roster" else _attendance_import
+        return asyncio.run(importer(settings, args.file, data))
     if args.command == "backup":
         return asyncio.run(_backup(settings, args.dest))
     if args.command == "restore":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,11 @@ RLM = "\u200f"
 
 class CatalogError(Exception):
     """A catalog is missing or was not compiled."""
+
+
+def escape(text: str) -> str:
+    """Text made safe for Telegram's HTML parse mode (quotes need no escaping there)."""
+    return html.escape(text, quote=False)
 
 
 def _(message: str) -> str:

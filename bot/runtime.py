@@ -38,3 +38,13 @@ class Runtime:
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+
+
+RUNTIME_KEY = "runtime"
+
+
+def runtime_of(app: Any) -> Runtime:
+    """The runtime the application factory stored in ``bot_data``."""
+    rt = app.bot_data[RUNTIME_KEY]
+    assert isinstance(rt, Runtime)
+    return rt

@@ -21,7 +21,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.content import ContentError, load_content
 from bot.i18n import Translator
-from bot.runtime import Runtime
+from bot.runtime import Runtime, runtime_of
 from bot.sender import Sender
 from bot.services.campaigns import PlanReport, plan
 from bot.services.privacy import apply_retention
@@ -34,12 +34,6 @@ MAX_JOBS = 2000
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def _runtime(app: AnyApp) -> Runtime:
-    rt = app.bot_data["runtime"]
-    assert isinstance(rt, Runtime)
-    return rt
-
-
 def pid_file(rt: Runtime) -> Path:
     """Where the running bot writes its process id, for ``relais reload``."""
     return Path(str(rt.settings.database) + ".pid")
@@ -47,7 +41,7 @@ def pid_file(rt: Runtime) -> Path:
 
 async def start_background(app: AnyApp) -> None:
     """Resume the outbox, start the sender task, plan the campaigns, listen for SIGHUP."""
-    rt = _runtime(app)
+    rt = runtime_of(app)
     sender = Sender(app.bot, rt.db, rt.clock, rate=rt.settings.outbox_rate)
     await sender.start()
     rt.sender = sender
@@ -68,7 +62,7 @@ async def start_background(app: AnyApp) -> None:
 
 async def reload_content(app: AnyApp) -> list[str]:
     """Load the content again; if valid, use it and re-plan. Returns the problems, if any."""
-    rt = _runtime(app)
+    rt = runtime_of(app)
     try:
         content = load_content(rt.settings.content_dir)
     except ContentError as exc:
@@ -90,9 +84,9 @@ async def stop_background(app: AnyApp) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
     with contextlib.suppress(OSError):
-        pid_file(_runtime(app)).unlink(missing_ok=True)
+        pid_file(runtime_of(app)).unlink(missing_ok=True)
     task = app.bot_data.pop("sender_task", None)
-    sender = _runtime(app).sender
+    sender = runtime_of(app).sender
     if isinstance(task, asyncio.Task):
         if sender is not None:
             # Let the message in flight finish, so its row ends sent or failed, not sending.
@@ -107,7 +101,7 @@ async def stop_background(app: AnyApp) -> None:
 
 async def replan(app: AnyApp) -> PlanReport:
     """Queue what is due, wake the sender, and schedule a job at each future due time."""
-    rt = _runtime(app)
+    rt = runtime_of(app)
     now = rt.clock.now()
     tz = rt.content.programme.tz
     report = await plan(rt.db, rt.content, lambda loc: Translator(loc, tz), now)
@@ -135,7 +129,7 @@ async def _due(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _retention(app: AnyApp) -> None:
-    rt = _runtime(app)
+    rt = runtime_of(app)
     erased = await apply_retention(rt.db, rt.content, rt.settings.retention_days, rt.clock.now())
     if erased:
         log.info("retention: %d identit(y/ies) erased after the retention period", erased)

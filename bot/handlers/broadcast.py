@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from html import escape as _escape
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -20,29 +19,32 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers.common import Caller, Context, access_text, answer_query, caller, reply, runtime
-from bot.i18n import Translator
+from bot.handlers.common import (
+    Caller,
+    Context,
+    answer_query,
+    caller,
+    refuse_staff_only,
+    reply,
+    runtime,
+)
+from bot.i18n import Translator, escape
 from bot.runtime import Runtime
 from bot.sender import send_payload
 from bot.services import broadcasts
+from bot.services.access import COORDINATION
 from bot.services.broadcasts import Audience, Broadcast, Progress
-from bot.storage.repo import Role
 
 log = logging.getLogger(__name__)
 
 AUDIENCE, MESSAGE, CONFIRM = range(3)
-STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
 DRAFT = "broadcast_draft"
 PROGRESS_SECONDS = 3.0
 BAR = 10
 
 
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
-
-
 def _allowed(who: Caller) -> bool:
-    return bool(who.identity.roles & STAFF)
+    return bool(who.identity.roles & COORDINATION)
 
 
 def audience_label(t: Translator, rt: Runtime, audience: Audience) -> str:
@@ -68,8 +70,7 @@ async def start_broadcast(update: Update, context: Context) -> int:
     rt = runtime(context)
     who = await caller(update, context)
     if not _allowed(who):
-        text = who.t.gettext("This command is for coordinators.")
-        await reply(update, who, text if who.identity.is_known else access_text(who.t))
+        await refuse_staff_only(update, who)
         return ConversationHandler.END
     found = await broadcasts.audiences(rt.db, rt.content, rt.clock.now())
     keyboard = [
@@ -331,8 +332,7 @@ async def list_broadcasts(update: Update, context: Context) -> None:
     who = await caller(update, context)
     t = who.t
     if not _allowed(who):
-        text = t.gettext("This command is for coordinators.")
-        await reply(update, who, text if who.identity.is_known else access_text(t))
+        await refuse_staff_only(update, who)
         return
     found = await broadcasts.recent(rt.db)
     if not found:

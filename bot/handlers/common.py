@@ -11,12 +11,11 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME_KEY, Runtime
 from bot.services.access import Identity, identify
 
 log = logging.getLogger(__name__)
 
-RUNTIME_KEY = "runtime"
 # Telegram's limit is 4096 characters after entities are parsed; keep a margin for tags.
 MESSAGE_LIMIT = 3800
 Context = ContextTypes.DEFAULT_TYPE
@@ -109,6 +108,20 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+async def refuse(update: Update, who: Caller, text: str) -> None:
+    """Someone known without the right role is told ``text``; a stranger, only how to get in."""
+    await reply(update, who, text if who.identity.is_known else access_text(who.t))
+
+
+async def refuse_staff_only(update: Update, who: Caller, evaluators: bool = False) -> None:
+    """The refusal of a coordinators' (or evaluators' and coordinators') command."""
+    if evaluators:
+        text = who.t.gettext("This command is for evaluators and coordinators.")
+    else:
+        text = who.t.gettext("This command is for coordinators.")
+    await refuse(update, who, text)
 
 
 def access_text(t: Translator) -> str:

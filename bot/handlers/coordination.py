@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import re
-from html import escape as _escape
 
 from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.handlers.common import Caller, Context, access_text, answer_query, caller, reply, runtime
+from bot.handlers.common import (
+    Context,
+    answer_query,
+    caller,
+    refuse_staff_only,
+    reply,
+    runtime,
+)
+from bot.i18n import escape
 from bot.scheduling import reload_content
+from bot.services.access import COORDINATION
 from bot.services.stats import non_respondents, nudge_now, stage_stats
 from bot.storage.repo import Role
 
-STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
 NUDGE_RE = re.compile(r"^nudge:([a-z]{1,14}):([a-z0-9-]{1,12})$")
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
-
-
-async def _refuse(update: Update, who: Caller) -> None:
-    known = who.identity.is_known
-    text = who.t.gettext("This command is for coordinators.") if known else access_text(who.t)
-    await reply(update, who, text)
 
 
 async def stats(update: Update, context: Context) -> None:
     """Stores nothing; shows, per questionnaire stage and cohort, enrolled, started and sent."""
     rt = runtime(context)
     who = await caller(update, context)
-    if not who.identity.roles & STAFF:
-        await _refuse(update, who)
+    if not who.identity.roles & COORDINATION:
+        await refuse_staff_only(update, who)
         return
     t = who.t
     found = await stage_stats(rt.db, rt.content, rt.clock.now())
@@ -71,8 +68,8 @@ async def pending(update: Update, context: Context) -> None:
     rt = runtime(context)
     who = await caller(update, context)
     t = who.t
-    if not who.identity.roles & STAFF:
-        await _refuse(update, who)
+    if not who.identity.roles & COORDINATION:
+        await refuse_staff_only(update, who)
         return
     args = context.args or []
     instrument = rt.content.instrument(args[0]) if args else None
@@ -117,7 +114,7 @@ async def nudge(update: Update, context: Context) -> None:
     rt = runtime(context)
     who = await caller(update, context)
     match = NUDGE_RE.fullmatch(query.data)
-    if not who.identity.roles & STAFF or match is None:
+    if not who.identity.roles & COORDINATION or match is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     queued = await nudge_now(
@@ -136,7 +133,7 @@ async def reload(update: Update, context: Context) -> None:
     """Stores nothing; reloads the content files and re-plans the campaigns (admins only)."""
     who = await caller(update, context)
     if Role.ADMIN not in who.identity.roles:
-        await _refuse(update, who)
+        await refuse_staff_only(update, who)
         return
     problems = await reload_content(context.application)
     t = who.t

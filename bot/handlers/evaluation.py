@@ -8,14 +8,17 @@ from pathlib import Path
 
 from telegram import InputMediaPhoto, Update
 
-from bot.handlers.common import Context, access_text, caller, reply, runtime
+from bot.handlers.common import (
+    Context,
+    caller,
+    refuse_staff_only,
+    reply,
+    runtime,
+)
 from bot.services import export
+from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
 from bot.services.report_render import render_charts, render_html
-from bot.storage.repo import Role
-
-EXPORTERS = frozenset({Role.EVALUATOR, Role.COORDINATOR, Role.ADMIN})
-IDENTITIES = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
 async def send_export(update: Update, context: Context) -> None:
@@ -27,16 +30,15 @@ async def send_export(update: Update, context: Context) -> None:
     who = await caller(update, context)
     t = who.t
     roles = who.identity.roles
-    if not roles & EXPORTERS:
-        text = t.gettext("This command is for evaluators and coordinators.")
-        await reply(update, who, text if who.identity.is_known else access_text(t))
+    if not roles & EVALUATION:
+        await refuse_staff_only(update, who, evaluators=True)
         return
     args = [a.lower() for a in context.args or []]
     now = rt.clock.now()
     actor = f"telegram:{who.identity.user_id}"
     with tempfile.TemporaryDirectory(prefix="relais-export-") as tmp:
         if "identities" in args:
-            if not roles & IDENTITIES:
+            if not roles & COORDINATION:
                 await reply(update, who, t.gettext("Identities are for coordinators only."))
                 return
             path = Path(tmp) / "relais-identities.csv"
@@ -79,9 +81,8 @@ async def send_report(update: Update, context: Context) -> None:
     rt = runtime(context)
     who = await caller(update, context)
     t = who.t
-    if not who.identity.roles & EXPORTERS:
-        text = t.gettext("This command is for evaluators and coordinators.")
-        await reply(update, who, text if who.identity.is_known else access_text(t))
+    if not who.identity.roles & EVALUATION:
+        await refuse_staff_only(update, who, evaluators=True)
         return
     found = await figures(rt.db, rt.content, rt.clock.now(), rt.settings.report_min_cell)
     html = render_html(found, rt.content, t)

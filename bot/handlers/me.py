@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
-from html import escape as _escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.services.certificates import certificate_status, status_text
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import kat_result, results_visible, scores_text
-
-# Text content only: apostrophes are common in French and need no escaping.
-escape = partial(_escape, quote=False)
 
 NEXT_SESSIONS = 5
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from html import escape as _escape
-
 from telegram import Update
 
 from bot.handlers.common import Context, access_text, caller, reply, runtime
 from bot.handlers.start import privacy_notice
+from bot.i18n import escape
 from bot.services.privacy import my_data
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 async def mydata(update: Update, context: Context) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from functools import partial
-from html import escape as _escape
-
 from telegram import Update
 
-from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
+from bot.handlers.common import (
+    Caller,
+    Context,
+    caller,
+    refuse,
+    refuse_staff_only,
+    reply,
+    runtime,
+)
+from bot.i18n import escape
+from bot.services.access import COORDINATION
 from bot.services.plans import MAX_BYTES, PlanStatus, submission_of, submissions, submit_plan
 from bot.storage import progress
-from bot.storage.repo import Role
-
-escape = partial(_escape, quote=False)
-STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
 async def ask_plan(update: Update, context: Context) -> None:
@@ -22,9 +25,7 @@ async def ask_plan(update: Update, context: Context) -> None:
     who = await caller(update, context)
     participant = who.identity.participant
     if participant is None:
-        await reply(
-            update, who, access_text(who.t) if not who.identity.is_staff else _not_for_staff(who)
-        )
+        await refuse(update, who, _not_for_staff(who))
         return
     t = who.t
     lines = [
@@ -61,9 +62,7 @@ async def receive_document(update: Update, context: Context) -> None:
     who = await caller(update, context)
     participant = who.identity.participant
     if participant is None:
-        await reply(
-            update, who, access_text(who.t) if not who.identity.is_known else _not_for_staff(who)
-        )
+        await refuse(update, who, _not_for_staff(who))
         return
     document = message.document
     outcome = await submit_plan(
@@ -98,14 +97,8 @@ async def list_plans(update: Update, context: Context) -> None:
     rt = runtime(context)
     who = await caller(update, context)
     t = who.t
-    if not who.identity.roles & STAFF:
-        await reply(
-            update,
-            who,
-            access_text(t)
-            if not who.identity.is_known
-            else t.gettext("This command is for coordinators."),
-        )
+    if not who.identity.roles & COORDINATION:
+        await refuse_staff_only(update, who)
         return
     if context.args:
         found = await submission_of(rt.db, context.args[0])

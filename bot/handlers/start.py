@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
-from html import escape as _escape
-
 from telegram import Update
 
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.menus import set_staff_menu
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.services.access import Identity
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.storage.repo import Role
-
-# Text content only: apostrophes are common in French and need no escaping.
-escape = partial(_escape, quote=False)
 
 
 async def start(update: Update, context: Context) -> None:

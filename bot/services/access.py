@@ -10,6 +10,10 @@ from bot.i18n import LOCALES, negotiate_locale
 from bot.storage import Database, repo
 from bot.storage.repo import Binding, Participant, Role
 
+# Who may do what, beyond participants: one place for every staff-only command.
+COORDINATION = frozenset({Role.COORDINATOR, Role.ADMIN})
+EVALUATION = frozenset({Role.EVALUATOR, Role.COORDINATOR, Role.ADMIN})
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:

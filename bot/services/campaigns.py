@@ -11,22 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape as _escape
 from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Stage
 from bot.content.models import Campaign, Session
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.services.questionnaire import OPEN_PREFIX, window_for
 from bot.storage import Database, outbox, repo
 from bot.storage.repo import Participant
 
 KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 @dataclass(frozen=True, slots=True)

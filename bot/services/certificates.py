@@ -9,19 +9,14 @@ the individual action plan. Thresholds and the sessions required are in ``kat.ya
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape as _escape
 
 from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
 from bot.content.models import Session
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.services.scores import kat_result
 from bot.storage import Database, progress
 from bot.storage.repo import Participant
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 @dataclass(frozen=True, slots=True)

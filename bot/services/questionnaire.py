@@ -15,12 +15,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from html import escape as _escape
 from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
@@ -34,10 +33,6 @@ OPEN_RE = re.compile(r"^qo:([a-z]{1,14}):([a-z0-9-]{1,12})$")
 BUTTON_LABEL_MAX = 24
 LETTERS = {"ar": "أبجدهوزح"}
 DEFAULT_LETTERS = "ABCDEFGH"
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 class Refusal(StrEnum):

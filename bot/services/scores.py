@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape as _escape
 from statistics import fmean
 from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument
-from bot.i18n import Translator
+from bot.i18n import Translator, escape
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
 from bot.storage.repo import Participant
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 def score(instrument: Instrument, answers: dict[str, Any]) -> int:

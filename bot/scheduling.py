@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 JOB_PREFIX = "relais-due-"
 STOP_SECONDS = 10.0
 MAX_JOBS = 2000
+CHECKPOINT_SECONDS = 30.0
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -40,8 +41,13 @@ def pid_file(rt: Runtime) -> Path:
 
 
 async def start_background(app: AnyApp) -> None:
-    """Resume the outbox, start the sender task, plan the campaigns, listen for SIGHUP."""
+    """Take over WAL checkpoints, resume the outbox, start the sender, plan, listen for SIGHUP."""
     rt = runtime_of(app)
+    if app.job_queue is not None:
+        await rt.db.defer_checkpoints()
+        app.job_queue.run_repeating(
+            _checkpoint_job, interval=CHECKPOINT_SECONDS, name="relais-checkpoint"
+        )
     sender = Sender(app.bot, rt.db, rt.clock, rate=rt.settings.outbox_rate)
     await sender.start()
     rt.sender = sender
@@ -114,8 +120,10 @@ async def replan(app: AnyApp) -> PlanReport:
                 job.schedule_removal()
         for when in report.due_times[:MAX_JOBS]:
             queue.run_once(_due, when=_delay(when, now), name=JOB_PREFIX + when.isoformat())
-    if report.queued or report.skipped:
-        log.info("campaigns: %d queued, %d skipped as missed", report.queued, report.skipped)
+    if report.queued:
+        log.info("campaigns: %d queued", report.queued)
+    for missed in report.missed:
+        log.warning("campaigns: %s missed for %s: %s", missed.step, missed.cohort, missed.reason)
     return report
 
 
@@ -133,6 +141,10 @@ async def _retention(app: AnyApp) -> None:
     erased = await apply_retention(rt.db, rt.content, rt.settings.retention_days, rt.clock.now())
     if erased:
         log.info("retention: %d identit(y/ies) erased after the retention period", erased)
+
+
+async def _checkpoint_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await runtime_of(context.application).db.checkpoint()
 
 
 async def _retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -29,8 +29,14 @@ async def bound(db: Database, clock: FixedClock, external_id: str, cohort: str) 
 
 
 async def run_plan(db: Database, content: Content, now: datetime) -> tuple[int, int]:
+    """Messages queued, and steps recorded as missed, by one planner run."""
     report = await plan(db, content, lambda loc: Translator(loc, content.programme.tz), now)
-    return report.queued, report.skipped
+    return report.queued, len(report.missed)
+
+
+async def marks(db: Database) -> dict[tuple[str, str], outbox.Mark]:
+    async with db.read() as conn:
+        return await outbox.plan_marks(conn)
 
 
 async def rows(db: Database) -> list[outbox.Row]:
@@ -109,11 +115,13 @@ async def test_grace_window_and_started_sessions(
 ) -> None:
     await bound(db, clock, "A-1", "tanger")
     # The bot was down from before the one-day reminder (12 Jan 09:00 UTC) until 10:00:
-    # 60 minutes late is beyond the 45-minute grace: skipped, with the reason.
-    await run_plan(db, content, datetime(2027, 1, 12, 10, 0, tzinfo=UTC))
-    day_before = next(r for r in await rows(db) if r.key and ":intro-live:1d:" in r.key)
-    assert day_before.status == "skipped"
-    assert day_before.last_error == "missed: the bot was not running at the time"
+    # 60 minutes late is beyond the 45-minute grace: recorded once for the cohort, with
+    # the reason, and nothing queued.
+    _, missed = await run_plan(db, content, datetime(2027, 1, 12, 10, 0, tzinfo=UTC))
+    assert missed >= 1
+    day_before = (await marks(db))[("tanger", "rappels-sessions:intro-live:1d")]
+    assert day_before.reason == "missed: the bot was not running at the time"
+    assert not [r for r in await rows(db) if r.key and ":intro-live:1d:" in r.key]
     # Back at 08:30 on the 13th: the one-hour reminder (08:00) is 30 minutes late, in grace.
     await run_plan(db, content, datetime(2027, 1, 13, 8, 30, tzinfo=UTC))
     hour_before = next(r for r in await rows(db) if r.key and ":intro-live:1h:" in r.key)
@@ -125,9 +133,14 @@ async def test_reminder_for_a_session_already_started_is_never_sent(
 ) -> None:
     await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 13, 9, 5, tzinfo=UTC))
-    reminders = [r for r in await rows(db) if r.key and ":intro-live:" in r.key]
-    assert {r.status for r in reminders} == {"skipped"}
-    assert {r.last_error for r in reminders} == {"session already started"}
+    assert not [r for r in await rows(db) if r.key and ":intro-live:" in r.key]
+    recorded = await marks(db)
+    for delay in ("1d", "1h"):
+        assert recorded[("tanger", f"rappels-sessions:intro-live:{delay}")].reason == (
+            "session already started"
+        )
+    # Recorded once: the next run reports nothing new.
+    assert await run_plan(db, content, datetime(2027, 1, 13, 9, 6, tzinfo=UTC)) == (0, 0)
 
 
 async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
@@ -141,3 +154,51 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
     await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
     await run_plan(db, content, datetime(2027, 1, 7, 8, 30, tzinfo=UTC))
     assert not [r for r in await rows(db) if r.kind == "nudge" and r.key and ":kat:pre:" in r.key]
+
+
+async def test_late_enrolments_and_cohort_moves_get_their_rows_in_their_language(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    nadia = await bound(db, clock, "A-1", "tanger")
+    await bound(db, clock, "A-3", "agadir")
+    # 12 January 09:10 UTC: the one-day reminder of the introduction is due.
+    now = datetime(2027, 1, 12, 9, 10, tzinfo=UTC)
+    await run_plan(db, content, now)
+    nadias = {r.key for r in await rows(db) if r.participant_id == nadia.id}
+
+    # Youssef enrols after the planner has run, in English: he gets the same steps as
+    # Nadia, written in English, and nobody gets anything twice.
+    youssef = await add_participant(db, clock, external_id="A-2", cohort="tanger", language="en")
+    async with db.transaction() as conn:
+        await repo.bind_participant(conn, youssef.id, 902, 902, clock.now())
+    queued, _ = await run_plan(db, content, now)
+    assert queued >= 1
+    everything = await rows(db)
+    his = [r for r in everything if r.participant_id == youssef.id]
+    assert {r.key.rsplit(":", 1)[0] for r in his if r.key} == {
+        k.rsplit(":", 1)[0] for k in nadias if k
+    }
+    assert {r.key for r in everything if r.participant_id == nadia.id} == nadias
+    assert len({r.key for r in everything}) == len(everything)
+    reminder = next(r for r in his if r.kind == "reminder" and r.status == "pending")
+    assert reminder.payload["text"].startswith("⏰ Reminder: <b>")
+
+    # Moved to Agadir, he gets Agadir's module 2 reminder (due 21 February 09:00 UTC),
+    # though that step was planned for Agadir before he moved.
+    later = datetime(2027, 2, 21, 9, 5, tzinfo=UTC)
+    await run_plan(db, content, later)
+    async with db.transaction() as conn:
+        moved = repo.ParticipantFields(
+            external_id="A-2",
+            full_name=youssef.full_name,
+            email=youssef.email,
+            gender=None,
+            agency=None,
+            region=None,
+            cohort="agadir",
+            language=None,
+        )
+        await repo.update_participant(conn, youssef.id, moved, clock.now())
+    await run_plan(db, content, later)
+    keys = [r.key or "" for r in await rows(db) if r.participant_id == youssef.id]
+    assert any(":agadir-module-2:" in key for key in keys)

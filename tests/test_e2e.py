@@ -191,3 +191,11 @@ async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(
         assert "Cohorte" in me.text
         assert len(emulator.calls_to("sendMessage")) == sent_before + 1
     assert emulator.webhook is not None or emulator.calls_to("deleteWebhook")
+
+
+async def test_the_running_bot_checkpoints_the_wal_in_its_own_job(sandbox: Sandbox) -> None:
+    # Commits no longer copy the WAL (a participant's answer would pay for it): a job does.
+    assert sandbox.app.job_queue is not None
+    assert "relais-checkpoint" in {job.name for job in sandbox.app.job_queue.jobs()}
+    async with sandbox.db.read() as conn, conn.execute("PRAGMA wal_autocheckpoint") as cur:
+        assert tuple(await cur.fetchone() or ()) == (0,)

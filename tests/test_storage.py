@@ -131,3 +131,21 @@ async def test_roles_and_bindings_round_trip(tmp_path: Path) -> None:
             assert await repo.unbound_participants(conn) == []
     finally:
         await db.close()
+
+
+async def test_deferred_checkpoints_leave_the_wal_to_the_checkpoint_job(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "relais.db")
+    try:
+        await db.defer_checkpoints()
+        async with db.read() as conn, conn.execute("PRAGMA wal_autocheckpoint") as cur:
+            assert tuple(await cur.fetchone() or ()) == (0,)
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO audit_log (at, actor, action, details) VALUES (?, 'test', 'x', ?)",
+                [("2027-01-01T00:00:00+00:00", "y" * 2000) for _ in range(3000)],
+            )
+        frames, copied = await db.checkpoint()
+        assert frames > 1000
+        assert copied == frames
+    finally:
+        await db.close()

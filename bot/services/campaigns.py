@@ -18,7 +18,7 @@ from bot.content.instruments import Instrument, Stage
 from bot.content.models import Campaign, Session
 from bot.i18n import Translator, escape
 from bot.services.questionnaire import OPEN_PREFIX, window_for
-from bot.storage import Database, outbox, repo
+from bot.storage import Database, outbox
 from bot.storage.repo import Participant
 
 KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
@@ -139,10 +139,10 @@ def deliveries_for(
     ]
 
 
-def render(delivery: Delivery, content: Content, t: Translator) -> dict[str, Any]:
+def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str, Any]:
     """The message in the participant's language: text, and a Start button where it helps."""
     loc = t.locale
-    session, instrument, stage = delivery.session, delivery.instrument, delivery.stage
+    session, instrument, stage = step.session, step.instrument, step.stage
     if session is not None:
         lines = [
             t.gettext("⏰ Reminder: <b>%(title)s</b>", title=escape(session.title.get(loc))),
@@ -155,9 +155,9 @@ def render(delivery: Delivery, content: Content, t: Translator) -> dict[str, Any
         return {"text": t.bidi("\n".join(lines))}
     assert instrument is not None
     assert stage is not None
-    window = window_for(content, instrument, stage, delivery.participant.cohort)
+    window = window_for(content, instrument, stage, cohort)
     title = f"{instrument.title.get(loc)} · {stage.title.get(loc)}"
-    if delivery.campaign.kind == "invitation":
+    if step.campaign.kind == "invitation":
         text = t.gettext(
             "📝 <b>%(title)s</b> is open until %(when)s.",
             title=escape(title),
@@ -173,15 +173,24 @@ def render(delivery: Delivery, content: Content, t: Translator) -> dict[str, Any
         )
     button = {
         "text": t.gettext("Start: %(title)s", title=title)
-        if delivery.campaign.kind == "invitation"
+        if step.campaign.kind == "invitation"
         else t.gettext("Continue: %(title)s", title=title),
         "data": f"{OPEN_PREFIX}:{instrument.kind}:{stage.id}",
     }
     payload: dict[str, Any] = {"text": t.bidi(text), "buttons": [[button]]}
-    if delivery.campaign.kind == "nudge":
+    if step.campaign.kind == "nudge":
         # Checked again at send time: whoever submits in between is not nudged.
         payload["unless_submitted"] = [instrument.kind, stage.id]
     return payload
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """A step that will never go out to a cohort, and why."""
+
+    cohort: str
+    step: str
+    reason: str
 
 
 @dataclass
@@ -189,7 +198,7 @@ class PlanReport:
     """What one planner run did."""
 
     queued: int = 0
-    skipped: int = 0
+    missed: list[Missed] = field(default_factory=list)
     next_due: datetime | None = None
     due_times: list[datetime] = field(default_factory=list)
 
@@ -200,77 +209,69 @@ async def plan(
     translator: Callable[[str], Translator],
     now: datetime,
 ) -> PlanReport:
-    """Queue every delivery now due; record as skipped those missed beyond their grace."""
+    """Queue every delivery now due; record once per cohort the steps missed beyond grace."""
     report = PlanReport()
-    async with db.read() as conn:
-        people = await repo.bound_participants(conn)
-        known = await outbox.known_keys(conn)
-        submitted: dict[int, set[tuple[str, str]]] = {p.id: set() for p, _ in people}
-        # One query for everyone: a query per participant does not scale to thousands.
-        async with conn.execute(
-            "SELECT participant_id, instrument, stage FROM attempts WHERE submitted_at IS NOT NULL"
-        ) as cur:
-            # fetchall: one trip to the database thread, not one per chunk of rows.
-            for row in await cur.fetchall():
-                submitted.setdefault(row[0], set()).add((row[1], row[2]))
     future: set[datetime] = set()
-    for cohort in {participant.cohort for participant, _ in people}:
-        future.update(step.due_at for step in cohort_steps(content, cohort) if step.due_at > now)
-    rows: list[outbox.NewRow] = []
-    missed: dict[tuple[str, str], str | None] = {}
     async with db.transaction() as conn:
-        for participant, binding in people:
-            for step in cohort_steps(content, participant.cohort):
+        audience = await outbox.audience(conn)
+        marks = await outbox.plan_marks(conn)
+        for cohort, languages in audience.languages.items():
+            for step in cohort_steps(content, cohort):
                 if step.due_at > now:
-                    break  # sorted: the rest is in the future
-                if f"{step.prefix}:{participant.id}" in known:
+                    future.add(step.due_at)
                     continue
-                if not _applies(step, submitted[participant.id]):
+                mark = marks.get((cohort, step.prefix))
+                # Missed stays missed. Otherwise, if nobody enrolled or changed cohort
+                # since the step was planned, every row it needs is there: no full pass.
+                if mark is not None and (
+                    mark.reason is not None or mark.fingerprint == audience.fingerprint
+                ):
                     continue
-                delivery = step.for_participant(participant)
-                # The same for everyone in the cohort: worked out once per step.
-                cached = (step.prefix, participant.cohort)
-                if cached not in missed:
-                    missed[cached] = _missed(delivery, content, now)
-                reason = missed[cached]
-                kind = KIND_OF[delivery.campaign.kind]
-                payload: dict[str, Any] = {}
+                reason = _missed(step, cohort, content, now)
                 if reason is None:
-                    t = translator(participant.language or "fr")
-                    payload = render(delivery, content, t)
-                    report.queued += 1
-                else:
-                    report.skipped += 1
-                rows.append(
-                    outbox.NewRow(
-                        key=delivery.key,
-                        kind=kind,
-                        source=delivery.campaign.id,
-                        participant_id=participant.id,
-                        chat_id=binding.chat_id,
-                        payload=payload,
-                        due_at=delivery.due_at,
-                        status="pending" if reason is None else "skipped",
-                        reason=reason,
+                    report.queued += await outbox.enqueue_cohort(
+                        conn,
+                        outbox.CohortStep(
+                            prefix=step.prefix,
+                            kind=KIND_OF[step.campaign.kind],
+                            source=step.campaign.id,
+                            cohort=cohort,
+                            due_at=step.due_at,
+                            payloads={
+                                language: render(step, cohort, content, translator(language))
+                                for language in languages
+                            },
+                            unless_submitted=_unless_submitted(step),
+                        ),
+                        now,
                     )
+                elif mark is None:
+                    report.missed.append(Missed(cohort, step.prefix, reason))
+                else:
+                    reason = None  # it went out before; only people enrolled since miss it
+                await outbox.mark_planned(
+                    conn, outbox.Mark(cohort, step.prefix, audience.fingerprint, reason, now)
                 )
-        # One statement for all: a round trip per row does not scale to thousands.
-        await outbox.enqueue_many(conn, rows, now)
     report.due_times = sorted(future)
     report.next_due = report.due_times[0] if report.due_times else None
     return report
 
 
-def _missed(delivery: Delivery, content: Content, now: datetime) -> str | None:
+def _unless_submitted(step: Step) -> tuple[str, str] | None:
+    """The stage whose submission makes a nudge pointless."""
+    if step.campaign.kind != "nudge" or step.instrument is None or step.stage is None:
+        return None
+    return step.instrument.kind, step.stage.id
+
+
+def _missed(step: Step, cohort: str, content: Content, now: datetime) -> str | None:
     """Why a due delivery must not go out now, if it must not."""
-    if delivery.session is not None and delivery.session.start_utc <= now:
+    if step.session is not None and step.session.start_utc <= now:
         return "session already started"
-    if delivery.instrument is not None and delivery.stage is not None:
-        window = window_for(
-            content, delivery.instrument, delivery.stage, delivery.participant.cohort
-        )
+    if step.instrument is not None and step.stage is not None:
+        window = window_for(content, step.instrument, step.stage, cohort)
         if now >= window.closes:
             return "questionnaire closed"
-    if now > delivery.due_at + delivery.campaign.grace.delta:
+    if now > step.due_at + step.campaign.grace.delta:
         return "missed: the bot was not running at the time"
     return None

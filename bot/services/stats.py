@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.content import Content
 from bot.i18n import Translator
-from bot.services.campaigns import Delivery, render
+from bot.services.campaigns import Step, render
 from bot.services.questionnaire import window_for
 from bot.storage import Database, outbox, repo
 from bot.storage import answers as store
@@ -108,23 +108,18 @@ async def nudge_now(
             window = window_for(content, instrument, stage, participant.cohort)
             if binding is None or window.state(now) is not None:
                 continue
-            delivery = Delivery(
-                f"manual:{kind}:{stage_id}:{now.date().isoformat()}:{participant.id}",
-                campaign,
-                participant,
-                now,
-                instrument=instrument,
-                stage=stage,
+            step = Step(
+                f"manual:{kind}:{stage_id}", campaign, now, instrument=instrument, stage=stage
             )
             t = Translator(participant.language or "fr", translator.tz)
             if await outbox.enqueue(
                 conn,
-                key=delivery.key,
+                key=f"{step.prefix}:{now.date().isoformat()}:{participant.id}",
                 kind="nudge",
                 source=f"manual:{kind}:{stage_id}",
                 participant_id=participant.id,
                 chat_id=binding.chat_id,
-                payload=render(delivery, content, t),
+                payload=render(step, participant.cohort, content, t),
                 due_at=now,
                 now=now,
             ):

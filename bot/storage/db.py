@@ -98,6 +98,22 @@ class Database:
             rows = [str(r[0]) for r in await cur.fetchall()]
         return [] if rows == ["ok"] else rows
 
+    async def defer_checkpoints(self) -> None:
+        """Stop commits from copying the WAL into the file; ``checkpoint`` must then run often.
+
+        Otherwise the commit that crosses SQLite's threshold pays for the copy, and that
+        may be a participant's answer or the planner queueing a reminder for everyone.
+        """
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    async def checkpoint(self) -> tuple[int, int]:
+        """Copy committed pages from the WAL into the file, without waiting for readers;
+        the pages in the WAL, and how many of them are now in the file."""
+        async with self._lock, self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)") as cur:
+            row = await cur.fetchone()
+        return (int(row[1]), int(row[2])) if row else (0, 0)
+
     async def compact(self) -> None:
         """Copy the WAL into the file and empty it, so old page versions do not linger there.
 

@@ -169,6 +169,47 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE participants ADD COLUMN forgotten_at TEXT;
     """,
+    # 7: the planner works per cohort in SQL, and remembers what it has fully planned.
+    """
+    CREATE INDEX participants_cohort ON participants(cohort, language);
+    -- A step missed for a cohort (the bot was down, the session started) is recorded
+    -- here once with its reason, rather than as one skipped row per participant.
+    CREATE TABLE plan_marks (
+        cohort      TEXT NOT NULL,
+        step        TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        reason      TEXT,
+        planned_at  TEXT NOT NULL,
+        PRIMARY KEY (cohort, step)
+    );
+    -- A planned message is the same for a whole cohort and language: stored once and
+    -- referenced, rather than copied into thousands of rows.
+    CREATE TABLE outbox_payloads (
+        id   INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    -- No REFERENCES: a foreign-key lookup per row would slow the planner's bulk insert,
+    -- and outbox_payloads rows are never deleted while a row points to them.
+    ALTER TABLE outbox ADD COLUMN payload_id INTEGER;
+    -- Only broadcasts are looked up by source: planned rows need not pay for the index.
+    DROP INDEX outbox_source;
+    CREATE INDEX outbox_broadcasts ON outbox(source, status) WHERE kind = 'broadcast';
+    -- Bumped whenever someone may lack a planned row: an enrolment or a cohort change.
+    CREATE TABLE plan_epoch (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch INTEGER NOT NULL
+    );
+    INSERT INTO plan_epoch (id, epoch) VALUES (1, 0);
+    CREATE TRIGGER plan_epoch_enrolled AFTER INSERT ON telegram_bindings
+    BEGIN
+        UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    CREATE TRIGGER plan_epoch_moved AFTER UPDATE OF cohort ON participants
+    WHEN old.cohort IS NOT new.cohort
+    BEGIN
+        UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -38,6 +38,13 @@ class Row:
     message_id: int | None
 
 
+# A row's payload is its own, or the shared one it refers to (planned messages).
+_SELECT = (
+    "SELECT o.*, coalesce(shared.body, o.payload) AS body FROM outbox o"
+    " LEFT JOIN outbox_payloads shared ON shared.id = o.payload_id"
+)
+
+
 def _row(row: sqlite3.Row) -> Row:
     return Row(
         id=row["id"],
@@ -46,7 +53,7 @@ def _row(row: sqlite3.Row) -> Row:
         source=row["source"],
         participant_id=row["participant_id"],
         chat_id=row["chat_id"],
-        payload=json.loads(row["payload"]),
+        payload=json.loads(row["body"]),
         status=row["status"],
         attempts=row["attempts"],
         last_error=row["last_error"],
@@ -94,58 +101,130 @@ async def enqueue(
 
 
 @dataclass(frozen=True, slots=True)
-class NewRow:
-    """A message to queue with ``enqueue_many``."""
+class Audience:
+    """Who the planner writes to: each cohort's languages, and a fingerprint of enrolment."""
 
-    key: str | None
+    languages: dict[str, list[str]]
+    fingerprint: str
+
+
+async def audience(conn: aiosqlite.Connection) -> Audience:
+    """The cohorts and languages on the roster, and the enrolment epoch."""
+    languages: dict[str, list[str]] = {}
+    async with conn.execute(
+        # Everyone on the roster, enrolled or not: answered from the index alone.
+        "SELECT DISTINCT cohort, coalesce(language, 'fr') FROM participants ORDER BY 1, 2"
+    ) as cur:
+        for cohort, language in await cur.fetchall():
+            languages.setdefault(cohort, []).append(language)
+    async with conn.execute("SELECT epoch FROM plan_epoch") as cur:
+        row = await cur.fetchone()
+    return Audience(languages, str(row[0] if row else 0))
+
+
+@dataclass(frozen=True, slots=True)
+class CohortStep:
+    """One scheduled delivery for everyone enrolled in a cohort."""
+
+    prefix: str
     kind: str
     source: str
-    participant_id: int | None
-    chat_id: int | None
-    payload: dict[str, Any]
+    cohort: str
     due_at: datetime
-    status: str = "pending"
-    reason: str | None = None
+    # One rendered payload per language of the cohort.
+    payloads: dict[str, dict[str, Any]]
+    unless_submitted: tuple[str, str] | None = None
 
 
-async def enqueue_many(conn: aiosqlite.Connection, rows: list[NewRow], now: datetime) -> None:
-    """Queue many messages in one statement; keys already present are left alone."""
+async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: datetime) -> int:
+    """Queue the step for every enrolled participant of the cohort who lacks it; how many.
+
+    The key ``<prefix>:<participant id>`` is unique, so a participant who already has
+    the row (sent or pending) is left alone, in SQL rather than in memory.
+    """
+    shared: dict[str, int] = {}
+    for language, payload in step.payloads.items():
+        cursor = await conn.execute(
+            "INSERT INTO outbox_payloads (body) VALUES (?)",
+            (json.dumps(payload, ensure_ascii=False),),
+        )
+        assert cursor.lastrowid is not None
+        shared[language] = cursor.lastrowid
+    cases = " ".join("WHEN ? THEN ?" for _ in shared)
+    params: list[Any] = [step.prefix, step.kind, step.source]
+    for language, payload_id in shared.items():
+        params += [language, payload_id]
+    params.append(shared.get("fr"))
     stamp = to_db_time(now)
-    await conn.executemany(
-        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, status,"
-        " last_error, due_at, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    params += [to_db_time(step.due_at), stamp, stamp, step.cohort]
+    guard = ""
+    if step.unless_submitted is not None:
+        guard = (
+            " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.participant_id = p.id"
+            " AND a.instrument = ? AND a.stage = ? AND a.submitted_at IS NOT NULL)"
+        )
+        params += list(step.unless_submitted)
+    cursor = await conn.execute(
+        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, payload_id,"
+        " status, due_at, not_before, created_at)"
+        f" SELECT ? || ':' || p.id, ?, ?, p.id, b.chat_id, '{{}}',"
+        f" CASE coalesce(p.language, 'fr') {cases} ELSE ? END, 'pending', ?, ?, ?"
+        " FROM participants p JOIN telegram_bindings b ON b.participant_id = p.id"
+        f" WHERE p.cohort = ?{guard}"
         " ON CONFLICT (key) DO NOTHING",
-        [
-            (
-                r.key,
-                r.kind,
-                r.source,
-                r.participant_id,
-                r.chat_id,
-                json.dumps(r.payload, ensure_ascii=False) if r.payload else "{}",
-                r.status,
-                r.reason,
-                to_db_time(r.due_at),
-                stamp,
-                stamp,
-            )
-            for r in rows
-        ],
+        params,
     )
+    added = max(cursor.rowcount, 0)
+    if not added:
+        # Everyone had it already (a re-plan after an enrolment elsewhere): keep no orphans.
+        marks = ", ".join("?" for _ in shared)
+        await conn.execute(
+            f"DELETE FROM outbox_payloads WHERE id IN ({marks})", list(shared.values())
+        )
+    return added
 
 
-async def known_keys(conn: aiosqlite.Connection, prefix: str = "") -> set[str]:
-    """Keys already in the outbox (any status)."""
-    async with conn.execute(
-        "SELECT key FROM outbox WHERE key IS NOT NULL AND key LIKE ?", (prefix + "%",)
-    ) as cur:
-        return {row["key"] for row in await cur.fetchall()}
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What the planner last did with a step for a cohort."""
+
+    cohort: str
+    step: str
+    fingerprint: str
+    reason: str | None
+    planned_at: datetime
+
+
+async def plan_marks(conn: aiosqlite.Connection) -> dict[tuple[str, str], Mark]:
+    """Every (cohort, step) planned or recorded as missed."""
+    async with conn.execute("SELECT * FROM plan_marks") as cur:
+        return {
+            (row["cohort"], row["step"]): Mark(
+                row["cohort"],
+                row["step"],
+                row["fingerprint"],
+                row["reason"],
+                from_db_time(row["planned_at"]),
+            )
+            for row in await cur.fetchall()
+        }
+
+
+async def mark_planned(conn: aiosqlite.Connection, mark: Mark) -> None:
+    """Record that a step is planned for everyone enrolled at the mark's fingerprint, or missed."""
+    await conn.execute(
+        "INSERT INTO plan_marks (cohort, step, fingerprint, reason, planned_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (cohort, step) DO UPDATE SET"
+        " fingerprint = excluded.fingerprint, reason = excluded.reason,"
+        " planned_at = excluded.planned_at",
+        (mark.cohort, mark.step, mark.fingerprint, mark.reason, to_db_time(mark.planned_at)),
+    )
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Row]:
     """Pending rows whose time has come, oldest first."""
     async with conn.execute(
-        "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+        _SELECT + " WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.id LIMIT ?",
         (to_db_time(now), limit),
     ) as cur:
         return [_row(r) for r in await cur.fetchall()]
@@ -198,17 +277,20 @@ async def reset_interrupted(conn: aiosqlite.Connection) -> int:
 
 
 async def counts(conn: aiosqlite.Connection, source: str) -> dict[str, int]:
-    """Rows of one source by status."""
+    """Rows of one broadcast by status."""
     async with conn.execute(
-        "SELECT status, count(*) AS n FROM outbox WHERE source = ? GROUP BY status", (source,)
+        "SELECT status, count(*) AS n FROM outbox WHERE kind = 'broadcast' AND source = ?"
+        " GROUP BY status",
+        (source,),
     ) as cur:
         return {row["status"]: row["n"] for row in await cur.fetchall()}
 
 
 async def failures(conn: aiosqlite.Connection, source: str) -> dict[str, int]:
-    """Failed rows of one source by reason."""
+    """Failed rows of one broadcast by reason."""
     async with conn.execute(
-        "SELECT last_error, count(*) AS n FROM outbox WHERE source = ? AND status = 'failed'"
+        "SELECT last_error, count(*) AS n FROM outbox WHERE kind = 'broadcast' AND source = ?"
+        " AND status = 'failed'"
         " GROUP BY last_error ORDER BY n DESC",
         (source,),
     ) as cur:
@@ -216,10 +298,10 @@ async def failures(conn: aiosqlite.Connection, source: str) -> dict[str, int]:
 
 
 async def cancel(conn: aiosqlite.Connection, source: str, now: datetime) -> int:
-    """Stop every row of a source not sent yet."""
+    """Stop every row of a broadcast not sent yet."""
     cursor = await conn.execute(
         "UPDATE outbox SET status = 'cancelled', last_error = 'cancelled'"
-        " WHERE source = ? AND status = 'pending'",
+        " WHERE kind = 'broadcast' AND source = ? AND status = 'pending'",
         (source,),
     )
     return cursor.rowcount
@@ -227,6 +309,6 @@ async def cancel(conn: aiosqlite.Connection, source: str, now: datetime) -> int:
 
 async def rows_of(conn: aiosqlite.Connection, source: str | None = None) -> list[Row]:
     """Every row (of a source), oldest first."""
-    sql = "SELECT * FROM outbox" + (" WHERE source = ?" if source else "") + " ORDER BY id"
+    sql = _SELECT + (" WHERE o.source = ?" if source else "") + " ORDER BY o.id"
     async with conn.execute(sql, (source,) if source else ()) as cur:
         return [_row(r) for r in await cur.fetchall()]

@@ -23,7 +23,7 @@ from benchmarks.common import (
 )
 from bot.content import load_content
 
-
+# The disk is noisy: the figures are the median of RUNS fresh processes (memory: the largest).
 RUNS = 3
 
 
@@ -40,6 +40,18 @@ def probe(*args: str) -> dict[str, Any]:
     return result
 
 
+def fresh_runs(path: Path, workdir: Path) -> list[dict[str, Any]]:
+    """``RUNS`` probes, each on its own copy, since a run writes to the database."""
+    runs = []
+    for number in range(RUNS):
+        copy = workdir / f"run-{number}.db"
+        shutil.copyfile(path, copy)
+        runs.append(probe("scale", str(copy)))
+        for leftover in workdir.glob(f"run-{number}.db*"):
+            leftover.unlink()
+    return runs
+
+
 async def build(path: Path, participants: int) -> tuple[int, float]:
     """A migrated database filled in bulk; the answers and the seconds it took."""
     started = time.perf_counter()
@@ -52,15 +64,7 @@ async def run(participants: int, workdir: Path) -> Outcome:
     """Build, then measure start-up, planning and memory in a fresh process."""
     path = workdir / "relais.db"
     answers, built = await build(path, participants)
-    # Each run writes to the database, so each gets a fresh copy; the disk is noisy, so the
-    # figure is the median of RUNS fresh processes (memory: the largest).
-    runs = []
-    for number in range(RUNS):
-        copy = workdir / f"run-{number}.db"
-        shutil.copyfile(path, copy)
-        runs.append(probe("scale", str(copy)))
-        for leftover in workdir.glob(f"run-{number}.db*"):
-            leftover.unlink()
+    runs = fresh_runs(path, workdir)
     found = {
         **runs[0],
         "ready": statistics.median(run["ready"] for run in runs),

@@ -10,6 +10,7 @@ Telegram's 64-byte callback data.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -189,6 +190,15 @@ class Instrument(_Model):
     def item(self, item_id: str) -> Item | None:
         """The item with this id."""
         return next((i for i in self.items if i.id == item_id), None)
+
+    def position(self, item: Item) -> int:
+        """The item's place in the instrument (ids are unique)."""
+        return self._positions[item.id]
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # items.index() would compare whole models field by field on every tap.
+        return {item.id: number for number, item in enumerate(self.items)}
 
     @property
     def max_score(self) -> int:

@@ -50,14 +50,12 @@ class Identity:
 async def identify(db: Database, user_id: int, admin_ids: Collection[int]) -> Identity:
     """Look a Telegram user up; admin ids from the settings count as the admin role."""
     async with db.read() as conn:
-        found = await repo.participant_for_user(conn, user_id)
-        roles = set(await repo.roles_of(conn, user_id))
-        language = await repo.user_language(conn, user_id) if found is None else None
+        record = await repo.user_record(conn, user_id)
+    roles = set(record.roles)
     if user_id in admin_ids:
         roles.add(Role.ADMIN)
-    participant, binding = found if found else (None, None)
-    if participant is not None:
-        language = participant.language
+    participant, binding = record.enrolment if record.enrolment else (None, None)
+    language = participant.language if participant is not None else record.language
     return Identity(user_id, participant, binding, frozenset(roles), language)
 
 

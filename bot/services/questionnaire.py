@@ -142,7 +142,7 @@ def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any])
 
 
 def _position_of(instrument: Instrument, item: Item | None) -> int:
-    return len(instrument.items) if item is None else instrument.items.index(item)
+    return len(instrument.items) if item is None else instrument.position(item)
 
 
 def current_item(
@@ -150,7 +150,7 @@ def current_item(
 ) -> Item | None:
     """The item at the attempt's position, or the next visible one; None at the summary."""
     shown = visible_items(instrument, stage, answers)
-    return next((i for i in shown if instrument.items.index(i) >= attempt.position), None)
+    return next((i for i in shown if instrument.position(i) >= attempt.position), None)
 
 
 def ordered_options(item: Item, attempt: Attempt, shuffle: bool) -> list[Option]:
@@ -340,9 +340,8 @@ async def tap(
         if step.submit:
             shown = {i.id for i in visible_items(instrument, stage, answers)}
             await store.delete_answers(conn, attempt.id, [k for k in answers if k not in shown])
-            await store.submit(conn, attempt.id, now)
-            done = await store.get_attempt(conn, attempt.id)
-            assert done is not None
+            done = await store.submit(conn, attempt.id, now)
+            assert done is not None  # not submitted: checked above, in this transaction
             return Outcome(None, done, submitted=True)
         if step.item is not None:
             await store.save_answer(conn, attempt.id, step.item, step.value, now)
@@ -369,7 +368,7 @@ def _next_position(
     instrument: Instrument, stage: Stage, answers: dict[str, Any], after: int
 ) -> int:
     shown = visible_items(instrument, stage, answers)
-    following = [i for i in shown if instrument.items.index(i) > after]
+    following = [i for i in shown if instrument.position(i) > after]
     return _position_of(instrument, following[0] if following else None)
 
 
@@ -396,7 +395,7 @@ def _apply(
     here = _position_of(instrument, item)
     if tap.action == "p":
         shown = visible_items(instrument, stage, answers)
-        earlier = [i for i in shown if instrument.items.index(i) < here]
+        earlier = [i for i in shown if instrument.position(i) < here]
         if not earlier:
             return None
         position = _position_of(instrument, earlier[-1])
@@ -491,7 +490,8 @@ def render(
     back = _button(attempt, "p", None, t.gettext("◀ Previous"))
     if item is None:
         return _summary(instrument, stage, attempt, answers, shown, head, back, t)
-    number = shown.index(item) + 1
+    # By identity: list.index() would compare pydantic models field by field.
+    number = next(n for n, shown_item in enumerate(shown, 1) if shown_item is item)
     lines = [head]
     if number == 1 and instrument.intro is not None:
         lines += [escape(instrument.intro.get(loc)), ""]

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.repo import _opt_time, from_db_time, to_db_time
+from bot.storage.repo import _opt_time, fetch_all, fetch_one, from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +60,7 @@ def _attempt(row: sqlite3.Row) -> Attempt:
 
 async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | None:
     """The attempt with this id."""
-    async with conn.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM attempts WHERE id = ?", (attempt_id,))
     return _attempt(row) if row else None
 
 
@@ -69,21 +68,21 @@ async def latest_attempt(
     conn: aiosqlite.Connection, participant_id: int, instrument: str, stage: str
 ) -> Attempt | None:
     """The participant's most recent attempt at a stage (reopened ones count up)."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT * FROM attempts WHERE participant_id = ? AND instrument = ? AND stage = ?"
         " ORDER BY number DESC LIMIT 1",
         (participant_id, instrument, stage),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _attempt(row) if row else None
 
 
 async def attempts_of(conn: aiosqlite.Connection, participant_id: int) -> list[Attempt]:
     """Every attempt of a participant, oldest first."""
-    async with conn.execute(
-        "SELECT * FROM attempts WHERE participant_id = ? ORDER BY id", (participant_id,)
-    ) as cur:
-        return [_attempt(r) for r in await cur.fetchall()]
+    rows = await fetch_all(
+        conn, "SELECT * FROM attempts WHERE participant_id = ? ORDER BY id", (participant_id,)
+    )
+    return [_attempt(r) for r in rows]
 
 
 async def submitted_attempts(conn: aiosqlite.Connection, instrument: str) -> list[Attempt]:
@@ -110,9 +109,10 @@ async def insert_attempt(
     now: datetime,
 ) -> Attempt:
     """Start a new attempt at the first item."""
-    cursor = await conn.execute(
+    row = await fetch_one(
+        conn,
         "INSERT INTO attempts (participant_id, instrument, stage, number, content_version, seed,"
-        " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             participant_id,
             instrument,
@@ -124,9 +124,8 @@ async def insert_attempt(
             to_db_time(now),
         ),
     )
-    attempt = await get_attempt(conn, int(cursor.lastrowid or 0))
-    assert attempt is not None
-    return attempt
+    assert row is not None
+    return _attempt(row)
 
 
 async def move(
@@ -138,14 +137,14 @@ async def move(
     now: datetime,
 ) -> Attempt:
     """Set the current item and the pending selection; every change makes older buttons stale."""
-    await conn.execute(
+    row = await fetch_one(
+        conn,
         "UPDATE attempts SET position = ?, draft = ?, revision = revision + 1, updated_at = ?"
-        " WHERE id = ?",
+        " WHERE id = ? RETURNING *",
         (position, json.dumps(draft) if draft is not None else None, to_db_time(now), attempt.id),
     )
-    moved = await get_attempt(conn, attempt.id)
-    assert moved is not None
-    return moved
+    assert row is not None
+    return _attempt(row)
 
 
 async def set_message(
@@ -158,21 +157,23 @@ async def set_message(
     )
 
 
-async def submit(conn: aiosqlite.Connection, attempt_id: int, now: datetime) -> None:
-    """Lock the attempt."""
-    await conn.execute(
+async def submit(conn: aiosqlite.Connection, attempt_id: int, now: datetime) -> Attempt | None:
+    """Lock the attempt; the locked attempt, or None if it was already submitted."""
+    row = await fetch_one(
+        conn,
         "UPDATE attempts SET submitted_at = ?, updated_at = ?, revision = revision + 1"
-        " WHERE id = ? AND submitted_at IS NULL",
+        " WHERE id = ? AND submitted_at IS NULL RETURNING *",
         (to_db_time(now), to_db_time(now), attempt_id),
     )
+    return _attempt(row) if row else None
 
 
 async def answers_of(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, Any]:
     """Item id -> answer value (None for a skipped optional item)."""
-    async with conn.execute(
-        "SELECT item, value FROM answers WHERE attempt_id = ?", (attempt_id,)
-    ) as cur:
-        return {row["item"]: json.loads(row["value"]) for row in await cur.fetchall()}
+    rows = await fetch_all(
+        conn, "SELECT item, value FROM answers WHERE attempt_id = ?", (attempt_id,)
+    )
+    return {row["item"]: json.loads(row["value"]) for row in rows}
 
 
 async def save_answer(

@@ -171,17 +171,20 @@ def _invite(row: sqlite3.Row) -> Invite:
     )
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cur:
-        row: sqlite3.Row | None = await cur.fetchone()
-    return row
+async def fetch_one(
+    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
+) -> sqlite3.Row | None:
+    """The first row of a query, in one trip to the database thread."""
+    # execute + fetchone + close would be three trips, each a thread hand-off.
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
 
 
-async def _all(
+async def fetch_all(
     conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
 ) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    """Every row of a query, in one trip to the database thread."""
+    return list(await conn.execute_fetchall(sql, params))
 
 
 # --- participants -------------------------------------------------------------------------
@@ -189,7 +192,7 @@ async def _all(
 
 async def get_participant(conn: aiosqlite.Connection, participant_id: int) -> Participant | None:
     """The participant with this row id."""
-    row = await _one(
+    row = await fetch_one(
         conn, f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE id = ?", (participant_id,)
     )
     return _participant(row) if row else None
@@ -200,7 +203,7 @@ async def find_participant(
 ) -> Participant | None:
     """The participant with this external id, else with this email."""
     if external_id:
-        row = await _one(
+        row = await fetch_one(
             conn,
             f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE external_id = ?",
             (external_id,),
@@ -208,7 +211,7 @@ async def find_participant(
         if row:
             return _participant(row)
     if email:
-        row = await _one(
+        row = await fetch_one(
             conn, f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE email = ?", (email,)
         )
         if row:
@@ -218,7 +221,7 @@ async def find_participant(
 
 async def participant_by_key(conn: aiosqlite.Connection, key: str) -> Participant | None:
     """The participant whose code, external id or e-mail is ``key``."""
-    row = await _one(
+    row = await fetch_one(
         conn,
         f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE code = ? OR external_id = ?"
         " OR email = ?",
@@ -229,14 +232,14 @@ async def participant_by_key(conn: aiosqlite.Connection, key: str) -> Participan
 
 async def list_participants(conn: aiosqlite.Connection) -> list[Participant]:
     """Every participant, in import order."""
-    rows = await _all(conn, f"SELECT {_PARTICIPANT_COLS} FROM participants ORDER BY id")
+    rows = await fetch_all(conn, f"SELECT {_PARTICIPANT_COLS} FROM participants ORDER BY id")
     return [_participant(r) for r in rows]
 
 
 async def _new_code(conn: aiosqlite.Connection) -> str:
     while True:
         code = "P-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
-        if await _one(conn, "SELECT 1 FROM participants WHERE code = ?", (code,)) is None:
+        if await fetch_one(conn, "SELECT 1 FROM participants WHERE code = ?", (code,)) is None:
             return code
 
 
@@ -307,7 +310,7 @@ async def participant_for_user(
     conn: aiosqlite.Connection, user_id: int
 ) -> tuple[Participant, Binding] | None:
     """The participant bound to this Telegram user, with the binding."""
-    row = await _one(
+    row = await fetch_one(
         conn,
         "SELECT p.id, p.code, p.external_id, p.full_name, p.email, p.gender, p.agency, p.region,"
         " p.cohort, p.language, b.participant_id, b.user_id, b.chat_id, b.bound_at, b.reachable"
@@ -318,9 +321,39 @@ async def participant_for_user(
     return (_participant(row), _binding(row)) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """Everything stored about one Telegram user: enrolment, staff roles, chosen language."""
+
+    enrolment: tuple[Participant, Binding] | None
+    roles: frozenset[Role]
+    language: str | None
+
+
+async def user_record(conn: aiosqlite.Connection, user_id: int) -> UserRecord:
+    """The participant bound to this user, their staff roles and saved language, in one query.
+
+    Every update starts with this lookup, so it is one trip to the database, not three.
+    """
+    row = await fetch_one(
+        conn,
+        "SELECT p.id, p.code, p.external_id, p.full_name, p.email, p.gender, p.agency, p.region,"
+        " p.cohort, p.language, b.participant_id, b.user_id, b.chat_id, b.bound_at, b.reachable,"
+        " (SELECT group_concat(role) FROM staff_roles WHERE user_id = u.id) AS staff,"
+        " (SELECT language FROM user_settings WHERE user_id = u.id) AS saved_language"
+        " FROM (SELECT ? AS id) u LEFT JOIN telegram_bindings b ON b.user_id = u.id"
+        " LEFT JOIN participants p ON p.id = b.participant_id",
+        (user_id,),
+    )
+    assert row is not None  # the FROM always yields one row
+    enrolment = (_participant(row), _binding(row)) if row["participant_id"] is not None else None
+    roles = frozenset(Role(r) for r in (row["staff"] or "").split(",") if r)
+    return UserRecord(enrolment, roles, row["saved_language"])
+
+
 async def bound_participants(conn: aiosqlite.Connection) -> list[tuple[Participant, Binding]]:
     """Every participant enrolled with Telegram, with the binding, by id."""
-    rows = await _all(
+    rows = await fetch_all(
         conn,
         "SELECT p.id, p.code, p.external_id, p.full_name, p.email, p.gender, p.agency, p.region,"
         " p.cohort, p.language, b.participant_id, b.user_id, b.chat_id, b.bound_at, b.reachable"
@@ -334,7 +367,7 @@ async def binding_for_participant(
     conn: aiosqlite.Connection, participant_id: int
 ) -> Binding | None:
     """The Telegram binding of a participant, if enrolled."""
-    row = await _one(
+    row = await fetch_one(
         conn, "SELECT * FROM telegram_bindings WHERE participant_id = ?", (participant_id,)
     )
     return _binding(row) if row else None
@@ -361,7 +394,7 @@ async def set_reachable(conn: aiosqlite.Connection, user_id: int, reachable: boo
 
 async def unbound_participants(conn: aiosqlite.Connection) -> list[Participant]:
     """Participants who have not enrolled with Telegram yet."""
-    rows = await _all(
+    rows = await fetch_all(
         conn,
         f"SELECT {_PARTICIPANT_COLS} FROM participants WHERE forgotten_at IS NULL AND id NOT IN"
         " (SELECT participant_id FROM telegram_bindings) ORDER BY id",
@@ -374,7 +407,7 @@ async def unbound_participants(conn: aiosqlite.Connection) -> list[Participant]:
 
 async def roles_of(conn: aiosqlite.Connection, user_id: int) -> frozenset[Role]:
     """The staff roles stored for a Telegram user."""
-    rows = await _all(conn, "SELECT role FROM staff_roles WHERE user_id = ?", (user_id,))
+    rows = await fetch_all(conn, "SELECT role FROM staff_roles WHERE user_id = ?", (user_id,))
     return frozenset(Role(r["role"]) for r in rows)
 
 
@@ -407,7 +440,7 @@ async def revoke_role(conn: aiosqlite.Connection, user_id: int, role: Role) -> b
 
 async def list_staff(conn: aiosqlite.Connection) -> list[StaffRole]:
     """Every stored staff role."""
-    rows = await _all(conn, "SELECT * FROM staff_roles ORDER BY user_id, role")
+    rows = await fetch_all(conn, "SELECT * FROM staff_roles ORDER BY user_id, role")
     return [
         StaffRole(
             user_id=r["user_id"],
@@ -452,7 +485,7 @@ async def insert_invite(
 
 async def invite_by_hash(conn: aiosqlite.Connection, token_hash: str) -> Invite | None:
     """The invite whose token hashes to this value."""
-    row = await _one(conn, "SELECT * FROM invites WHERE token_hash = ?", (token_hash,))
+    row = await fetch_one(conn, "SELECT * FROM invites WHERE token_hash = ?", (token_hash,))
     return _invite(row) if row else None
 
 
@@ -501,7 +534,7 @@ async def audit(
 async def audit_entries(conn: aiosqlite.Connection, action: str | None = None) -> list[AuditEntry]:
     """The audit log, oldest first, optionally for one action."""
     sql = "SELECT * FROM audit_log" + (" WHERE action = ?" if action else "") + " ORDER BY id"
-    rows = await _all(conn, sql, (action,) if action else ())
+    rows = await fetch_all(conn, sql, (action,) if action else ())
     return [
         AuditEntry(
             id=r["id"],
@@ -517,7 +550,7 @@ async def audit_entries(conn: aiosqlite.Connection, action: str | None = None) -
 
 async def user_language(conn: aiosqlite.Connection, user_id: int) -> str | None:
     """The language a non-participant user chose."""
-    row = await _one(conn, "SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
+    row = await fetch_one(conn, "SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
     return str(row["language"]) if row and row["language"] else None
 
 

@@ -32,7 +32,7 @@ from bot.services.questionnaire import (
     visible_items,
     window_for,
 )
-from bot.storage import Database
+from bot.storage import Database, repo
 from bot.storage.repo import Participant, from_db_time
 from tests.conftest import CONTENT_DIR, START, add_participant
 from tests.test_flow_questionnaire import SURVEY
@@ -313,7 +313,9 @@ class Game:
         return await type_answer(self.db, self.content, person, text, self.t, self.clock.now())
 
     async def press(self, who: int, data: str) -> Outcome:
-        return await tap(self.db, self.content, self.people[who], data, self.t, self.clock.now())
+        user_id = USER_BASE + self.people[who].id
+        now = self.clock.now()
+        return await tap(self.db, self.content, user_id, data, lambda _saved: self.t, now)
 
     async def play(self, step: Step) -> None:
         label = type(step).__name__
@@ -356,6 +358,9 @@ class Game:
         await self.verify(who, label, outcome)
 
 
+USER_BASE = 880_000
+
+
 async def play(content: Content, steps: list[Step]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         clock = FixedClock(START)
@@ -365,6 +370,11 @@ async def play(content: Content, steps: list[Step]) -> None:
                 await add_participant(db, clock, external_id="P-001", cohort="tanger"),
                 await add_participant(db, clock, external_id="P-002", cohort="tanger"),
             ]
+            # Taps are checked against the Telegram account bound to the participant.
+            async with db.transaction() as conn:
+                for person in people:
+                    user_id = USER_BASE + person.id
+                    await repo.bind_participant(conn, person.id, user_id, user_id, clock.now())
             t = Translator("fr", content.programme.tz)
             game = Game(content, db, clock, people, t, await snapshot(db))
             for step in steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -12,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
 from bot.runtime import RUNTIME_KEY, Runtime
-from bot.services.access import Identity, identify
+from bot.services.access import Identity, choose_locale, identify
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,16 @@ async def answer_query(
 def translator(rt: Runtime, locale: str) -> Translator:
     """A translator for ``locale`` in the programme's time zone."""
     return Translator(locale, rt.content.programme.tz)
+
+
+def speaker(rt: Runtime, language_code: str | None) -> Callable[[str | None], Translator]:
+    """Translators for a saved language, else the Telegram client's, else the default: for
+    services that find the participant (and their language) in their own query."""
+
+    def speak(saved: str | None) -> Translator:
+        return translator(rt, choose_locale(saved, language_code, rt.settings.default_locale))
+
+    return speak
 
 
 async def reply(

@@ -42,9 +42,14 @@ class Identity:
 
     def locale(self, language_code: str | None, default: str) -> str:
         """The language to answer in: the one chosen, else the Telegram client's, else default."""
-        if self.stored_language in LOCALES:
-            return self.stored_language
-        return negotiate_locale(language_code, default)
+        return choose_locale(self.stored_language, language_code, default)
+
+
+def choose_locale(saved: str | None, language_code: str | None, default: str) -> str:
+    """The language chosen in the bot, else the Telegram client's, else the default."""
+    if saved in LOCALES:
+        return saved
+    return negotiate_locale(language_code, default)
 
 
 async def identify(db: Database, user_id: int, admin_ids: Collection[int]) -> Identity:

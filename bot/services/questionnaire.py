@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -88,6 +89,8 @@ class Outcome:
     submitted: bool = False
     window: Window | None = None
     max_length: int | None = None
+    # The participant's saved language, when a tap found them (None: not set or unknown).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,41 +311,45 @@ def parse_tap(data: str) -> Tap | None:
 async def tap(
     db: Database,
     content: Content,
-    participant: Participant,
+    user_id: int,
     data: str,
-    t: Translator,
+    speak: Callable[[str | None], Translator],
     now: datetime,
 ) -> Outcome:
-    """Apply one tap in one transaction, or refuse it and write nothing."""
+    """Apply one tap by this Telegram user in one transaction, or refuse it and write nothing.
+
+    ``speak`` gives the translator for the participant's saved language (None: unknown).
+    """
     parsed = parse_tap(data)
     if parsed is None:
         return Outcome(Refusal.INVALID)
     async with db.transaction() as conn:
-        attempt = await store.get_attempt(conn, parsed.attempt_id)
-        if attempt is None or attempt.participant_id != participant.id:
+        # Only the participant bound to this user may touch the attempt.
+        owned = await store.attempt_of_user(conn, parsed.attempt_id, user_id)
+        if owned is None:
             return Outcome(Refusal.INVALID)
+        attempt, answers, language = owned.attempt, owned.answers, owned.language
         instrument = content.instrument(attempt.instrument)
         stage = instrument.stage(attempt.stage) if instrument else None
         if instrument is None or stage is None:
-            return Outcome(Refusal.INVALID)
+            return Outcome(Refusal.INVALID, language=language)
         if attempt.submitted:
-            return Outcome(Refusal.SUBMITTED, attempt)
+            return Outcome(Refusal.SUBMITTED, attempt, language=language)
         if parsed.revision != attempt.revision:
-            return Outcome(Refusal.STALE, attempt)
-        window = window_for(content, instrument, stage, participant.cohort)
+            return Outcome(Refusal.STALE, attempt, language=language)
+        window = window_for(content, instrument, stage, owned.cohort)
         state = window.state(now)
         if state is not None:
-            return Outcome(state, attempt, window=window)
-        answers = await store.answers_of(conn, attempt.id)
+            return Outcome(state, attempt, window=window, language=language)
         step = _apply(instrument, stage, attempt, answers, parsed)
         if step is None:
-            return Outcome(Refusal.INVALID, attempt)
+            return Outcome(Refusal.INVALID, attempt, language=language)
         if step.submit:
             shown = {i.id for i in visible_items(instrument, stage, answers)}
             await store.delete_answers(conn, attempt.id, [k for k in answers if k not in shown])
             done = await store.submit(conn, attempt.id, now)
             assert done is not None  # not submitted: checked above, in this transaction
-            return Outcome(None, done, submitted=True)
+            return Outcome(None, done, submitted=True, language=language)
         if step.item is not None:
             await store.save_answer(conn, attempt.id, step.item, step.value, now)
             answers[step.item] = step.value
@@ -351,7 +358,8 @@ async def tap(
             position = _next_position(instrument, stage, answers, attempt.position)
             draft = _saved_choices(instrument, position, answers)
         moved = await store.move(conn, attempt, position=position, draft=draft, now=now)
-    return Outcome(None, moved, render(instrument, stage, moved, answers, t))
+    screen = render(instrument, stage, moved, answers, speak(language))
+    return Outcome(None, moved, screen, language=language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,39 @@ async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | 
     return _attempt(row) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedAttempt:
+    """An attempt with what a tap needs of its participant, and its answers so far."""
+
+    attempt: Attempt
+    cohort: str
+    language: str | None
+    answers: dict[str, Any]
+
+
+async def attempt_of_user(
+    conn: aiosqlite.Connection, attempt_id: int, user_id: int
+) -> OwnedAttempt | None:
+    """The attempt, if it belongs to the participant this Telegram user is bound to.
+
+    One query for the ownership check, the participant and the answers: every tap runs
+    it, and each query is a trip to the database thread.
+    """
+    row = await fetch_one(
+        conn,
+        "SELECT a.*, p.cohort AS owner_cohort, p.language AS owner_language,"
+        " (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
+        " WHERE x.attempt_id = a.id) AS answers_json"
+        " FROM attempts a JOIN telegram_bindings b ON b.participant_id = a.participant_id"
+        " JOIN participants p ON p.id = a.participant_id WHERE a.id = ? AND b.user_id = ?",
+        (attempt_id, user_id),
+    )
+    if row is None:
+        return None
+    answers: dict[str, Any] = json.loads(row["answers_json"] or "{}")
+    return OwnedAttempt(_attempt(row), row["owner_cohort"], row["owner_language"], answers)
+
+
 async def latest_attempt(
     conn: aiosqlite.Connection, participant_id: int, instrument: str, stage: str
 ) -> Attempt | None:

@@ -28,7 +28,7 @@ from bot.sandbox.chat import Deliver, SimulatedUser
 from bot.sandbox.emulator import JSONDict
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.services.invites import issue_participant_invites
-from bot.services.questionnaire import render
+from bot.services.questionnaire import render, visible_items
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.answers import Attempt
@@ -110,34 +110,56 @@ async def relais(n: int, workdir: Path) -> list[float]:
     return samples
 
 
-def kat_screen() -> tuple[str, InlineKeyboardMarkup]:
-    """The first KAT question exactly as Relais shows it: the floor edits the same message,
-    so both sides pay the same for the transport and the emulator's HTML checks."""
+def kat_screens() -> list[tuple[str, InlineKeyboardMarkup]]:
+    """The KAT pre-test's questions exactly as Relais shows them: the floor edits the same
+    messages, so both sides pay the same for the transport and the emulator's HTML checks."""
     content = load_content(CONTENT_DIR)
     load_catalogs()
     t = Translator("fr", content.programme.tz)
     instrument = content.instrument("kat")
     assert instrument is not None
     stage = instrument.stages[0]
-    attempt = Attempt(
-        1, 1, "kat", stage.id, 1, content.version, 1, 0, 0, None, None, None, START, START, None
-    )
-    screen = render(instrument, stage, attempt, {}, t)
-    keyboard = markup(screen)
-    assert keyboard is not None
-    return t.bidi(screen.text), keyboard
+    screens = []
+    for item in visible_items(instrument, stage, {}):
+        position = instrument.position(item)
+        attempt = Attempt(
+            1,
+            1,
+            "kat",
+            stage.id,
+            1,
+            content.version,
+            1,
+            position,
+            0,
+            None,
+            None,
+            None,
+            START,
+            START,
+            None,
+        )
+        screen = render(instrument, stage, attempt, {}, t)
+        keyboard = markup(screen)
+        assert keyboard is not None
+        screens.append((t.bidi(screen.text), keyboard))
+    return screens
 
 
 async def floor(n: int) -> list[float]:
     """The same Application kind and transport with one handler: answer and edit."""
     api = OfflineBotAPI()
     content = load_content(CONTENT_DIR)
-    text, keyboard = kat_screen()
+    screens = kat_screens()
+    # One question after the other, as a participant sees them: Telegram (and the
+    # emulator) refuse an edit that changes nothing.
+    following = itertools.cycle(range(1, len(screens)))
 
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
         await query.answer()
+        text, keyboard = screens[next(following)]
         await query.edit_message_text(text, reply_markup=keyboard)
 
     builder = (
@@ -149,6 +171,13 @@ async def floor(n: int) -> list[float]:
     )
     app = builder.build()
     app.add_handler(CallbackQueryHandler(handler))
+    errors: list[object] = []
+
+    async def failed(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        errors.append(context.error)
+
+    # A floor that fails its edits would be measuring errors: count them and refuse.
+    app.add_error_handler(failed)
     samples: list[float] = []
     await app.initialize()
     try:
@@ -156,6 +185,7 @@ async def floor(n: int) -> list[float]:
         users = []
         for number in range(n):
             user = SimulatedUser(api, deliver, USER_BASE + number, f"Bench{number}")
+            text, keyboard = screens[0]
             await app.bot.send_message(user.user_id, text, reply_markup=keyboard)
             users.append(user)
         for user in users:
@@ -164,6 +194,8 @@ async def floor(n: int) -> list[float]:
                 await user.press_data(screen.buttons[0][0]["callback_data"], screen)
     finally:
         await app.shutdown()
+    if errors:
+        raise RuntimeError(f"the floor failed {len(errors)} updates, first: {errors[0]!r}")
     return samples
 
 
@@ -230,8 +262,8 @@ async def run(n: int, workdir: Path) -> Outcome:
         " participant: open, ten answers, submit), real SQLite file, offline request;"
         " updates/s = updates / total time inside `process_update`; reference = same"
         " RelaisApp class, Defaults and transport with one CallbackQueryHandler (answer, then"
-        " edit to the first KAT question as Relais renders it, so both send the same text"
-        " and keyboard); neither side has PTB's AIORateLimiter (taken off the Relais bot for"
+        " edit to the next KAT question as Relais renders it, so both send the same texts"
+        " and keyboards); neither side has PTB's AIORateLimiter (taken off the Relais bot for"
         " the run: at 30 calls/s it caps both sides alike and hides the code's own cost).",
         f"answer path: on this machine one round trip to aiosqlite's thread (SELECT 1) takes"
         f" {trip * 1000:.2f} ms and one durable write (BEGIN, INSERT, COMMIT: three trips)"

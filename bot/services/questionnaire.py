@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from bot.content import Content
@@ -24,6 +25,7 @@ from bot.i18n import Translator, escape
 from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
+from bot.storage.db import pipelined
 from bot.storage.repo import Participant
 
 TAP_PREFIX = "q"
@@ -159,9 +161,18 @@ def current_item(
 def ordered_options(item: Item, attempt: Attempt, shuffle: bool) -> list[Option]:
     """The item's options, shuffled per attempt for the KAT, the same at every resume."""
     options = list(item.options or [])
-    if shuffle:
-        random.Random(f"{attempt.seed}:{item.id}").shuffle(options)
-    return options
+    if not shuffle:
+        return options
+    order = _shuffled(f"{attempt.seed}:{item.id}", len(options))
+    return [options[n] for n in order]
+
+
+@lru_cache(maxsize=4096)
+def _shuffled(seed: str, count: int) -> tuple[int, ...]:
+    # Seeding a generator hashes the seed: done once per attempt and item, not per screen.
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return tuple(order)
 
 
 # --- starting and resuming ----------------------------------------------------------------------
@@ -323,9 +334,10 @@ async def tap(
     parsed = parse_tap(data)
     if parsed is None:
         return Outcome(Refusal.INVALID)
-    async with db.transaction() as conn:
-        # Only the participant bound to this user may touch the attempt.
-        owned = await store.attempt_of_user(conn, parsed.attempt_id, user_id)
+    # Only the participant bound to this user may touch the attempt.
+    query = (store.ATTEMPT_OF_USER, (parsed.attempt_id, user_id))
+    async with db.transaction_from(*query) as (conn, rows):
+        owned = store.owned_attempt(rows)
         if owned is None:
             return Outcome(Refusal.INVALID)
         attempt, answers, language = owned.attempt, owned.answers, owned.language
@@ -346,18 +358,23 @@ async def tap(
             return Outcome(Refusal.INVALID, attempt, language=language)
         if step.submit:
             shown = {i.id for i in visible_items(instrument, stage, answers)}
-            await store.delete_answers(conn, attempt.id, [k for k in answers if k not in shown])
-            done = await store.submit(conn, attempt.id, now)
+            hidden = [k for k in answers if k not in shown]
+            *_, done = await pipelined(
+                store.delete_answers(conn, attempt.id, hidden), store.submit(conn, attempt.id, now)
+            )
             assert done is not None  # not submitted: checked above, in this transaction
             return Outcome(None, done, submitted=True, language=language)
+        writes: list[Awaitable[Any]] = []
         if step.item is not None:
-            await store.save_answer(conn, attempt.id, step.item, step.value, now)
+            writes.append(store.save_answer(conn, attempt.id, step.item, step.value, now))
             answers[step.item] = step.value
         position, draft = step.position, step.draft
         if step.advance:
             position = _next_position(instrument, stage, answers, attempt.position)
             draft = _saved_choices(instrument, position, answers)
-        moved = await store.move(conn, attempt, position=position, draft=draft, now=now)
+        # Saved and moved in one trip; a failure of either rolls both back.
+        writes.append(store.move(conn, attempt, position=position, draft=draft, now=now))
+        *_, moved = await pipelined(*writes)
     screen = render(instrument, stage, moved, answers, speak(language))
     return Outcome(None, moved, screen, language=language)
 

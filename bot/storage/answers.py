@@ -74,25 +74,23 @@ class OwnedAttempt:
     answers: dict[str, Any]
 
 
-async def attempt_of_user(
-    conn: aiosqlite.Connection, attempt_id: int, user_id: int
-) -> OwnedAttempt | None:
-    """The attempt, if it belongs to the participant this Telegram user is bound to.
+# The attempt, if it belongs to the participant bound to this Telegram user, with that
+# participant's cohort and language and the answers so far: every tap runs it, so it is one
+# query (each query is a trip to the database thread).
+ATTEMPT_OF_USER = (
+    "SELECT a.*, p.cohort AS owner_cohort, p.language AS owner_language,"
+    " (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
+    " WHERE x.attempt_id = a.id) AS answers_json"
+    " FROM attempts a JOIN telegram_bindings b ON b.participant_id = a.participant_id"
+    " JOIN participants p ON p.id = a.participant_id WHERE a.id = ? AND b.user_id = ?"
+)
 
-    One query for the ownership check, the participant and the answers: every tap runs
-    it, and each query is a trip to the database thread.
-    """
-    row = await fetch_one(
-        conn,
-        "SELECT a.*, p.cohort AS owner_cohort, p.language AS owner_language,"
-        " (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
-        " WHERE x.attempt_id = a.id) AS answers_json"
-        " FROM attempts a JOIN telegram_bindings b ON b.participant_id = a.participant_id"
-        " JOIN participants p ON p.id = a.participant_id WHERE a.id = ? AND b.user_id = ?",
-        (attempt_id, user_id),
-    )
-    if row is None:
+
+def owned_attempt(rows: list[sqlite3.Row]) -> OwnedAttempt | None:
+    """The result of ``ATTEMPT_OF_USER``; None if the attempt is not the user's."""
+    if not rows:
         return None
+    row = rows[0]
     answers: dict[str, Any] = json.loads(row["answers_json"] or "{}")
     return OwnedAttempt(_attempt(row), row["owner_cohort"], row["owner_language"], answers)
 

@@ -315,18 +315,16 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
     from bot.services.attendance import AttendanceError, import_attendance
 
     content = load_content(settings.content_dir)
-    db = await Database.open(settings.database)
-    try:
-        count = await import_attendance(
-            db, data, programme=content.programme, clock=SystemClock(), actor=CLI_ACTOR
-        )
-    except AttendanceError as exc:
-        print(f"relais: {file}: refused, nothing imported:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        await db.close()
+    async with Database.opened(settings.database) as db:
+        try:
+            count = await import_attendance(
+                db, data, programme=content.programme, clock=SystemClock(), actor=CLI_ACTOR
+            )
+        except AttendanceError as exc:
+            print(f"relais: {file}: refused, nothing imported:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_INVALID
     print(f"{file}: {count} attendance record(s) imported")
     return EXIT_OK
 
@@ -336,16 +334,10 @@ async def _backup(settings: Settings, dest: Path) -> int:
         print(f"relais: {dest} exists; choose a new file", file=sys.stderr)
         return EXIT_INVALID
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
-    db = await Database.open(settings.database, migrate=False)
-    try:
+    async with Database.opened(settings.database, migrate=False) as db:
         await db.backup(dest)
-    finally:
-        await db.close()
-    copy = await Database.open(dest, migrate=False)
-    try:
+    async with Database.opened(dest, migrate=False) as copy:
         problems = await copy.integrity()
-    finally:
-        await copy.close()
     if problems:
         print(
             f"relais: the backup {dest} failed its integrity check: {problems[0]}", file=sys.stderr
@@ -363,8 +355,7 @@ async def _restore(settings: Settings, src: Path) -> int:
     if not await asyncio.to_thread(src.is_file):
         print(f"relais: cannot read {src}", file=sys.stderr)
         return EXIT_INVALID
-    source = await Database.open(src, migrate=False)
-    try:
+    async with Database.opened(src, migrate=False) as source:
         problems = await source.integrity()
         if problems:
             print(f"relais: {src} is damaged: {problems[0]}; nothing restored", file=sys.stderr)
@@ -377,8 +368,6 @@ async def _restore(settings: Settings, src: Path) -> int:
                 await asyncio.to_thread(Path(str(target) + suffix).unlink, missing_ok=True)
             print(f"the current database was kept as {kept}")
         await source.backup(target)
-    finally:
-        await source.close()
     print(f"{settings.database}: restored from {src}; migrations run at the next start")
     return EXIT_OK
 
@@ -386,16 +375,14 @@ async def _restore(settings: Settings, src: Path) -> int:
 async def _forget(settings: Settings, key: str, with_answers: bool) -> int:
     from bot.services.privacy import ForgetError, forget
 
-    db = await Database.open(settings.database)
-    try:
-        code = await forget(
-            db, key, with_answers=with_answers, actor=CLI_ACTOR, now=SystemClock().now()
-        )
-    except ForgetError as exc:
-        print(f"relais: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        await db.close()
+    async with Database.opened(settings.database) as db:
+        try:
+            code = await forget(
+                db, key, with_answers=with_answers, actor=CLI_ACTOR, now=SystemClock().now()
+            )
+        except ForgetError as exc:
+            print(f"relais: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     what = (
         "identity, Telegram binding and answers"
         if with_answers
@@ -428,8 +415,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     )
     out = args.out or Path(f"relais-export.{args.format}")
     t = Translator(args.locale, content.programme.tz)
-    db = await Database.open(settings.database)
-    try:
+    async with Database.opened(settings.database) as db:
         writer = export.write_csv if args.format == "csv" else export.write_xlsx
         count = await writer(db, content, out, filters, t)
         details = {
@@ -448,8 +434,6 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
                 db, actor=CLI_ACTOR, action="export.identities", details={"rows": people}, now=now
             )
             print(f"{args.with_identities}: identities of {people} participant(s); keep it private")
-    finally:
-        await db.close()
     return EXIT_OK
 
 
@@ -461,8 +445,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     load_catalogs()
     content = load_content(settings.content_dir)
     t = Translator(args.locale, content.programme.tz)
-    db = await Database.open(settings.database)
-    try:
+    async with Database.opened(settings.database) as db:
         found = await figures(db, content, SystemClock().now(), settings.report_min_cell)
         await asyncio.to_thread(args.out.write_text, render_html(found, content, t), "utf-8")
         print(f"{args.out}: evaluation report (figures under {found.k} respondents suppressed)")
@@ -471,8 +454,6 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
             for name, data in render_charts(found, content, t):
                 await asyncio.to_thread((args.charts / name).write_bytes, data)
             print(f"{args.charts}: charts as PNG")
-    finally:
-        await db.close()
     return EXIT_OK
 
 
@@ -500,8 +481,7 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import broadcasts
 
     content = load_content(settings.content_dir)
-    db = await Database.open(settings.database)
-    try:
+    async with Database.opened(settings.database) as db:
         clock = SystemClock()
         people = await broadcasts.recipients(db, content, args.audience, clock.now())
         if not people:
@@ -546,30 +526,26 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"  {reason}: {count}")
                 return EXIT_OK
             await asyncio.sleep(1.0)
-    finally:
-        await db.close()
 
 
 async def _reopen(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.questionnaire import ReopenError, reopen_stage
 
     content = load_content(settings.content_dir)
-    db = await Database.open(settings.database)
-    try:
-        attempt = await reopen_stage(
-            db,
-            content,
-            args.participant,
-            args.instrument,
-            args.stage,
-            actor=CLI_ACTOR,
-            now=SystemClock().now(),
-        )
-    except ReopenError as exc:
-        print(f"relais: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        await db.close()
+    async with Database.opened(settings.database) as db:
+        try:
+            attempt = await reopen_stage(
+                db,
+                content,
+                args.participant,
+                args.instrument,
+                args.stage,
+                actor=CLI_ACTOR,
+                now=SystemClock().now(),
+            )
+        except ReopenError as exc:
+            print(f"relais: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     print(
         f"{args.instrument} {args.stage} reopened for {args.participant} "
         f"(attempt {attempt.number}); it shows in their /me while the window is open"
@@ -581,21 +557,19 @@ async def _roster_import(settings: Settings, file: Path, data: bytes) -> int:
     from bot.services.roster import RosterError, import_roster
 
     content = load_content(settings.content_dir)
-    db = await Database.open(settings.database)
-    try:
-        report = await import_roster(
-            db,
-            data,
-            cohort_ids=content.programme.cohort_ids,
-            clock=SystemClock(),
-            actor=CLI_ACTOR,
-        )
-    except RosterError as exc:
-        print(f"{file}: nothing imported, {len(exc.problems)} problem(s):", file=sys.stderr)
-        print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        await db.close()
+    async with Database.opened(settings.database) as db:
+        try:
+            report = await import_roster(
+                db,
+                data,
+                cohort_ids=content.programme.cohort_ids,
+                clock=SystemClock(),
+                actor=CLI_ACTOR,
+            )
+        except RosterError as exc:
+            print(f"{file}: nothing imported, {len(exc.problems)} problem(s):", file=sys.stderr)
+            print(str(exc), file=sys.stderr)
+            return EXIT_INVALID
     print(
         f"{file}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
     )
@@ -625,8 +599,7 @@ async def _invites(settings: Settings, args: argparse.Namespace) -> int:
         print(f"relais: unknown cohort {args.cohort!r} (known: {known})", file=sys.stderr)
         return EXIT_INVALID
     username = await _bot_username(settings, args.bot_username)
-    db = await Database.open(settings.database)
-    try:
+    async with Database.opened(settings.database) as db:
         issued = await issue_participant_invites(
             db,
             clock=SystemClock(),
@@ -634,8 +607,6 @@ async def _invites(settings: Settings, args: argparse.Namespace) -> int:
             actor=CLI_ACTOR,
             cohort=args.cohort,
         )
-    finally:
-        await db.close()
     write_invites_csv(args.out, issued, username)
     print(f"{len(issued)} invite(s) written to {args.out}; earlier unused links no longer work")
     if args.qr:
@@ -650,8 +621,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.staff_command == "invite":
         username = await _bot_username(settings, args.bot_username)
-        db = await Database.open(settings.database)
-        try:
+        async with Database.opened(settings.database) as db:
             invite = await issue_staff_invite(
                 db,
                 role=Role(args.role),
@@ -660,8 +630,6 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
                 ttl=timedelta(days=settings.invite_ttl_days),
                 actor=CLI_ACTOR,
             )
-        finally:
-            await db.close()
         link = deep_link(username, invite.token)
         print(link)
         if args.qr:
@@ -671,8 +639,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
             print(f"QR code written to {args.qr}", file=sys.stderr)
         print(f"single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
         return EXIT_OK
-    db = await Database.open(settings.database)
-    try:
+    async with Database.opened(settings.database) as db:
         if args.staff_command == "list":
             async with db.read() as conn:
                 staff = await repo.list_staff(conn)
@@ -695,5 +662,3 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
                 )
         print("role revoked" if removed else "that user did not have this role")
         return EXIT_OK if removed else EXIT_INVALID
-    finally:
-        await db.close()

@@ -50,8 +50,7 @@ async def _database(settings: Settings, now: datetime, report: Report) -> None:
             "or start the bot to create it"
         )
         return
-    db = await Database.open(path, migrate=False)
-    try:
+    async with Database.opened(path, migrate=False) as db:
         problems = await db.integrity()
         if problems:
             report.problems.append(
@@ -74,8 +73,6 @@ async def _database(settings: Settings, now: datetime, report: Report) -> None:
         else:
             report.ok.append(f"database schema current ({version})")
         await _outbox(db, now, report)
-    finally:
-        await db.close()
 
 
 async def _outbox(db: Database, now: datetime, report: Report) -> None:

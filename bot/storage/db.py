@@ -60,6 +60,16 @@ class Database:
             raise
         return db
 
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, path: str | Path, *, migrate: bool = True) -> AsyncIterator[Database]:
+        """Open, use and close: for commands that do one job and exit."""
+        db = await cls.open(path, migrate=migrate)
+        try:
+            yield db
+        finally:
+            await db.close()
+
     async def close(self) -> None:
         """Close the connection; safe to call twice."""
         async with self._lock:

@@ -61,9 +61,10 @@ async def relais(n: int, workdir: Path) -> list[float]:
     settings = Settings(
         database=workdir / "relais.db", content_dir=CONTENT_DIR, admin_ids=(ADMIN_ID,)
     )
-    app = build_application(settings, content, clock=clock, request=api.request(), token=BOT_TOKEN)
-    # Benchmark only: PTB's limiter paces at 30 calls/s and would hide the code's own cost.
-    app.bot._rate_limiter = None
+    # PTB's limiter paces at 30 calls/s and would hide the code's own cost.
+    app = build_application(
+        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN, rate_limit=False
+    )
     samples: list[float] = []
     async with running(app):
         db = runtime_of(app).db

@@ -116,18 +116,18 @@ async def create(
             ),
         )
         broadcast_id = int(cursor.lastrowid or 0)
-        for person in people:
-            await outbox.enqueue(
-                conn,
-                key=f"broadcast:{broadcast_id}:{person.chat_id}",
-                kind="broadcast",
-                source=f"broadcast:{broadcast_id}",
-                participant_id=person.participant_id,
-                chat_id=person.chat_id,
-                payload=payload,
-                due_at=now,
-                now=now,
-            )
+        await outbox.enqueue_shared(
+            conn,
+            kind="broadcast",
+            source=f"broadcast:{broadcast_id}",
+            payload=payload,
+            recipients=[
+                (f"broadcast:{broadcast_id}:{p.chat_id}", p.participant_id, p.chat_id)
+                for p in people
+            ],
+            due_at=now,
+            now=now,
+        )
         await repo.audit(
             conn,
             actor=f"telegram:{created_by}",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from bot.storage.repo import _opt_time, from_db_time, to_db_time
+from bot.storage.repo import _opt_time, fetch_one, from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,52 @@ async def enqueue(
     return cursor.rowcount > 0
 
 
+async def store_payload(conn: aiosqlite.Connection, payload: dict[str, Any]) -> int:
+    """Keep a payload many rows will share; its id for ``payload_id``."""
+    row = await fetch_one(
+        conn,
+        "INSERT INTO outbox_payloads (body) VALUES (?) RETURNING id",
+        (json.dumps(payload, ensure_ascii=False),),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def enqueue_shared(
+    conn: aiosqlite.Connection,
+    *,
+    kind: str,
+    source: str,
+    payload: dict[str, Any],
+    recipients: Sequence[tuple[str, int | None, int]],
+    due_at: datetime,
+    now: datetime,
+) -> None:
+    """Queue one message to many (key, participant id, chat id): the payload stored once,
+    the rows in one trip, so a broadcast to thousands holds the database only briefly."""
+    payload_id = await store_payload(conn, payload)
+    stamp = to_db_time(now)
+    await conn.executemany(
+        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, payload_id,"
+        " status, due_at, not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, '{}', ?, 'pending', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        [
+            (
+                key,
+                kind,
+                source,
+                participant_id,
+                chat_id,
+                payload_id,
+                to_db_time(due_at),
+                stamp,
+                stamp,
+            )
+            for key, participant_id, chat_id in recipients
+        ],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Audience:
     """Who the planner writes to: each cohort's languages, and a fingerprint of enrolment."""
@@ -142,14 +189,9 @@ async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: date
     The key ``<prefix>:<participant id>`` is unique, so a participant who already has
     the row (sent or pending) is left alone, in SQL rather than in memory.
     """
-    shared: dict[str, int] = {}
-    for language, payload in step.payloads.items():
-        cursor = await conn.execute(
-            "INSERT INTO outbox_payloads (body) VALUES (?)",
-            (json.dumps(payload, ensure_ascii=False),),
-        )
-        assert cursor.lastrowid is not None
-        shared[language] = cursor.lastrowid
+    shared = {
+        language: await store_payload(conn, payload) for language, payload in step.payloads.items()
+    }
     cases = " ".join("WHEN ? THEN ?" for _ in shared)
     params: list[Any] = [step.prefix, step.kind, step.source]
     for language, payload_id in shared.items():

@@ -14,7 +14,7 @@ from bot.content.models import Session
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
 from bot.services.attendance import AttendanceError, import_attendance
-from bot.services.certificates import certificate_status, evaluate
+from bot.services.certificates import certificate_status, certificate_statuses, evaluate
 from bot.storage import Database, answers, progress
 from bot.storage.repo import Participant, Role
 from tests.conftest import add_participant, invite_for, staff_invite
@@ -192,6 +192,13 @@ async def test_me_shows_what_is_missing_then_both_certificates(
     assert status is not None
     assert status.participation.obtained
     assert not status.success.obtained
+    # The report computes everyone's status at once: the same answer, person by person.
+    other = await add_participant(db, clock, external_id="A-900", cohort="agadir")
+    everyone = await certificate_statuses(db, content, [participant, other])
+    assert everyone == {
+        participant.id: status,
+        other.id: await certificate_status(db, content, other),
+    }
 
     clock.advance(timedelta(days=1))
     await user.send_document(b"%PDF plan", "plan.pdf")
@@ -199,6 +206,9 @@ async def test_me_shows_what_is_missing_then_both_certificates(
     assert "✅ Certificat de participation : obtenu" in me.text
     assert "✅ Certificat de réussite : obtenu" in me.text
     assert "Après la formation : 7/10" in me.text
+    everyone = await certificate_statuses(db, content, [participant])
+    assert everyone is not None
+    assert everyone[participant.id].success.obtained
 
 
 def test_status_names_the_sessions_missed(content: Content) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item
-from bot.services.certificates import certificate_status
+from bot.services.certificates import certificate_statuses
 from bot.services.questionnaire import window_for
 from bot.services.scores import normalised_gain, score
 from bot.storage import Database, repo
@@ -113,13 +113,14 @@ class Figures:
 
 async def _submitted(db: Database, kind: str) -> list[tuple[Participant, str, dict[str, Any]]]:
     """(participant, stage, answers) of every latest submitted attempt at an instrument."""
-    out = []
     async with db.read() as conn:
-        for attempt in await store.submitted_attempts(conn, kind):
-            participant = await repo.get_participant(conn, attempt.participant_id)
-            if participant is not None:
-                out.append((participant, attempt.stage, await store.answers_of(conn, attempt.id)))
-    return out
+        people = {p.id: p for p in await repo.list_participants(conn)}
+        found = await store.submitted_with_answers(conn, kind)
+    return [
+        (people[attempt.participant_id], attempt.stage, answers)
+        for attempt, answers in found
+        if attempt.participant_id in people
+    ]
 
 
 def _item_figures(item: Item, values: list[Any], k: int) -> ItemFigures:
@@ -299,12 +300,11 @@ async def _certificates(
 ) -> CertificateFigures | None:
     participation = success = 0
     missing: Counter[str] = Counter()
-    statuses = 0
-    for participant in people:
-        status = await certificate_status(db, content, participant)
-        if status is None:
-            return None
-        statuses += 1
+    found = await certificate_statuses(db, content, people)
+    if found is None:
+        return None
+    statuses = len(found)
+    for status in found.values():
         participation += status.participation.obtained
         success += status.success.obtained
         level = status.success

@@ -169,8 +169,7 @@ async def cohort_means(db: Database, content: Content) -> list[CohortKat]:
     by_participant: dict[int, dict[str, int]] = {}
     cohorts: dict[int, str] = {}
     async with db.read() as conn:
-        for attempt in await store.submitted_attempts(conn, "kat"):
-            answers = await store.answers_of(conn, attempt.id)
+        for attempt, answers in await store.submitted_with_answers(conn, "kat"):
             by_participant.setdefault(attempt.participant_id, {})[attempt.stage] = score(
                 kat, answers
             )

@@ -189,7 +189,12 @@ class Instrument(_Model):
 
     def item(self, item_id: str) -> Item | None:
         """The item with this id."""
-        return next((i for i in self.items if i.id == item_id), None)
+        return self._by_id.get(item_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Item]:
+        # Exports look an item up for each of a million answers.
+        return {item.id: item for item in self.items}
 
     def position(self, item: Item) -> int:
         """The item's place in the instrument (ids are unique)."""

@@ -91,6 +91,9 @@ async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
         params.append(repo.to_db_time(filters.until))
     sql += " ORDER BY a.instrument, p.code, a.stage, a.id"
     async with db.read() as conn, conn.execute(sql, params) as cursor:
+        # A trip to the database thread per 64 rows (aiosqlite's default) adds up over a
+        # million answers; 2,000 rows at a time stay small in memory.
+        cursor.iter_chunk_size = 2000
         async for row in cursor:
             yield Answer(
                 participant=row["code"],

@@ -43,15 +43,7 @@ IMPORTED = time.perf_counter()
 PLAN_AT = datetime(2027, 1, 12, 9, 5, tzinfo=UTC)
 
 # The query of ``bot.services.export.answers`` without filters: the same rows, in the same order.
-EXPORT_SQL = (
-    "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
-    " x.item, x.value, x.answered_at FROM answers x"
-    " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
-    " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
-    " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
-    " AND b.stage = a.stage AND b.submitted_at IS NOT NULL)"
-    " ORDER BY a.instrument, p.code, a.stage, a.id"
-)
+EXPORT_SQL = export.ANSWERS_SQL + export.ANSWERS_ORDER
 
 
 async def scale(path: Path) -> dict[str, Any]:

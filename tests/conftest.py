@@ -6,6 +6,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,9 +121,15 @@ async def staff_invite(db: Database, clock: FixedClock, role: Role) -> IssuedInv
 
 
 async def submitted_attempt(
-    db: Database, clock: FixedClock, content: Content, participant_id: int, kind: str, stage: str
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    participant_id: int,
+    kind: str,
+    stage: str,
+    given: dict[str, Any] | None = None,
 ) -> None:
-    """A stage the participant has sent (no answers needed for what the callers check)."""
+    """A stage the participant has sent, with the ``given`` answers (item id -> value)."""
     from bot.storage import answers
 
     async with db.transaction() as conn:
@@ -136,4 +143,19 @@ async def submitted_attempt(
             seed=1,
             now=clock.now(),
         )
+        for item, value in (given or {}).items():
+            await answers.save_answer(conn, attempt.id, item, value, clock.now())
         await answers.submit(conn, attempt.id, clock.now())
+
+
+class FakeTime:
+    """A monotonic clock that only sleeping moves (for the sender's pacing)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds

@@ -13,20 +13,9 @@ from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.sender import Sender
 from bot.storage import Database, outbox
 from bot.storage.repo import Role
-from tests.conftest import add_participant, invite_for, staff_invite
+from tests.conftest import FakeTime, add_participant, invite_for, staff_invite
 
 NewUser = Callable[..., SimulatedUser]
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 async def cast(

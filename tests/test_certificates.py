@@ -15,9 +15,9 @@ from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
 from bot.services.attendance import AttendanceError, import_attendance
 from bot.services.certificates import certificate_status, certificate_statuses, evaluate
-from bot.storage import Database, answers, progress
+from bot.storage import Database, progress
 from bot.storage.repo import Participant, Role
-from tests.conftest import add_participant, invite_for, staff_invite
+from tests.conftest import add_participant, invite_for, staff_invite, submitted_attempt
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -174,20 +174,8 @@ async def test_me_shows_what_is_missing_then_both_certificates(
     await import_attendance(db, rows.encode(), programme=content.programme, clock=clock, actor="t")
     kat = content.instrument("kat")
     assert kat is not None
-    async with db.transaction() as conn:
-        attempt = await answers.insert_attempt(
-            conn,
-            participant_id=participant.id,
-            instrument="kat",
-            stage="post",
-            number=1,
-            content_version=content.version,
-            seed=1,
-            now=clock.now(),
-        )
-        for item in kat.items[:7]:
-            await answers.save_answer(conn, attempt.id, item.id, item.answer, clock.now())
-        await answers.submit(conn, attempt.id, clock.now())
+    right = {item.id: item.answer for item in kat.items[:7]}
+    await submitted_attempt(db, clock, content, participant.id, "kat", "post", right)
     status = await certificate_status(db, content, participant)
     assert status is not None
     assert status.participation.obtained

@@ -25,7 +25,7 @@ from bot.sender import Sender
 from bot.services.privacy import apply_retention, forget, retention_deadline
 from bot.settings import Settings
 from bot.storage import Database, answers, outbox, repo
-from tests.conftest import CONTENT_DIR, add_participant, invite_for
+from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
 
 NewUser = Callable[..., SimulatedUser]
 NAME = "Khadija El Idrissi"
@@ -37,29 +37,15 @@ def file_bytes(db: Database) -> bytes:
     return data + (wal.read_bytes() if wal.exists() else b"")
 
 
-async def answered(db: Database, clock: FixedClock, content: Content, participant_id: int) -> None:
-    async with db.transaction() as conn:
-        attempt = await answers.insert_attempt(
-            conn,
-            participant_id=participant_id,
-            instrument="satisfaction",
-            stage="intro",
-            number=1,
-            content_version=content.version,
-            seed=1,
-            now=clock.now(),
-        )
-        await answers.save_answer(conn, attempt.id, "info", 4, clock.now())
-        await answers.submit(conn, attempt.id, clock.now())
-
-
 async def test_forget_leaves_no_trace_of_identity_in_the_file(
     db: Database, clock: FixedClock, content: Content, new_user: NewUser
 ) -> None:
     participant = await add_participant(db, clock, full_name=NAME)
     user = new_user("Khadija")
     await user.send(f"/start {(await invite_for(db, clock, participant)).token}")
-    await answered(db, clock, content, participant.id)
+    await submitted_attempt(
+        db, clock, content, participant.id, "satisfaction", "intro", {"info": 4}
+    )
     assert NAME.encode() in file_bytes(db)
 
     code = await forget(db, participant.code, with_answers=False, actor="test", now=clock.now())

@@ -13,20 +13,7 @@ from bot.content import Content
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.sender import Sender
 from bot.storage import Database, outbox, repo
-from tests.conftest import add_participant, submitted_attempt
-
-
-class FakeTime:
-    """A monotonic clock that only sleeping moves."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conftest import FakeTime, add_participant, submitted_attempt
 
 
 @pytest.fixture

@@ -20,13 +20,12 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.handlers.common import (
-    Caller,
     Context,
     answer_query,
     caller,
-    refuse_staff_only,
     reply,
     runtime,
+    staff_caller,
 )
 from bot.i18n import Translator, escape
 from bot.runtime import Runtime
@@ -41,10 +40,6 @@ AUDIENCE, MESSAGE, CONFIRM = range(3)
 DRAFT = "broadcast_draft"
 PROGRESS_SECONDS = 3.0
 BAR = 10
-
-
-def _allowed(who: Caller) -> bool:
-    return bool(who.identity.roles & COORDINATION)
 
 
 def audience_label(t: Translator, rt: Runtime, audience: Audience) -> str:
@@ -68,9 +63,8 @@ def audience_label(t: Translator, rt: Runtime, audience: Audience) -> str:
 async def start_broadcast(update: Update, context: Context) -> int:
     """Stores nothing yet; asks whom to write to, with live counts."""
     rt = runtime(context)
-    who = await caller(update, context)
-    if not _allowed(who):
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
         return ConversationHandler.END
     found = await broadcasts.audiences(rt.db, rt.content, rt.clock.now())
     keyboard = [
@@ -312,7 +306,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
         return
     rt = runtime(context)
     who = await caller(update, context)
-    if not _allowed(who):
+    if not who.identity.roles & COORDINATION:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     found = await broadcasts.get(rt.db, int(query.data.rsplit(":", 1)[-1]))
@@ -329,11 +323,10 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 async def list_broadcasts(update: Update, context: Context) -> None:
     """Stores nothing; lists recent broadcasts with their counts, and a Stop button if running."""
     rt = runtime(context)
-    who = await caller(update, context)
-    t = who.t
-    if not _allowed(who):
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
         return
+    t = who.t
     found = await broadcasts.recent(rt.db)
     if not found:
         await reply(update, who, t.gettext("No broadcast yet. Send /broadcast to start one."))

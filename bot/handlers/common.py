@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.services.access import Identity, choose_locale, identify
+from bot.storage.repo import Role
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,18 @@ async def refuse(update: Update, who: Caller, text: str) -> None:
     await reply(update, who, text if who.identity.is_known else access_text(who.t))
 
 
-async def refuse_staff_only(update: Update, who: Caller, evaluators: bool = False) -> None:
-    """The refusal of a coordinators' (or evaluators' and coordinators') command."""
-    if evaluators:
+async def staff_caller(update: Update, context: Context, allowed: frozenset[Role]) -> Caller | None:
+    """The caller of a staff command if they hold one of ``allowed``; otherwise None, after
+    telling them the command is for coordinators (or evaluators too)."""
+    who = await caller(update, context)
+    if who.identity.roles & allowed:
+        return who
+    if Role.EVALUATOR in allowed:
         text = who.t.gettext("This command is for evaluators and coordinators.")
     else:
         text = who.t.gettext("This command is for coordinators.")
     await refuse(update, who, text)
+    return None
 
 
 def access_text(t: Translator) -> str:

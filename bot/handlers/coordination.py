@@ -11,9 +11,9 @@ from bot.handlers.common import (
     Context,
     answer_query,
     caller,
-    refuse_staff_only,
     reply,
     runtime,
+    staff_caller,
 )
 from bot.i18n import escape
 from bot.scheduling import reload_content
@@ -27,9 +27,8 @@ NUDGE_RE = re.compile(r"^nudge:([a-z]{1,14}):([a-z0-9-]{1,12})$")
 async def stats(update: Update, context: Context) -> None:
     """Stores nothing; shows, per questionnaire stage and cohort, enrolled, started and sent."""
     rt = runtime(context)
-    who = await caller(update, context)
-    if not who.identity.roles & COORDINATION:
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
         return
     t = who.t
     found = await stage_stats(rt.db, rt.content, rt.clock.now())
@@ -66,11 +65,10 @@ async def stats(update: Update, context: Context) -> None:
 async def pending(update: Update, context: Context) -> None:
     """Stores nothing; lists who has not answered a questionnaire, with a button to nudge them."""
     rt = runtime(context)
-    who = await caller(update, context)
-    t = who.t
-    if not who.identity.roles & COORDINATION:
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
         return
+    t = who.t
     args = context.args or []
     instrument = rt.content.instrument(args[0]) if args else None
     if instrument is None:
@@ -131,9 +129,8 @@ async def nudge(update: Update, context: Context) -> None:
 
 async def reload(update: Update, context: Context) -> None:
     """Stores nothing; reloads the content files and re-plans the campaigns (admins only)."""
-    who = await caller(update, context)
-    if Role.ADMIN not in who.identity.roles:
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, frozenset({Role.ADMIN}))
+    if who is None:
         return
     problems = await reload_content(context.application)
     t = who.t

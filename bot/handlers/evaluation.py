@@ -10,10 +10,9 @@ from telegram import InputMediaPhoto, Update
 
 from bot.handlers.common import (
     Context,
-    caller,
-    refuse_staff_only,
     reply,
     runtime,
+    staff_caller,
 )
 from bot.services import export
 from bot.services.access import COORDINATION, EVALUATION
@@ -27,12 +26,11 @@ async def send_export(update: Update, context: Context) -> None:
     ``/export identities`` sends codes with names to coordinators only.
     """
     rt = runtime(context)
-    who = await caller(update, context)
+    who = await staff_caller(update, context, EVALUATION)
+    if who is None:
+        return
     t = who.t
     roles = who.identity.roles
-    if not roles & EVALUATION:
-        await refuse_staff_only(update, who, evaluators=True)
-        return
     args = [a.lower() for a in context.args or []]
     now = rt.clock.now()
     actor = f"telegram:{who.identity.user_id}"
@@ -79,11 +77,10 @@ async def send_export(update: Update, context: Context) -> None:
 async def send_report(update: Update, context: Context) -> None:
     """Stores nothing; sends the report as an HTML file and its charts as photos."""
     rt = runtime(context)
-    who = await caller(update, context)
-    t = who.t
-    if not who.identity.roles & EVALUATION:
-        await refuse_staff_only(update, who, evaluators=True)
+    who = await staff_caller(update, context, EVALUATION)
+    if who is None:
         return
+    t = who.t
     found = await figures(rt.db, rt.content, rt.clock.now(), rt.settings.report_min_cell)
     html = render_html(found, rt.content, t)
     await context.bot.send_document(

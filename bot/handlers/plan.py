@@ -9,9 +9,9 @@ from bot.handlers.common import (
     Context,
     caller,
     refuse,
-    refuse_staff_only,
     reply,
     runtime,
+    staff_caller,
 )
 from bot.i18n import escape
 from bot.services.access import COORDINATION
@@ -95,11 +95,10 @@ async def receive_document(update: Update, context: Context) -> None:
 async def list_plans(update: Update, context: Context) -> None:
     """Stores nothing; lists the action plans received, or sends one (/plans CODE) to staff."""
     rt = runtime(context)
-    who = await caller(update, context)
-    t = who.t
-    if not who.identity.roles & COORDINATION:
-        await refuse_staff_only(update, who)
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
         return
+    t = who.t
     if context.args:
         found = await submission_of(rt.db, context.args[0])
         if found is None:

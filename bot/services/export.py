@@ -66,16 +66,22 @@ class Answer:
     attempt: int
 
 
+# Every answer of the latest submitted attempt per participant and stage; filters are
+# appended as AND clauses, then ANSWERS_ORDER.
+ANSWERS_SQL = (
+    "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
+    " x.item, x.value, x.answered_at FROM answers x"
+    " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
+    " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
+    " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
+    " AND b.stage = a.stage AND b.submitted_at IS NOT NULL)"
+)
+ANSWERS_ORDER = " ORDER BY a.instrument, p.code, a.stage, a.id"
+
+
 async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
     """Every answer of the latest submitted attempt per participant and stage, in order."""
-    sql = (
-        "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
-        " x.item, x.value, x.answered_at FROM answers x"
-        " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
-        " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
-        " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
-        " AND b.stage = a.stage AND b.submitted_at IS NOT NULL)"
-    )
+    sql = ANSWERS_SQL
     params: list[Any] = []
     if filters.instrument:
         sql += " AND a.instrument = ?"
@@ -89,7 +95,7 @@ async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
     if filters.until:
         sql += " AND x.answered_at < ?"
         params.append(repo.to_db_time(filters.until))
-    sql += " ORDER BY a.instrument, p.code, a.stage, a.id"
+    sql += ANSWERS_ORDER
     async with db.read() as conn, conn.execute(sql, params) as cursor:
         # A trip to the database thread per 64 rows (aiosqlite's default) adds up over a
         # million answers; 2,000 rows at a time stay small in memory.

@@ -192,7 +192,7 @@ async def take_kat(
     """Answer every question with its first option; recover from a lost screen like a person."""
     await reopen(api, user)
     for _ in range(ATTEMPTS * 12):
-        if any(m.text.startswith("Merci") for m in api.visible(user.user_id)):
+        if sent(api, user):
             return
         screen = next(m for m in reversed(api.visible(user.user_id)) if m.buttons)
         first = screen.buttons[0][0]["callback_data"]
@@ -208,6 +208,16 @@ async def take_kat(
             # Refused (an old screen) or lost in a kill: ask for the questionnaire again.
             await reopen(api, user)
     raise AssertionError(f"participant {user.user_id} never got to the end")
+
+
+def sent(api: BotAPIEmulator, user: SimUser) -> bool:
+    """The participant knows their answers were sent: the thank-you, or, when a kill lost
+    that edit after the submission was stored, the bot's notice that they already were."""
+    if any(m.text.startswith("Merci") for m in api.visible(user.user_id)):
+        return True
+    return any(
+        e.kind == "answer" and "déjà été envoyées" in e.text for e in api.events[user.user_id]
+    )
 
 
 async def kill_at(bot: Bot, taps: Taps, moments: list[int]) -> None:

@@ -34,7 +34,7 @@ class Problem:
     upper: int = 10_000
     rows: list[tuple[np.ndarray, float, float]] = field(default_factory=list)
     means: list[tuple[float, float]] = field(default_factory=list)  # (mean, half width)
-    targets: list[tuple[str, Select, int, float]] = field(default_factory=list)
+    targets: list[tuple[str, Select, int, float | None]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -77,8 +77,10 @@ class Problem:
         self.rows.append((num - (share + half) * den, -np.inf, 0.0))
         self.rows.append((num - (share - half) * den, 0.0, np.inf))
 
-    def target(self, label: str, select: Select, truth: int, resolution: float = 0.1) -> None:
-        """A group the report must not disclose."""
+    def target(
+        self, label: str, select: Select, truth: int, resolution: float | None = 0.1
+    ) -> None:
+        """A group the report must not disclose: its count, and its mean unless None."""
         self.targets.append((label, select, truth, resolution))
 
     # Solving.
@@ -158,6 +160,7 @@ def audit(problem: Problem, k: int) -> list[Leak]:
             continue
         if (
             bounds is None
+            or resolution is None
             or not 0 < truth < k
             or (problem.value is None and not problem.continuous)
         ):

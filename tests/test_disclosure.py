@@ -193,6 +193,7 @@ def _group_targets(problem: Problem, content: Content, truth: dict[Atom, int]) -
                 f"{cohort}/{gender}",
                 both_of(where(0, cohort), where(1, gender)),
                 truth.get((cohort, gender), 0),
+                None,  # crossed cells: their counts (means take an integer program per count)
             )
     for gender in GENDERS:
         problem.target(

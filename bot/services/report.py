@@ -9,6 +9,7 @@ at submission, so the report does not read every answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from bot.content import Content
 from bot.content.instruments import Instrument, Item, Stage
 from bot.services import disclosure
 from bot.services.certificates import certificate_statuses
-from bot.services.questionnaire import window_for
 from bot.services.scores import normalised_change
+from bot.services.stats import response_counts
 from bot.storage import Database, repo, tally
 
 # Decimals of the figures as printed: the auditor and the rendering agree on them.
@@ -382,44 +383,6 @@ def _merge_smallest(
     return sorted([tuple(sorted(ordered[0] + ordered[1])), *ordered[2:]])
 
 
-async def response_counts(
-    db: Database, content: Content, now: datetime
-) -> dict[tuple[str, str], dict[str, tuple[int, int, int] | None]]:
-    """(instrument, stage) -> cohort -> (on the roster, enrolled, responded), or None when
-    the stage has not opened for that cohort. /stats, /pending and the report share it."""
-    async with db.transaction() as conn:
-        await tally.ensure(conn, content)
-        roster = await repo.fetch_all(
-            conn,
-            "SELECT p.cohort, COUNT(*), COUNT(b.participant_id) FROM participants p"
-            " LEFT JOIN telegram_bindings b ON b.participant_id = p.id GROUP BY p.cohort",
-        )
-        responded = await repo.fetch_all(
-            conn,
-            "SELECT a.instrument, a.stage, p.cohort, COUNT(*) FROM attempts a"
-            " JOIN participants p ON p.id = a.participant_id WHERE a.tallied = 1"
-            " GROUP BY 1, 2, 3",
-        )
-    sizes = {r[0]: (r[1], r[2]) for r in roster}
-    answered = {(r[0], r[1], r[2]): r[3] for r in responded}
-    result: dict[tuple[str, str], dict[str, tuple[int, int, int] | None]] = {}
-    for instrument in content.instruments.values():
-        for stage in instrument.stages:
-            per_cohort: dict[str, tuple[int, int, int] | None] = {}
-            for cohort in sorted(content.programme.cohort_ids):
-                if window_for(content, instrument, stage, cohort).opens > now:
-                    per_cohort[cohort] = None
-                    continue
-                on_roster, enrolled = sizes.get(cohort, (0, 0))
-                per_cohort[cohort] = (
-                    on_roster,
-                    enrolled,
-                    answered.get((instrument.kind, stage.id, cohort), 0),
-                )
-            result[(instrument.kind, stage.id)] = per_cohort
-    return result
-
-
 def _kat(kat: Instrument, people: list[tally.Person], k: int, corrections: list[str]) -> KatFigures:
     """Level 2 over the people who took the first and the last stage of the quiz."""
     maximum = kat.max_score
@@ -441,12 +404,13 @@ def _kat(kat: Instrument, people: list[tally.Person], k: int, corrections: list[
         for a, b in zip(pre, post, strict=True)
         if (c := normalised_change(int(a), int(b), maximum)) is not None
     ]
+    right_items = {id(p): p.correct_items for pair in both for p in pair}
     facility = []
     for item in kat.items:
         if item.type != "quiz":
             continue
         right = [
-            sum(1 for p in pair if item.id in p.correct_items)
+            sum(1 for p in pair if item.id in right_items[id(p)])
             for pair in ([a for a, _ in both], [b for _, b in both])
         ]
         facility.append(
@@ -542,7 +506,10 @@ async def figures(
         target = result.satisfaction if kind == "satisfaction" else result.followup
         for stage in instrument.stages:
             mine = [p for p in people[kind] if p.stage == stage.id]
-            found = _survey_stage(instrument, stage, by_stage[(kind, stage.id)], mine, k)
+            # The arithmetic over every person runs in a worker thread: taps go on meanwhile.
+            found = await asyncio.to_thread(
+                _survey_stage, instrument, stage, by_stage[(kind, stage.id)], mine, k
+            )
             await _open(db, found, len(mine), k, open_answers)
             target.append(found)
     satisfaction = content.instrument("satisfaction")
@@ -551,7 +518,7 @@ async def figures(
     kat = content.instrument("kat")
     scores: dict[int, float] = {}
     if kat is not None:
-        result.kat = _kat(kat, people["kat"], k, [])
+        result.kat = await asyncio.to_thread(_kat, kat, people["kat"], k, [])
         last = kat.stages[-1].id
         scores = {
             p.participant_id: 100 * (p.score or 0) / kat.max_score

@@ -261,7 +261,7 @@ MIGRATIONS: tuple[str, ...] = (
         type       TEXT NOT NULL,
         answer     TEXT,
         PRIMARY KEY (instrument, item)
-    ) WITHOUT ROWID;
+    );
     -- People per answer given, by cohort and gender, over each person's counted attempt
     -- (the latest submitted one at each stage). category '*' counts the people who
     -- answered the item at all; correct: 1 or 0 for quiz items, else -1.
@@ -275,7 +275,7 @@ MIGRATIONS: tuple[str, ...] = (
         correct    INTEGER NOT NULL,
         n          INTEGER NOT NULL,
         PRIMARY KEY (instrument, stage, item, category, cohort, gender, correct)
-    ) WITHOUT ROWID;
+    );
     -- dirty: the summaries must be rebuilt before they are read (starts dirty, so an
     -- upgraded database counts its existing answers once).
     CREATE TABLE tally_state (

@@ -44,7 +44,11 @@ class Person:
     gender: str
     score: int | None
     rating: float | None
-    correct_items: frozenset[str] = frozenset()
+    correct_json: str | None = None  # JSON list of the quiz items answered right
+
+    @property
+    def correct_items(self) -> frozenset[str]:
+        return frozenset(json.loads(self.correct_json or "[]"))
 
 
 def _items(content: Content) -> set[tuple[str, str, str, str | None]]:
@@ -132,10 +136,7 @@ async def people(conn: aiosqlite.Connection, instrument: str) -> list[Person]:
         " WHERE a.tallied = 1 AND a.instrument = ?",
         (instrument,),
     )
-    return [
-        Person(r[0], r[1], r[2], r[3], r[4], r[5], frozenset(json.loads(r[6] or "[]")))
-        for r in rows
-    ]
+    return [Person(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
 
 async def open_answers(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import answer_path, broadcast, export_bench, scale
+from benchmarks import answer_path, broadcast, export_bench, report_bench, scale
 from benchmarks.common import Outcome, Row, table
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -35,6 +35,7 @@ BENCHES = (
     Bench("answer", 200, 20, answer_path.run),
     Bench("scale", 100_000, 2_000, scale.run),
     Bench("export", 1_000_000, 20_000, export_bench.run),
+    Bench("report", 100_000, 2_000, report_bench.run),
     Bench("broadcast", 10_000, 300, broadcast.run),
 )
 

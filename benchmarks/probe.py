@@ -1,7 +1,8 @@
 """Measurements that need a fresh process (memory): ``python -m benchmarks.probe MODE ...``.
 
-Modes: ``scale DB`` (start-up, schedule, memory), ``export csv|xlsx DB OUT`` and
-``dump DB OUT`` (the sqlite3 command-line reference). Prints one JSON object.
+Modes: ``scale DB`` (start-up, schedule, memory), ``export csv|xlsx DB OUT``,
+``dump DB OUT`` (the sqlite3 command-line reference), ``report DB OUT`` (the evaluation
+report) and ``scan DB`` (its reference). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -156,6 +157,38 @@ def dump_python(path: Path, out: Path) -> dict[str, Any]:
     }
 
 
+async def report(path: Path, out: Path) -> dict[str, Any]:
+    """``relais report``'s work (figures, then the HTML page with its charts), and memory."""
+    from bot.services.report import figures
+    from bot.services.report_render import render_html
+
+    load_catalogs()
+    content = load_content(CONTENT_DIR)
+    started = time.perf_counter()
+    async with Database.opened(path) as db:
+        found = await figures(db, content, datetime(2028, 1, 1, tzinfo=UTC), 5)
+    computed = time.perf_counter() - started
+    page = render_html(found, content, Translator("fr", content.programme.tz))
+    await asyncio.to_thread(out.write_text, page, "utf-8")
+    return {
+        "seconds": time.perf_counter() - started,
+        "figures": computed,
+        "peak_mb": peak_rss_mb(),
+        "size_mb": len(page.encode()) / 2**20,
+    }
+
+
+def scan(path: Path) -> dict[str, Any]:
+    """The reference: one pass over every row of the answers table with Python's sqlite3."""
+    import sqlite3
+
+    started = time.perf_counter()
+    conn = sqlite3.connect(path)
+    rows = sum(1 for _ in conn.execute("SELECT * FROM answers"))
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "peak_mb": peak_rss_mb()}
+
+
 def main(argv: list[str]) -> None:
     """Run the mode named by ``argv`` and print its JSON."""
     mode = argv[0]
@@ -166,6 +199,10 @@ def main(argv: list[str]) -> None:
         result["size_mb"] = Path(argv[3]).stat().st_size / 2**20
     elif mode == "dump":
         result = dump(Path(argv[1]), Path(argv[2]))
+    elif mode == "report":
+        result = asyncio.run(report(Path(argv[1]), Path(argv[2])))
+    elif mode == "scan":
+        result = scan(Path(argv[1]))
     elif mode == "dump-python":
         result = dump_python(Path(argv[1]), Path(argv[2]))
     else:

@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("relais-report.html"))
     report.add_argument("--charts", type=Path, metavar="DIR", help="also write the charts as PNG")
     report.add_argument("--locale", choices=["fr", "en", "ar"], default="fr")
+    report.add_argument(
+        "--without-open-answers",
+        action="store_true",
+        help="leave the typed answers out (the version for the employer)",
+    )
 
     invites = sub.add_parser("invites", help="issue one invite link per participant not enrolled")
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
@@ -446,9 +451,18 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     content = load_content(settings.content_dir)
     t = Translator(args.locale, content.programme.tz)
     async with Database.opened(settings.database) as db:
-        found = await figures(db, content, SystemClock().now(), settings.report_min_cell)
+        found = await figures(
+            db,
+            content,
+            SystemClock().now(),
+            settings.report_min_cell,
+            open_answers=not args.without_open_answers,
+        )
         await asyncio.to_thread(args.out.write_text, render_html(found, content, t), "utf-8")
-        print(f"{args.out}: evaluation report (figures under {found.k} respondents suppressed)")
+        print(
+            f"{args.out}: evaluation report (every figure stands on at least {found.k} people"
+            + ("; typed answers left out)" if args.without_open_answers else ")")
+        )
         if args.charts:
             await asyncio.to_thread(args.charts.mkdir, parents=True, exist_ok=True)
             for name, data in render_charts(found, content, t):

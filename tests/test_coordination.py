@@ -46,7 +46,7 @@ async def test_stats_pending_and_nudge_now(
 
     stats = await coordinator.send("/stats")
     assert "<b>Test d'acquisition des connaissances · Test avant la formation</b>" in stats.text
-    assert "Tanger : 2 · 1 · 1 · 50\u00a0%" in stats.text
+    assert "Tanger : 2 · 2 · 1 · 1 · 50\u00a0%" in stats.text  # roster · enrolled · started · sent
 
     pending = await coordinator.send("/pending kat")
     assert "Youssef Berrada" in pending.text

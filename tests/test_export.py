@@ -18,7 +18,7 @@ from bot.content.instruments import Item
 from bot.i18n import Translator, load_catalogs
 from bot.services import export
 from bot.services.report import figures
-from bot.services.scores import normalised_gain
+from bot.services.scores import normalised_change
 from bot.storage import Database, answers, repo
 from bot.storage.repo import ParticipantFields
 
@@ -180,52 +180,35 @@ async def test_report_figures_equal_a_hand_computation(
     pre = [kat_score(c, "pre") for c in codes]
     post = [kat_score(c, "post") for c in codes]
     assert found.kat is not None
-    assert found.kat.pre_mean.value == pytest.approx(fmean(pre))
-    assert found.kat.post_mean.value == pytest.approx(fmean(post))
+    assert found.kat.people == 100
+    assert found.kat.pre_mean == pytest.approx(fmean(pre))
+    assert found.kat.post_mean == pytest.approx(fmean(post))
     improved = sum(1 for a, b in zip(pre, post, strict=True) if b > a) / 100
-    assert found.kat.improved.value == pytest.approx(improved)
-    gains = [
-        g for a, b in zip(pre, post, strict=True) if (g := normalised_gain(a, b, 10)) is not None
+    assert found.kat.improved == pytest.approx(improved)
+    changes = [
+        c for a, b in zip(pre, post, strict=True) if (c := normalised_change(a, b, 10)) is not None
     ]
-    assert found.kat.normalised_gain.value == pytest.approx(fmean(gains))
+    assert found.kat.change == pytest.approx(fmean(changes))
+    assert found.kat.class_gain == pytest.approx((fmean(post) - fmean(pre)) / (10 - fmean(pre)))
     q01 = kat.items[0]
     right_before = sum(1 for c in codes if expected[(c, "kat", "pre", q01.id)] == q01.answer)
-    assert found.kat.facility[q01.id][0].value == pytest.approx(right_before / 100)
+    assert found.kat.facility[0].before == pytest.approx(right_before / 100)
 
     first = content.instruments["satisfaction"].items[0]
-    values = [
-        v for (c, i, s, item), v in expected.items() if i == "satisfaction" and item == first.id
-    ]
-    row = next(f for f in found.satisfaction if f.item.id == first.id)
-    assert row.respondents == len(values)
-    assert row.mean.value == pytest.approx(fmean(values))
-    assert row.satisfied.value == pytest.approx(sum(1 for v in values if v >= 4) / len(values))
-    assert sum(c.value or 0 for c in row.distribution.values()) == len(values)
-    rates = [
-        r for r in found.rates if r.instrument == "kat" and r.stage == "pre" and r.cohort is None
-    ]
-    assert rates[0].invited == 100
-    assert rates[0].submitted.value == pytest.approx(1.0)
-
-
-async def test_small_cells_are_suppressed(
-    db: Database, clock: FixedClock, content: Content
-) -> None:
-    await populate(db, clock, content, n=6)  # 2 per cohort
-    found = await figures(db, content, clock.now() + timedelta(days=400), k=5)
-    by_cohort = [r for r in found.rates if r.cohort is not None]
-    assert by_cohort
-    assert all(r.submitted.suppressed and r.submitted.value is None for r in by_cohort)
-    overall = [r for r in found.rates if r.cohort is None]
-    assert all(not r.submitted.suppressed for r in overall)  # 6 respondents overall
-    assert found.kat is not None
-    assert all(b.value.suppressed for b in found.kat.by_cohort)
-    counts = [c for f in found.satisfaction for c in f.distribution.values() if c.n]
-    assert any(c.suppressed for c in counts)
-    assert all(c.value is None for c in counts if c.suppressed)
-    # Open answers are listed only when at least k people wrote one.
-    assert all(len(texts) >= 5 for texts in found.open_answers.values() if texts)
-    assert any(found.open_suppressed.values())
+    for stage in found.satisfaction:
+        values = [
+            v
+            for (c, i, s, item), v in expected.items()
+            if i == "satisfaction" and s == stage.stage.id and item == first.id
+        ]
+        row = next(f for f in stage.items if f.item.id == first.id)
+        assert row.respondents == len(values)  # people at this activity, each once
+        assert row.mean == pytest.approx(fmean(values))
+        assert row.bands is not None
+        assert sum(b.n for b in row.bands) == len(values)
+    rates = next(r for r in found.rates if (r.instrument, r.stage) == ("kat", "pre"))
+    assert rates.total is not None
+    assert (rates.total.roster, rates.total.enrolled, rates.total.responded) == (100, 100, 100)
 
 
 async def test_export_and_report_in_the_chat_respect_roles(

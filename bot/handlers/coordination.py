@@ -25,17 +25,17 @@ NUDGE_RE = re.compile(r"^nudge:([a-z]{1,14}):([a-z0-9-]{1,12})$")
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Stores nothing; shows, per questionnaire stage and cohort, enrolled, started and sent."""
+    """Stores nothing; shows, per stage and cohort, roster, enrolled, started, sent and rate."""
     rt = runtime(context)
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
     t = who.t
     found = await stage_stats(rt.db, rt.content, rt.clock.now())
-    if not found:
+    if not any(row.opened for row in found):
         await reply(update, who, t.gettext("No questionnaire has opened yet."))
         return
-    lines = [t.gettext("<b>Responses</b> (enrolled · started · sent · rate)")]
+    lines = [t.gettext("<b>Responses</b> (on the roster · enrolled · started · sent · rate)")]
     current = None
     for row in found:
         instrument = rt.content.instrument(row.instrument)
@@ -47,16 +47,19 @@ async def stats(update: Update, context: Context) -> None:
             lines += ["", f"<b>{escape(heading)}</b>"]
             current = heading
         cohort = rt.content.programme.cohort(row.cohort)
-        name = cohort.name.get(t.locale) if cohort else row.cohort
-        rate = format_percent(row.rate, locale=t.locale)
+        name = escape(cohort.name.get(t.locale) if cohort else row.cohort)
+        if not row.opened:
+            lines.append(t.gettext("%(cohort)s: not open yet", cohort=name))
+            continue
         lines.append(
             t.gettext(
-                "%(cohort)s: %(invited)d · %(started)d · %(submitted)d · %(rate)s",
-                cohort=escape(name),
-                invited=row.invited,
+                "%(cohort)s: %(roster)d · %(enrolled)d · %(started)d · %(submitted)d · %(rate)s",
+                cohort=name,
+                roster=row.roster,
+                enrolled=row.enrolled,
                 started=row.started,
                 submitted=row.submitted,
-                rate=rate,
+                rate=format_percent(row.rate, locale=t.locale),
             )
         )
     await reply(update, who, "\n".join(lines))
@@ -79,29 +82,49 @@ async def pending(update: Update, context: Context) -> None:
         return
     stages = [s for s in instrument.stages if len(args) < 2 or s.id == args[1]]
     now = rt.clock.now()
+    opened = {
+        (row.stage, row.cohort): row
+        for row in await stage_stats(rt.db, rt.content, now)
+        if row.instrument == instrument.kind and row.opened
+    }
     lines: list[str] = []
     buttons = []
     for stage in stages:
-        people = await non_respondents(rt.db, rt.content, instrument.kind, stage.id, now)
-        if not people:
-            continue
         title = f"{instrument.title.get(t.locale)} · {stage.title.get(t.locale)}"
+        rows = [row for (s, _), row in opened.items() if s == stage.id]
+        if not rows:
+            lines += ["", f"<b>{escape(title)}</b>", t.gettext("Not open yet.")]
+            continue
+        if not any(row.enrolled for row in rows):
+            lines += ["", f"<b>{escape(title)}</b>", t.gettext("Nobody has enrolled yet.")]
+            continue
+        people = await non_respondents(rt.db, rt.content, instrument.kind, stage.id, now)
+        unenrolled = sum(row.roster - row.enrolled for row in rows)
         lines += ["", f"<b>{escape(title)}</b> ({len(people)})"]
+        if not people:
+            lines.append(t.gettext("Everyone enrolled has answered."))
         lines += [f"{p.code} · {escape(p.full_name)} · {p.cohort}" for p in people]
-        buttons.append(
-            [
-                InlineKeyboardButton(
-                    t.gettext("Nudge them now: %(stage)s", stage=stage.title.get(t.locale)),
-                    callback_data=f"nudge:{instrument.kind}:{stage.id}",
+        if unenrolled:
+            lines.append(
+                t.ngettext(
+                    "%(n)d person on the roster has not enrolled yet.",
+                    "%(n)d people on the roster have not enrolled yet.",
+                    unenrolled,
                 )
-            ]
-        )
-    if not lines:
-        await reply(update, who, t.gettext("Everyone has answered."))
-        return
+            )
+        if people:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        t.gettext("Nudge them now: %(stage)s", stage=stage.title.get(t.locale)),
+                        callback_data=f"nudge:{instrument.kind}:{stage.id}",
+                    )
+                ]
+            )
     # Names are for coordinators only: exports for evaluators use codes.
     header = t.gettext("Not answered yet:")
-    await reply(update, who, header + "\n" + "\n".join(lines), InlineKeyboardMarkup(buttons))
+    markup = InlineKeyboardMarkup(buttons) if buttons else None
+    await reply(update, who, header + "\n" + "\n".join(lines), markup)
 
 
 async def nudge(update: Update, context: Context) -> None:

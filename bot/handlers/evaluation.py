@@ -75,26 +75,38 @@ async def send_export(update: Update, context: Context) -> None:
 
 
 async def send_report(update: Update, context: Context) -> None:
-    """Stores nothing; sends the report as an HTML file and its charts as photos."""
+    """Stores nothing; sends the report as an HTML file and its charts as photos.
+
+    ``/report employer`` leaves the typed answers out (the version for the employer).
+    """
     rt = runtime(context)
     who = await staff_caller(update, context, EVALUATION)
     if who is None:
         return
     t = who.t
-    found = await figures(rt.db, rt.content, rt.clock.now(), rt.settings.report_min_cell)
-    html = render_html(found, rt.content, t)
+    args = [a.lower() for a in context.args or []]
+    without = bool({"employer", "without-open-answers"} & set(args))
+    found = await figures(
+        rt.db,
+        rt.content,
+        rt.clock.now(),
+        rt.settings.report_min_cell,
+        open_answers=not without,
+    )
+    # Drawing the charts takes seconds for a large class: off the event loop.
+    html = await asyncio.to_thread(render_html, found, rt.content, t)
     await context.bot.send_document(
         who.chat_id,
         html.encode("utf-8"),
         filename="relais-report.html",
         caption=t.bidi(
             t.gettext(
-                "Evaluation report: aggregates only, figures under %(k)d respondents hidden.",
+                "Evaluation report: aggregates only, every figure stands on at least %(k)d people.",
                 k=found.k,
             )
         ),
     )
-    charts = render_charts(found, rt.content, t)
+    charts = await asyncio.to_thread(render_charts, found, rt.content, t)
     # Telegram takes up to ten photos per album.
     for start in range(0, len(charts), 10):
         media = [InputMediaPhoto(data, filename=name) for name, data in charts[start : start + 10]]

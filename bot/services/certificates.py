@@ -8,6 +8,7 @@ the individual action plan. Thresholds and the sessions required are in ``kat.ya
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.content import Content
@@ -91,9 +92,16 @@ async def certificate_status(
 
 
 async def certificate_statuses(
-    db: Database, content: Content, people: list[Participant]
+    db: Database,
+    content: Content,
+    people: list[Participant],
+    post_percents: Mapping[int, float] | None = None,
 ) -> dict[int, CertificateStatus] | None:
-    """``certificate_status`` for many participants, from a few queries in all."""
+    """``certificate_status`` for many participants, from a few queries in all.
+
+    ``post_percents`` (participant -> final quiz %), when the caller has them already
+    (the report reads them from its summaries), saves reading every quiz answer.
+    """
     kat = content.instrument("kat")
     if kat is None or kat.certificates is None:
         return None
@@ -101,11 +109,15 @@ async def certificate_statuses(
     async with db.read() as conn:
         attendance = await progress.attendance_by_participant(conn)
         planned = {plan.participant_id for plan in await progress.latest_plans(conn)}
-        posts = {
-            attempt.participant_id: 100 * score(kat, answers) / kat.max_score
-            for attempt, answers in await store.submitted_with_answers(conn, "kat")
-            if attempt.stage == "post" and kat.max_score
-        }
+        posts = (
+            dict(post_percents)
+            if post_percents is not None
+            else {
+                attempt.participant_id: 100 * score(kat, answers) / kat.max_score
+                for attempt, answers in await store.submitted_with_answers(conn, "kat")
+                if attempt.stage == "post" and kat.max_score
+            }
+        )
     by_cohort: dict[str, dict[str, list[Session]]] = {}
     statuses = {}
     for participant in people:

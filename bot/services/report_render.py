@@ -1,9 +1,9 @@
 """Render the evaluation report: PNG charts for Telegram and one self-contained HTML page.
 
 Charts are drawn with matplotlib's object API on the Agg canvas (no pyplot, so no global
-figure registry and no GUI backend). Every suppressed cell (fewer than ``k``
-respondents) shows as "< k", in the tables and in the charts alike: no bar is drawn
-for it and its number never appears.
+figure registry and no GUI backend). The renderer shows only what ``bot.services.report``
+let through: a hidden figure arrives as ``None`` and is written as "hidden", in the tables
+and the charts alike, so no number the disclosure rules withheld can appear here.
 """
 
 from __future__ import annotations
@@ -23,9 +23,18 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from bot.content import Content
-from bot.content.instruments import Instrument, Item
+from bot.content.instruments import Item
 from bot.i18n import Translator
-from bot.services.report import Breakdown, Cell, Figures, ItemFigures, KatFigures
+from bot.services.report import (
+    MEAN_DECIMALS,
+    Band,
+    Breakdown,
+    Figures,
+    ItemFigures,
+    KatFigures,
+    RateRow,
+    StageFigures,
+)
 
 # 8 inches at 135 dpi: 1080 px, the width a phone shows a photo at without scaling up.
 WIDTH_IN = 8.0
@@ -57,9 +66,9 @@ class _Chart:
 # --- formatting -------------------------------------------------------------------------
 
 
-def _small(k: int) -> str:
-    """How a suppressed figure reads."""
-    return f"< {k}"
+def _hidden(t: Translator) -> str:
+    """How a withheld figure reads."""
+    return t.gettext("hidden")
 
 
 def _count(n: float, t: Translator) -> str:
@@ -72,23 +81,14 @@ def _percent(value: float, t: Translator) -> str:
     return format_percent(value, locale=t.locale)
 
 
-def _decimal(value: float, t: Translator, digits: int = 1) -> str:
+def _decimal(value: float, t: Translator, digits: int = MEAN_DECIMALS) -> str:
     """A number with a fixed count of decimals in the reader's locale."""
     return format_decimal(value, format="#,##0." + "0" * digits, locale=t.locale)
 
 
-def _text(cell: Cell, k: int, fmt: Callable[[float], str]) -> str:
-    """A cell as plain text: "< k" when suppressed, a dash when there is no value."""
-    if cell.suppressed:
-        return _small(k)
-    if cell.value is None:
-        return "—"
-    return fmt(cell.value)
-
-
-def _respondents(n: int, k: int, t: Translator) -> str:
-    """A count of respondents, "< k" below the threshold."""
-    return _small(k) if n < k else _count(n, t)
+def _or_hidden(value: float | None, t: Translator, fmt: Callable[[float], str]) -> str:
+    """A figure as plain text, or "hidden"."""
+    return _hidden(t) if value is None else fmt(value)
 
 
 def _wrap(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
@@ -115,12 +115,15 @@ def _stage_title(content: Content, kind: str, stage: str, t: Translator) -> str:
     return found.title.get(t.locale) if found is not None else stage
 
 
-def _cohort_name(content: Content, cohort: str | None, t: Translator) -> str:
-    """A cohort's name, or "All cohorts" for the overall figure."""
-    if cohort is None:
+def _cohorts_name(content: Content, cohorts: Sequence[str], t: Translator) -> str:
+    """One cohort's name, several pooled ones joined with "+", or "All cohorts"."""
+    if not cohorts:
         return t.gettext("All cohorts")
-    found = content.programme.cohort(cohort)
-    return found.name.get(t.locale) if found is not None else cohort
+    names = []
+    for cohort in cohorts:
+        found = content.programme.cohort(cohort)
+        names.append(found.name.get(t.locale) if found is not None else cohort)
+    return " + ".join(names)
 
 
 def _gender_name(gender: str, t: Translator) -> str:
@@ -132,6 +135,15 @@ def _gender_name(gender: str, t: Translator) -> str:
         "unknown": t.gettext("Not stated"),
     }
     return names.get(gender, gender)
+
+
+def _group_name(
+    content: Content, breakdown: Breakdown, members: Sequence[str], t: Translator
+) -> str:
+    """A breakdown row's name: cohorts or genders, pooled ones joined with "+"."""
+    if breakdown.dimension == "cohort":
+        return _cohorts_name(content, members, t)
+    return " + ".join(_gender_name(g, t) for g in members)
 
 
 def _option_label(item: Item, key: str, t: Translator) -> str:
@@ -146,6 +158,15 @@ def _option_label(item: Item, key: str, t: Translator) -> str:
     return option.text.get(t.locale) if option is not None else key
 
 
+def _band_label(item: Item, band: Band, t: Translator) -> str:
+    """A band of answers: one answer's words, a range of ratings, or pooled options."""
+    if len(band.categories) == 1:
+        return _option_label(item, band.categories[0], t)
+    if item.type == "scale":
+        return t.gettext("%(low)s to %(high)s", low=band.categories[0], high=band.categories[-1])
+    return t.gettext("Other answers (%(n)d options)", n=len(band.categories))
+
+
 def _reason_name(reason: str, t: Translator) -> str:
     """Why a success certificate is missing, in words."""
     names = {
@@ -154,13 +175,6 @@ def _reason_name(reason: str, t: Translator) -> str:
         "plan": t.gettext("Action plan"),
     }
     return names.get(reason, reason)
-
-
-def _share(cell: Cell, total: int) -> Cell:
-    """A count cell turned into a share of ``total``, suppressed like the count."""
-    if cell.suppressed or cell.value is None or total <= 0:
-        return Cell(cell.n, None, cell.suppressed)
-    return Cell(cell.n, cell.value / total, False)
 
 
 # --- charts -----------------------------------------------------------------------------
@@ -204,10 +218,10 @@ def _frame(axes: Axes) -> None:
     axes.spines["right"].set_visible(False)
 
 
-def _suppressed(axes: Axes, x: float, y: float, k: int, colour: str = MUTED) -> None:
-    """Write "< k" where a suppressed bar would be."""
+def _suppressed(axes: Axes, x: float, y: float, t: Translator, colour: str = MUTED) -> None:
+    """Write "hidden" where a withheld bar would be."""
     axes.text(
-        x, y, _small(k), va="center", ha="left", fontsize=FONT, color=colour, fontstyle="italic"
+        x, y, _hidden(t), va="center", ha="left", fontsize=FONT, color=colour, fontstyle="italic"
     )
 
 
@@ -237,70 +251,54 @@ def _legend(figure: Figure, handles: Sequence[Patch], ncols: int, title: str | N
         legend.get_title().set_fontsize(FONT)
 
 
-def _hatched(k: int) -> Patch:
-    """The legend entry of a suppressed part."""
-    return Patch(facecolor="white", edgecolor="#999999", hatch="//", label=_small(k))
-
-
 def _rates_chart(figures: Figures, content: Content, t: Translator) -> _Chart | None:
-    """Response rate of every opened stage, overall and per cohort."""
-    if not any(r.submitted.n > 0 for r in figures.rates):
+    """Response rate over the roster of every opened stage: all cohorts, then each row."""
+    stages = [r for r in figures.rates if r.total is not None and not r.hidden]
+    if not any(r.total is not None and r.total.responded for r in stages):
         return None
-    k = figures.k
-    stages = list(dict.fromkeys((r.instrument, r.stage) for r in figures.rates))
-    groups = list(dict.fromkeys(r.cohort for r in figures.rates))
-    rates = {(r.instrument, r.stage, r.cohort): r for r in figures.rates}
     title = t.gettext("Response rates")
-    figure = _figure(1.6 + len(stages) * (0.45 * len(groups) + 0.4))
+    bars: list[tuple[str, RateRow, int]] = []
+    for found in stages:
+        assert found.total is not None
+        label = (
+            f"{_instrument_title(content, found.instrument, t)}: "
+            f"{_stage_title(content, found.instrument, found.stage, t)}"
+        )
+        bars.append((label, found.total, 0))
+        for g, row in enumerate(found.rows, 1):
+            bars.append(("   " + _cohorts_name(content, row.cohorts, t), row, g))
+    figure = _figure(1.6 + 0.42 * len(bars))
     axes = figure.add_subplot()
-    step = 0.8 / len(groups)
-    for g, group in enumerate(groups):
-        colour = SERIES_COLOURS[g % len(SERIES_COLOURS)]
-        for s, (kind, stage) in enumerate(stages):
-            rate = rates.get((kind, stage, group))
-            if rate is None:
-                continue
-            y = s + (g - (len(groups) - 1) / 2) * step
-            cell = rate.submitted
-            if cell.suppressed or cell.value is None:
-                _suppressed(axes, 0.01, y, k, colour)
-                continue
-            axes.barh(y, cell.value, height=step * 0.9, color=colour)
-            _value(axes, cell.value + 0.01, y, _percent(cell.value, t))
-    labels = [
-        _wrap(f"{_instrument_title(content, kind, t)}: {_stage_title(content, kind, stage, t)}")
-        for kind, stage in stages
-    ]
+    for y, (_, row, g) in enumerate(bars):
+        colour = SERIES_COLOURS[0] if g == 0 else SERIES_COLOURS[1]
+        axes.barh(y, row.rate, height=0.7, color=colour)
+        _value(axes, row.rate + 0.01, y, _percent(row.rate, t))
     _style(axes, t, 1.2)
-    _rows(axes, labels, t.gettext("Share of participants who answered"))
+    _rows(axes, [_wrap(b[0], 40, 2) for b in bars], t.gettext("Share of the roster who answered"))
     figure.suptitle(title, fontsize=TITLE_FONT)
-    handles = [
-        Patch(color=SERIES_COLOURS[g % len(SERIES_COLOURS)], label=_cohort_name(content, c, t))
-        for g, c in enumerate(groups)
-    ]
-    _legend(figure, handles, min(len(handles), 3))
     return _Chart("rates.png", "rates", title, _png(figure))
 
 
-def _satisfaction_chart(figures: Figures, t: Translator) -> _Chart | None:
-    """Stacked 1-5 distribution of every rated satisfaction item, with its mean."""
-    items = [f for f in figures.satisfaction if f.item.type == "scale"]
-    if not any(f.respondents > 0 for f in items):
+def _stage_chart(stage: StageFigures, t: Translator, name: str) -> _Chart | None:
+    """Stacked bands of every rated item of one stage, with its mean."""
+    items = [f for f in stage.items if f.item.type == "scale"]
+    if not any(f.respondents for f in items):
         return None
-    k = figures.k
-    title = t.gettext("Satisfaction: ratings per item")
+    title = stage.stage.title.get(t.locale)
     figure = _figure(2.2 + 0.85 * len(items))
     axes = figure.add_subplot()
     for y, found in enumerate(items):
-        if found.mean.suppressed or found.respondents < k:
-            _suppressed(axes, 0.01, y, k)
+        if found.respondents is None or found.bands is None:
+            _suppressed(axes, 0.01, y, t)
             continue
         left = 0.0
-        for point, colour in zip(range(1, 6), SCALE_COLOURS, strict=True):
-            cell = found.distribution.get(str(point))
-            if cell is None or cell.suppressed or not cell.value:
+        for band in found.bands:
+            if not band.n:
                 continue
-            width = cell.value / found.respondents
+            width = band.n / found.respondents
+            colour = SCALE_COLOURS[
+                round(sum(int(c) for c in band.categories) / len(band.categories)) - 1
+            ]
             axes.barh(y, width, left=left, height=0.7, color=colour, edgecolor="white")
             if width >= 0.08:
                 axes.text(
@@ -310,91 +308,73 @@ def _satisfaction_chart(figures: Figures, t: Translator) -> _Chart | None:
                     ha="center",
                     va="center",
                     fontsize=FONT,
-                    color="white" if point in (1, 5) else "black",
+                    color="black",
                 )
             left += width
-        rest = 1.0 - left
-        if rest > 1e-9:
-            # The suppressed points together, empty: their counts are not shown.
-            axes.barh(y, rest, left=left, height=0.7, fill=False, hatch="//", edgecolor="#999999")
-            if rest >= 0.1:
-                axes.text(
-                    left + rest / 2,
-                    y,
-                    _small(k),
-                    ha="center",
-                    va="center",
-                    fontsize=FONT,
-                    color=MUTED,
-                    fontstyle="italic",
-                )
-        mean = _text(found.mean, k, lambda v: _decimal(v, t))
-        _value(axes, 1.02, y, mean)
+        _value(axes, 1.02, y, _or_hidden(found.mean, t, lambda v: _decimal(v, t)))
     _style(axes, t, 1.16)
     _rows(
         axes,
         [_wrap(f.item.text.get(t.locale)) for f in items],
         t.gettext("Share of respondents; the mean (1-5) is at the end of each bar"),
     )
-    figure.suptitle(title, fontsize=TITLE_FONT)
+    figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)
     handles = [
         Patch(facecolor=c, edgecolor="#999999", label=str(p))
         for p, c in zip(range(1, 6), SCALE_COLOURS, strict=True)
     ]
-    _legend(
-        figure,
-        [*handles, _hatched(k)],
-        6,
-        t.gettext("Rating: 1 (lowest) to 5 (highest)"),
-    )
-    return _Chart("satisfaction.png", "satisfaction", title, _png(figure))
+    _legend(figure, handles, 5, t.gettext("Rating: 1 (lowest) to 5 (highest)"))
+    return _Chart(name, stage.instrument.kind, title, _png(figure))
 
 
-def _item_chart(found: ItemFigures, k: int, section: str, t: Translator) -> _Chart | None:
-    """Share of respondents who gave each answer to one scale or choice item."""
-    if found.respondents <= 0:
+def _item_chart(found: ItemFigures, t: Translator, name: str) -> _Chart | None:
+    """Share of respondents who gave each answer (or band of answers) to one item."""
+    if found.respondents is None or (found.bands is None and found.ticked is None):
         return None
-    keys = list(found.distribution)
+    n = found.respondents
+    rows: list[tuple[str, float | None]]
+    if found.bands is not None:
+        rows = [(_band_label(found.item, b, t), b.n / n) for b in found.bands]
+    else:
+        assert found.ticked is not None
+        rows = [
+            (_option_label(found.item, o, t), None if c is None else c / n)
+            for o, c in found.ticked.items()
+        ]
     title = found.item.text.get(t.locale)
-    figure = _figure(2.4 + 0.7 * len(keys))
+    figure = _figure(2.4 + 0.7 * len(rows))
     axes = figure.add_subplot()
-    for y, key in enumerate(keys):
-        cell = _share(found.distribution[key], found.respondents)
-        if found.respondents < k or cell.suppressed or cell.value is None:
-            _suppressed(axes, 0.01, y, k)
+    for y, (_, share) in enumerate(rows):
+        if share is None:
+            _suppressed(axes, 0.01, y, t)
             continue
-        axes.barh(y, cell.value, height=0.7, color=BAR_COLOUR)
-        _value(axes, cell.value + 0.01, y, _percent(cell.value, t))
+        axes.barh(y, share, height=0.7, color=BAR_COLOUR)
+        _value(axes, share + 0.01, y, _percent(share, t))
     _style(axes, t, 1.2)
-    label = t.gettext(
-        "Share of respondents (%(n)s respondents)", n=_respondents(found.respondents, k, t)
-    )
+    label = t.gettext("Share of respondents (%(n)s respondents)", n=_count(n, t))
     if found.item.type == "multi":
         label += " · " + t.gettext("Several answers possible")
-    _rows(axes, [_wrap(_option_label(found.item, key, t)) for key in keys], label)
+    _rows(axes, [_wrap(r[0]) for r in rows], label)
     figure.suptitle(_wrap(title, 60, 3), fontsize=TITLE_FONT)
-    return _Chart(f"{section}-{found.item.id}.png", section, title, _png(figure))
+    return _Chart(name, "item", title, _png(figure))
 
 
-def _kat_score_chart(kat: KatFigures, k: int, t: Translator) -> _Chart | None:
+def _kat_score_chart(kat: KatFigures, t: Translator) -> _Chart | None:
     """Mean KAT score before and after the training."""
-    if kat.pre_mean.n <= 0 or kat.maximum <= 0:
+    if kat.people is None or kat.pre_mean is None or kat.post_mean is None:
         return None
     title = t.gettext("Knowledge test: mean score before and after")
     figure = _figure(4.5)
     axes = figure.add_subplot()
-    for y, (cell, colour) in enumerate(
+    for y, (value, colour) in enumerate(
         ((kat.pre_mean, BEFORE_COLOUR), (kat.post_mean, AFTER_COLOUR))
     ):
-        if cell.suppressed or cell.value is None:
-            _suppressed(axes, kat.maximum * 0.01, y, k)
-            continue
-        axes.barh(y, cell.value, height=0.6, color=colour)
+        axes.barh(y, value, height=0.6, color=colour)
         _value(
             axes,
-            cell.value + kat.maximum * 0.01,
+            value + kat.maximum * 0.01,
             y,
-            f"{_decimal(cell.value, t)} / {_count(kat.maximum, t)}",
+            f"{_decimal(value, t)} / {_count(kat.maximum, t)}",
         )
     axes.set_xlim(0, kat.maximum * 1.3)
     _frame(axes)
@@ -404,37 +384,34 @@ def _kat_score_chart(kat: KatFigures, k: int, t: Translator) -> _Chart | None:
         t.gettext(
             "Mean score out of %(max)s (%(n)s participants who took both tests)",
             max=_count(kat.maximum, t),
-            n=_respondents(kat.pre_mean.n, k, t),
+            n=_count(kat.people, t),
         ),
     )
     figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)
     return _Chart("kat-scores.png", "kat", title, _png(figure))
 
 
-def _kat_facility_chart(
-    kat: KatFigures, instrument: Instrument | None, k: int, t: Translator
-) -> _Chart | None:
+def _kat_facility_chart(kat: KatFigures, t: Translator) -> _Chart | None:
     """Share of correct answers per question, before and after, as paired bars."""
-    if not any(b.n > 0 or a.n > 0 for b, a in kat.facility.values()):
+    if not kat.facility or kat.people is None:
         return None
-    ids = list(kat.facility)
     title = t.gettext("Knowledge test: correct answers per question")
-    figure = _figure(2.2 + 1.0 * len(ids))
+    figure = _figure(2.2 + 1.0 * len(kat.facility))
     axes = figure.add_subplot()
-    for y, question in enumerate(ids):
-        for offset, cell, colour in (
-            (-0.2, kat.facility[question][0], BEFORE_COLOUR),
-            (0.2, kat.facility[question][1], AFTER_COLOUR),
+    for y, found in enumerate(kat.facility):
+        for offset, value, colour in (
+            (-0.2, found.before, BEFORE_COLOUR),
+            (0.2, found.after, AFTER_COLOUR),
         ):
-            if cell.suppressed or cell.value is None:
-                _suppressed(axes, 0.01, y + offset, k)
+            if value is None:
+                _suppressed(axes, 0.01, y + offset, t)
                 continue
-            axes.barh(y + offset, cell.value, height=0.38, color=colour)
-            _value(axes, cell.value + 0.01, y + offset, _percent(cell.value, t))
+            axes.barh(y + offset, value, height=0.38, color=colour)
+            _value(axes, value + 0.01, y + offset, _percent(value, t))
     _style(axes, t, 1.2)
     _rows(
         axes,
-        [_question_label(instrument, q, i, t) for i, q in enumerate(ids, 1)],
+        [_wrap(f"{i}. {f.item.text.get(t.locale)}") for i, f in enumerate(kat.facility, 1)],
         t.gettext("Share of correct answers"),
     )
     figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)
@@ -446,27 +423,26 @@ def _kat_facility_chart(
     return _Chart("kat-facility.png", "kat", title, _png(figure))
 
 
-def _question_label(instrument: Instrument | None, question: str, index: int, t: Translator) -> str:
-    """A numbered, shortened question for a chart's axis."""
-    item = instrument.item(question) if instrument is not None else None
-    text = item.text.get(t.locale) if item is not None else question
-    return _wrap(f"{index}. {text}")
+def _stage_charts(stage: StageFigures, t: Translator) -> list[_Chart | None]:
+    """The charts of one stage: its rated items together, then each choice item."""
+    base = f"{stage.instrument.kind}-{stage.stage.id}"
+    found = [_stage_chart(stage, t, f"{base}.png")]
+    found += [
+        _item_chart(f, t, f"{base}-{f.item.id}.png") for f in stage.items if f.item.type != "scale"
+    ]
+    return found
 
 
 def _charts(figures: Figures, content: Content, t: Translator) -> list[_Chart]:
     """Every chart that has data, in the report's order."""
-    k = figures.k
-    found: list[_Chart | None] = [
-        _rates_chart(figures, content, t),
-        _satisfaction_chart(figures, t),
-    ]
-    found += [
-        _item_chart(f, k, "satisfaction", t) for f in figures.satisfaction if f.item.type != "scale"
-    ]
+    found: list[_Chart | None] = [_rates_chart(figures, content, t)]
+    for stage in figures.satisfaction:
+        found += _stage_charts(stage, t)
     if figures.kat is not None:
-        found.append(_kat_score_chart(figures.kat, k, t))
-        found.append(_kat_facility_chart(figures.kat, content.instrument("kat"), k, t))
-    found += [_item_chart(f, k, "followup", t) for f in figures.followup]
+        found.append(_kat_score_chart(figures.kat, t))
+        found.append(_kat_facility_chart(figures.kat, t))
+    for stage in figures.followup:
+        found += _stage_charts(stage, t)
     return [c for c in found if c is not None]
 
 
@@ -547,30 +523,28 @@ class _Page:
 
     # Cells, already escaped.
 
-    def small(self) -> str:
-        """A suppressed figure, with its meaning on hover."""
-        hint = self.t.gettext("Fewer than %(k)d respondents", k=self.k)
-        return f'<span class="small" title="{_e(hint)}">{_e(_small(self.k))}</span>'
+    def hidden(self) -> str:
+        """A withheld figure, with its meaning on hover."""
+        hint = self.t.gettext(
+            "Fewer than %(k)d people, or it would let one compute such a figure", k=self.k
+        )
+        return f'<span class="small" title="{_e(hint)}">{_e(_hidden(self.t))}</span>'
 
-    def cell(self, cell: Cell, fmt: Callable[[float], str]) -> str:
-        """A figure, or "< k" when suppressed."""
-        return self.small() if cell.suppressed else _e(_text(cell, self.k, fmt))
+    def value(self, value: float | None, fmt: Callable[[float], str]) -> str:
+        """A figure, or "hidden"."""
+        return self.hidden() if value is None else _e(fmt(value))
 
-    def count(self, cell: Cell) -> str:
-        """A count of respondents behind a cell."""
-        return self.small() if cell.suppressed else _e(_count(cell.n, self.t))
+    def count(self, n: int | None) -> str:
+        """A count of people."""
+        return self.value(n, lambda v: _count(v, self.t))
 
-    def respondents(self, n: int) -> str:
-        """A count of respondents, "< k" below the threshold."""
-        return self.small() if n < self.k else _e(_count(n, self.t))
-
-    def percent(self, cell: Cell) -> str:
+    def percent(self, value: float | None) -> str:
         """A share as a percentage."""
-        return self.cell(cell, lambda v: _percent(v, self.t))
+        return self.value(value, lambda v: _percent(v, self.t))
 
-    def mean(self, cell: Cell, digits: int = 1) -> str:
+    def mean(self, value: float | None, digits: int = MEAN_DECIMALS) -> str:
         """A mean with a fixed count of decimals."""
-        return self.cell(cell, lambda v: _decimal(v, self.t, digits))
+        return self.value(value, lambda v: _decimal(v, self.t, digits))
 
     # Blocks.
 
@@ -614,9 +588,9 @@ class _Page:
             f"<figcaption>{_e(chart.title)}</figcaption></figure>"
         )
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, level: int = 3) -> None:
         """A sub-heading of plain text."""
-        self.add(f"<h3>{_e(text)}</h3>")
+        self.add(f"<h{level}>{_e(text)}</h{level}>")
 
     def no_data(self) -> None:
         """Say a section has nothing to show yet."""
@@ -657,14 +631,20 @@ class _Page:
             t.gettext("Generated on %(date)s", date=t.moment(self.figures.generated_at)), "meta"
         )
         self.para(
-            t.gettext("Participants: %(n)s", n=_count(self.figures.participants, t)),
+            t.gettext("Participants enrolled: %(n)s", n=_count(self.figures.participants, t)),
             "meta",
         )
         note = t.gettext(
-            'Aggregates only; any figure based on fewer than %(k)d respondents is shown as "< %(k)d".',  # noqa: E501
+            "Aggregates only. Every figure stands on at least %(k)d people, each counted once."
+            ' A figure marked "hidden" stands on fewer, or would let one compute such a figure'
+            " from the others. Small groups are shown together (for example two cohorts),"
+            " and answers given by few people are pooled with their neighbours (for example"
+            ' ratings "1 to 2").',
             k=self.k,
         )
         self.add(f'<p class="note">{_e(note)}</p>')
+        if not self.figures.with_open_answers:
+            self.para(t.gettext("This version leaves out the typed answers."), "note")
         contents = t.gettext("Contents")
         self.add(f'<nav aria-label="{_e(contents)}"><ul>')
         for anchor, name, _ in sections:
@@ -678,116 +658,228 @@ class _Page:
         return "\n".join(self.out) + "\n"
 
     def rates(self) -> None:
-        """Response rate of every opened stage, overall and per cohort."""
+        """Response to every stage over the roster, once it has opened."""
         t = self.t
         if not self.figures.rates:
             self.no_data()
             return
         columns = [
-            _Column(t.gettext("Questionnaire")),
-            _Column(t.gettext("Stage")),
             _Column(t.gettext("Cohort")),
-            _Column(t.gettext("Invited"), True),
-            _Column(t.gettext("Responses"), True),
-            _Column(t.gettext("Rate"), True),
+            _Column(t.gettext("On the roster"), True),
+            _Column(t.gettext("Enrolled"), True),
+            _Column(t.gettext("Responded"), True),
+            _Column(t.gettext("Rate (of the roster)"), True),
         ]
-        rows = [
-            [
-                _e(_instrument_title(self.content, r.instrument, t)),
-                _e(_stage_title(self.content, r.instrument, r.stage, t)),
-                _e(_cohort_name(self.content, r.cohort, t)),
-                _e(_count(r.invited, t)),
-                self.count(r.submitted),
-                self.percent(r.submitted),
-            ]
-            for r in self.figures.rates
-        ]
-        self.table(columns, rows)
+        for found in self.figures.rates:
+            self.heading(
+                f"{_instrument_title(self.content, found.instrument, t)}: "
+                f"{_stage_title(self.content, found.instrument, found.stage, t)}"
+            )
+            if found.total is None:
+                self.para(t.gettext("Not open yet."), "meta")
+                continue
+            rows = []
+            for row in [found.total, *found.rows]:
+                hidden = found.hidden
+                rows.append(
+                    [
+                        _e(_cohorts_name(self.content, row.cohorts, t)),
+                        _e(_count(row.roster, t)),
+                        self.hidden() if hidden else self.count(row.enrolled),
+                        self.hidden() if hidden else self.count(row.responded),
+                        self.hidden() if hidden else self.percent(row.rate),
+                    ]
+                )
+            self.table(columns, rows)
+            if found.not_open:
+                self.para(
+                    t.gettext(
+                        "Not open yet for: %(cohorts)s",
+                        cohorts=t.list(
+                            [_cohorts_name(self.content, [c], t) for c in found.not_open]
+                        ),
+                    ),
+                    "meta",
+                )
         self.chart("rates.png")
 
-    def items(self, found: Sequence[ItemFigures]) -> None:
-        """Table of items: respondents, mean (1-5) and share satisfied (4-5)."""
+    def items(self, stage: StageFigures) -> None:
+        """Table of rated items: respondents, mean (1-5) and share satisfied (4-5)."""
         t = self.t
+        rated = [f for f in stage.items if f.item.type == "scale"]
+        if not rated:
+            return
         columns = [
             _Column(t.gettext("Item")),
             _Column(t.gettext("Respondents"), True),
             _Column(t.gettext("Mean (1-5)"), True),
             _Column(t.gettext("Satisfied (4-5)"), True),
         ]
-        rows = []
-        for f in found:
-            small = f.respondents < self.k
-            rows.append(
-                [
-                    _e(f.item.text.get(t.locale)),
-                    self.respondents(f.respondents),
-                    self.small() if small else self.mean(f.mean),
-                    self.small() if small else self.percent(f.satisfied),
-                ]
-            )
-        self.table(columns, rows)
-
-    def breakdown(self, caption: str, found: Sequence[Breakdown], value: str, digits: int) -> None:
-        """A figure by group (cohort or gender)."""
-        if not found:
-            return
-        t = self.t
-        self.heading(caption)
-        columns = [
-            _Column(t.gettext("Group")),
-            _Column(t.gettext("Respondents"), True),
-            _Column(value, True),
-        ]
         rows = [
-            [_e(self.group(b.group)), self.count(b.value), self.mean(b.value, digits)]
-            for b in found
+            [
+                _e(f.item.text.get(t.locale)),
+                self.count(f.respondents),
+                self.mean(f.mean),
+                self.percent(f.satisfied),
+            ]
+            for f in rated
         ]
         self.table(columns, rows)
 
-    def group(self, group: str) -> str:
-        """A cohort's name or a gender, in words."""
-        if group in self.content.programme.cohort_ids:
-            return _cohort_name(self.content, group, self.t)
-        return _gender_name(group, self.t)
-
-    def open_answers(self, instrument: Instrument | None) -> None:
-        """The answers to the free-text items, without identity, or why they are not shown."""
-        if instrument is None:
-            return
+    def breakdowns(
+        self, found: Sequence[Breakdown], measures: Sequence[tuple[str, str, int]]
+    ) -> None:
+        """Figures by cohort and by gender; pooled groups are named together."""
         t = self.t
-        for item in instrument.items:
-            if item.type != "text" or item.id not in self.figures.open_suppressed:
-                continue
-            self.heading(item.text.get(t.locale))
-            answers = self.figures.open_answers.get(item.id, [])
-            if self.figures.open_suppressed.get(item.id):
-                self.para(t.gettext("< %(k)d answers: not shown.", k=self.k), "small")
-            elif not answers:
-                self.para(t.gettext("No answers."), "meta")
+        captions = {"cohort": t.gettext("By cohort"), "gender": t.gettext("By gender")}
+        for breakdown in found:
+            self.heading(captions.get(breakdown.dimension, breakdown.dimension), 4)
+            columns = [
+                _Column(t.gettext("Group")),
+                _Column(t.gettext("People"), True),
+                *(_Column(header, True) for _, header, _ in measures),
+            ]
+            rows = [
+                [
+                    _e(_group_name(self.content, breakdown, row.members, t)),
+                    self.count(row.n),
+                    *(self.mean(row.values.get(key), digits) for key, _, digits in measures),
+                ]
+                for row in breakdown.rows
+            ]
+            self.table(columns, rows)
+
+    def distribution(self, found: ItemFigures, chart: str) -> None:
+        """One item's answers: people and shares per answer or band, then its chart."""
+        t = self.t
+        self.heading(found.item.text.get(t.locale), 4)
+        if found.respondents is None:
+            self.para(t.gettext("Respondents: %(n)s", n=_hidden(t)), "meta")
+            return
+        facts = [t.gettext("Respondents: %(n)s", n=_count(found.respondents, t))]
+        if found.item.type == "scale":
+            facts.append(
+                t.gettext(
+                    "Mean (1-5): %(mean)s", mean=_or_hidden(found.mean, t, lambda v: _decimal(v, t))
+                )
+            )
+        if found.item.type == "multi":
+            facts.append(t.gettext("Several answers possible"))
+        self.para(" · ".join(facts), "meta")
+        columns = [
+            _Column(t.gettext("Answer")),
+            _Column(t.gettext("People"), True),
+            _Column(t.gettext("Share of respondents"), True),
+        ]
+        n = found.respondents
+        if found.bands is not None:
+            rows = [
+                [_e(_band_label(found.item, b, t)), self.count(b.n), self.percent(b.n / n)]
+                for b in found.bands
+            ]
+        elif found.ticked is not None:
+            rows = [
+                [
+                    _e(_option_label(found.item, o, t)),
+                    self.count(c),
+                    self.percent(None if c is None else c / n),
+                ]
+                for o, c in found.ticked.items()
+            ]
+        else:
+            self.para(t.gettext("Answers given by too few people to be shown apart."), "small")
+            return
+        self.table(columns, rows)
+        self.chart(chart)
+
+    def open_answers(self, stage: StageFigures) -> None:
+        """The answers to the typed items, without identity, or why they are not shown."""
+        t = self.t
+        for found in stage.open_answers:
+            self.heading(found.item.text.get(t.locale), 4)
+            if found.withheld:
+                self.para(t.gettext("Typed answers are left out of this version."), "meta")
+            elif found.answers is None:
+                self.para(
+                    t.gettext("Fewer than %(k)d people answered: not shown.", k=self.k), "small"
+                )
             else:
-                listed = "".join(f"<li>{_e(a)}</li>" for a in answers)
+                listed = "".join(f"<li>{_e(a)}</li>" for a in found.answers)
                 self.add(f'<ul class="answers">{listed}</ul>')
 
-    def satisfaction(self) -> None:
-        """Level 1: satisfaction items, breakdowns and open answers."""
+    def stage(self, stage: StageFigures) -> None:
+        """One activity (or follow-up stage): its items, breakdowns and typed answers."""
         t = self.t
-        found = self.figures.satisfaction
-        if not found and not any(self.figures.open_answers.values()):
+        self.heading(stage.stage.title.get(t.locale))
+        self.para(
+            t.gettext(
+                "Respondents: %(n)s", n=_or_hidden(stage.respondents, t, lambda v: _count(v, t))
+            ),
+            "meta",
+        )
+        if stage.respondents is None:
+            return
+        base = f"{stage.instrument.kind}-{stage.stage.id}"
+        self.items(stage)
+        self.chart(f"{base}.png")
+        if stage.mean is not None:
+            self.para(
+                t.gettext(
+                    "Mean rating over all items (each person's mean, then the mean of"
+                    " people): %(mean)s",
+                    mean=_decimal(stage.mean, t),
+                ),
+                "meta",
+            )
+        self.breakdowns(stage.breakdowns, [("mean", t.gettext("Mean (1-5)"), MEAN_DECIMALS)])
+        for f in stage.items:
+            self.distribution(f, f"{base}-{f.item.id}.png")
+        self.open_answers(stage)
+
+    def satisfaction(self) -> None:
+        """Level 1: one part per activity, then all activities together."""
+        t = self.t
+        stages = self.figures.satisfaction
+        if not stages:
             self.no_data()
             return
-        if found:
-            self.items(found)
-            self.chart("satisfaction.png")
-            for f in found:
-                if f.item.type != "scale":
-                    self.distribution(f, "satisfaction")
-        mean = t.gettext("Mean satisfaction (1-5)")
-        self.breakdown(t.gettext("By cohort"), self.figures.satisfaction_by_cohort, mean, 1)
-        self.breakdown(t.gettext("By gender"), self.figures.satisfaction_by_gender, mean, 1)
-        self.open_answers(self.content.instrument("satisfaction"))
+        for stage in stages:
+            self.stage(stage)
+        summary = self.figures.summary
+        if summary is None or not summary.rows:
+            return
+        self.heading(t.gettext("All activities"))
+        self.para(
+            t.gettext(
+                "People who answered at least one of these activities: %(n)s",
+                n=_or_hidden(summary.people, t, lambda v: _count(v, t)),
+            ),
+            "meta",
+        )
+        columns = [
+            _Column(t.gettext("Item")),
+            *(_Column(s.title.get(t.locale), True) for s in summary.stages),
+            _Column(t.gettext("All activities"), True),
+        ]
+        rows = [
+            [
+                _e(row.item.text.get(t.locale)),
+                *(self.mean(row.by_stage.get(s.id)) for s in summary.stages),
+                self.mean(row.mean),
+            ]
+            for row in summary.rows
+        ]
+        self.table(columns, rows)
+        self.para(
+            t.gettext(
+                "Mean ratings (1-5). The last column pools every rating given in the"
+                " activities whose mean is shown."
+            ),
+            "meta",
+        )
 
     def kat(self) -> None:
-        """Level 2: scores before and after, gain, facility per question, breakdowns."""
+        """Level 2: scores before and after, gains, correct answers per question."""
         t = self.t
         kat = self.figures.kat
         if kat is None:
@@ -800,79 +892,62 @@ class _Page:
 
         columns = [_Column(t.gettext("Figure")), _Column(t.gettext("Value"), True)]
         rows = [
-            [_e(t.gettext("Participants who took both tests")), self.count(kat.pre_mean)],
-            [_e(t.gettext("Mean score before")), self.cell(kat.pre_mean, score)],
-            [_e(t.gettext("Mean score after")), self.cell(kat.post_mean, score)],
+            [_e(t.gettext("People who took both tests")), self.count(kat.people)],
+            [_e(t.gettext("Mean score before")), self.value(kat.pre_mean, score)],
+            [_e(t.gettext("Mean score after")), self.value(kat.post_mean, score)],
+            [_e(t.gettext("Class-average normalised gain ⟨g⟩")), self.mean(kat.class_gain, 2)],
             [_e(t.gettext("Share who improved")), self.percent(kat.improved)],
-            [_e(t.gettext("Mean normalised gain")), self.mean(kat.normalised_gain, 2)],
+            [_e(t.gettext("Mean normalised change c")), self.mean(kat.change, 2)],
         ]
         self.table(columns, rows)
-        self.para(
+        for line in (
             t.gettext(
-                "Normalised gain: the share of the possible progress achieved,"
-                " (after − before) / (maximum − before)."
+                "Class-average normalised gain ⟨g⟩ (Hake): the class's gain as a share of what"
+                " it had left to learn, (mean after − mean before) / (maximum − mean before)."
             ),
-            "meta",
-        )
+            t.gettext("Share who improved: the people whose score after is higher than before."),
+            t.gettext(
+                "Normalised change c (Marx and Cummings), per person then averaged: a gain as a"
+                " share of what was left to learn, a loss as a share of what was known; people"
+                " with the same score of 0 or of the maximum twice are left out."
+            ),
+        ):
+            self.para(line, "meta")
+        for correction in kat.corrections:
+            self.para(correction, "note")
         self.chart("kat-scores.png")
         if kat.facility:
-            instrument = self.content.instrument("kat")
             self.heading(t.gettext("Correct answers per question"))
             columns = [
                 _Column(t.gettext("Question")),
                 _Column(t.gettext("Before"), True),
                 _Column(t.gettext("After"), True),
             ]
-            rows = []
-            for index, (question, (before, after)) in enumerate(kat.facility.items(), 1):
-                item = instrument.item(question) if instrument is not None else None
-                text = item.text.get(t.locale) if item is not None else question
-                rows.append([_e(f"{index}. {text}"), self.percent(before), self.percent(after)])
+            rows = [
+                [
+                    _e(f"{i}. {f.item.text.get(t.locale)}"),
+                    self.percent(f.before),
+                    self.percent(f.after),
+                ]
+                for i, f in enumerate(kat.facility, 1)
+            ]
             self.table(columns, rows)
             self.chart("kat-facility.png")
-        gain = t.gettext("Mean normalised gain")
-        self.breakdown(t.gettext("By cohort"), kat.by_cohort, gain, 2)
-        self.breakdown(t.gettext("By gender"), kat.by_gender, gain, 2)
-
-    def distribution(self, found: ItemFigures, section: str) -> None:
-        """One item's answers: counts and shares of respondents, then its chart."""
-        t = self.t
-        self.heading(found.item.text.get(t.locale))
-        facts = [t.gettext("Respondents: %(n)s", n=_respondents(found.respondents, self.k, t))]
-        if found.item.type == "scale":
-            facts.append(
-                t.gettext("Mean (1-5): %(mean)s", mean=_text(found.mean, self.k, _mean(t)))
-            )
-        if found.item.type == "multi":
-            facts.append(t.gettext("Several answers possible"))
-        self.para(" · ".join(facts), "meta")
-        columns = [
-            _Column(t.gettext("Answer")),
-            _Column(t.gettext("Responses"), True),
-            _Column(t.gettext("Share of respondents"), True),
-        ]
-        small = found.respondents < self.k
-        rows = [
+        self.breakdowns(
+            kat.breakdowns,
             [
-                _e(_option_label(found.item, key, t)),
-                self.small() if small else self.count(cell),
-                self.small() if small else self.percent(_share(cell, found.respondents)),
-            ]
-            for key, cell in found.distribution.items()
-        ]
-        self.table(columns, rows)
-        self.chart(f"{section}-{found.item.id}.png")
+                ("pre", t.gettext("Mean score before"), MEAN_DECIMALS),
+                ("post", t.gettext("Mean score after"), MEAN_DECIMALS),
+            ],
+        )
 
     def followup(self) -> None:
-        """Level 3: distribution of every choice and scale item, then the open answers."""
-        instrument = self.content.instrument("followup")
-        texts = [i.id for i in instrument.items if i.type == "text"] if instrument else []
-        if not self.figures.followup and not any(i in self.figures.open_suppressed for i in texts):
+        """Level 3: each follow-up stage."""
+        if not self.figures.followup:
             self.no_data()
             return
-        for found in self.figures.followup:
-            self.distribution(found, "followup")
-        self.open_answers(instrument)
+        for stage in self.figures.followup:
+            self.stage(stage)
 
     def certificates(self) -> None:
         """Certificates obtained, and what is most often missing for the success certificate."""
@@ -883,44 +958,35 @@ class _Page:
             return
         columns = [
             _Column(t.gettext("Certificate")),
-            _Column(t.gettext("Participants"), True),
+            _Column(t.gettext("People"), True),
             _Column(t.gettext("Share"), True),
         ]
         total = found.participants
+
+        def share(n: int | None) -> float | None:
+            return None if n is None or not total else n / total
+
         rows = [
-            [
-                _e(name),
-                self.cell(cell, lambda v: _count(v, t)),
-                self.percent(_share(cell, total)),
-            ]
-            for name, cell in (
+            [_e(name), self.count(n), self.percent(share(n))]
+            for name, n in (
                 (t.gettext("Participation certificate"), found.participation),
                 (t.gettext("Success certificate"), found.success),
             )
         ]
-        self.para(t.gettext("Participants: %(n)s", n=_count(total, t)), "meta")
+        self.para(t.gettext("Participants enrolled: %(n)s", n=_count(total, t)), "meta")
         self.table(columns, rows)
         if found.missing:
             self.heading(t.gettext("Most often missing for the success certificate"))
             columns = [
                 _Column(t.gettext("Missing")),
-                _Column(t.gettext("Participants"), True),
+                _Column(t.gettext("People"), True),
                 _Column(t.gettext("Share"), True),
             ]
             rows = [
-                [
-                    _e(_reason_name(reason, t)),
-                    self.cell(cell, lambda v: _count(v, t)),
-                    self.percent(_share(cell, total)),
-                ]
-                for reason, cell in found.missing.items()
+                [_e(_reason_name(reason, t)), self.count(n), self.percent(share(n))]
+                for reason, n in found.missing.items()
             ]
             self.table(columns, rows)
-
-
-def _mean(t: Translator) -> Callable[[float], str]:
-    """Format a mean with one decimal."""
-    return lambda v: _decimal(v, t)
 
 
 def render_html(figures: Figures, content: Content, t: Translator) -> str:

@@ -32,6 +32,17 @@ def normalised_gain(pre: int, post: int, maximum: int) -> float | None:
     return (post - pre) / (maximum - pre)
 
 
+def normalised_change(pre: int, post: int, maximum: int) -> float | None:
+    """Marx and Cummings' normalised change c: the gain as a share of what was left to
+    learn, a loss as a share of what was known; None when both scores are 0 or both full.
+    """
+    if post > pre:
+        return (post - pre) / (maximum - pre)
+    if post < pre:
+        return (post - pre) / pre
+    return None if pre in (0, maximum) else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class KatResult:
     """A participant's KAT scores."""

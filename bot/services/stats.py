@@ -9,59 +9,99 @@ from bot.content import Content
 from bot.i18n import Translator
 from bot.services.campaigns import Step, render
 from bot.services.questionnaire import window_for
-from bot.storage import Database, outbox, repo
+from bot.storage import Database, outbox, repo, tally
 from bot.storage import answers as store
 from bot.storage.repo import Participant
 
 
 @dataclass(frozen=True, slots=True)
 class StageStats:
-    """One stage of one instrument for one cohort."""
+    """One stage of one instrument for one cohort; ``opened`` False: not open yet."""
 
     instrument: str
     stage: str
     cohort: str
-    invited: int
-    started: int
-    submitted: int
+    opened: bool
+    roster: int = 0
+    enrolled: int = 0
+    started: int = 0
+    submitted: int = 0
 
     @property
     def rate(self) -> float:
-        return self.submitted / self.invited if self.invited else 0.0
+        """Submitted over the people on the roster (the report's base)."""
+        return self.submitted / self.roster if self.roster else 0.0
+
+
+async def response_counts(
+    db: Database, content: Content, now: datetime
+) -> dict[tuple[str, str], dict[str, tuple[int, int, int] | None]]:
+    """(instrument, stage) -> cohort -> (on the roster, enrolled, responded), or None when
+    the stage has not opened for that cohort. /stats, /pending and the report share it."""
+    async with db.transaction() as conn:
+        # The counted attempts (latest submitted per person and stage) are the report's.
+        await tally.ensure(conn, content)
+        roster = await repo.fetch_all(
+            conn,
+            "SELECT p.cohort, COUNT(*), COUNT(b.participant_id) FROM participants p"
+            " LEFT JOIN telegram_bindings b ON b.participant_id = p.id GROUP BY p.cohort",
+        )
+        responded = await repo.fetch_all(
+            conn,
+            "SELECT a.instrument, a.stage, p.cohort, COUNT(*) FROM attempts a"
+            " JOIN participants p ON p.id = a.participant_id WHERE a.tallied = 1"
+            " GROUP BY 1, 2, 3",
+        )
+    sizes = {r[0]: (r[1], r[2]) for r in roster}
+    answered = {(r[0], r[1], r[2]): r[3] for r in responded}
+    result: dict[tuple[str, str], dict[str, tuple[int, int, int] | None]] = {}
+    for instrument in content.instruments.values():
+        for stage in instrument.stages:
+            per_cohort: dict[str, tuple[int, int, int] | None] = {}
+            for cohort in sorted(content.programme.cohort_ids):
+                if window_for(content, instrument, stage, cohort).opens > now:
+                    per_cohort[cohort] = None
+                    continue
+                on_roster, enrolled = sizes.get(cohort, (0, 0))
+                per_cohort[cohort] = (
+                    on_roster,
+                    enrolled,
+                    answered.get((instrument.kind, stage.id, cohort), 0),
+                )
+            result[(instrument.kind, stage.id)] = per_cohort
+    return result
 
 
 async def stage_stats(db: Database, content: Content, now: datetime) -> list[StageStats]:
-    """For every stage already opened, per cohort: enrolled, started, submitted."""
+    """For every stage and cohort: on the roster, enrolled, started, sent, or not open yet."""
+    found = await response_counts(db, content, now)
     async with db.read() as conn:
-        people = [p for p, _ in await repo.bound_participants(conn)]
-        attempts = {p.id: await store.attempts_of(conn, p.id) for p in people}
-    found: list[StageStats] = []
-    for instrument in content.instruments.values():
-        for stage in instrument.stages:
-            for cohort in sorted(content.programme.cohort_ids):
-                window = window_for(content, instrument, stage, cohort)
-                if now < window.opens:
-                    continue
-                members = [p for p in people if p.cohort == cohort]
-                mine = [
-                    [
-                        a
-                        for a in attempts[p.id]
-                        if (a.instrument, a.stage) == (instrument.kind, stage.id)
-                    ]
-                    for p in members
-                ]
-                found.append(
-                    StageStats(
-                        instrument.kind,
-                        stage.id,
-                        cohort,
-                        len(members),
-                        sum(1 for a in mine if a),
-                        sum(1 for a in mine if any(x.submitted for x in a)),
-                    )
+        rows = await repo.fetch_all(
+            conn,
+            "SELECT a.instrument, a.stage, p.cohort, COUNT(DISTINCT a.participant_id)"
+            " FROM attempts a JOIN participants p ON p.id = a.participant_id GROUP BY 1, 2, 3",
+        )
+    started = {(r[0], r[1], r[2]): r[3] for r in rows}
+    result = []
+    for (kind, stage), per_cohort in found.items():
+        for cohort, counts in per_cohort.items():
+            if counts is None:
+                result.append(StageStats(kind, stage, cohort, False))
+                continue
+            roster, enrolled, submitted = counts
+            result.append(
+                StageStats(
+                    kind,
+                    stage,
+                    cohort,
+                    True,
+                    roster,
+                    enrolled,
+                    started.get((kind, stage, cohort), 0),
+                    submitted,
                 )
-    return found
+            )
+    return result
 
 
 async def non_respondents(

@@ -7,6 +7,42 @@ leaves the database at the previous version.
 
 from __future__ import annotations
 
+# Migration 8's summaries: the rows an attempt adds to (or, signed -1, takes out of) the
+# answer tally, and what is stored on the attempt itself. bot/storage/tally.py rebuilds
+# with the same text, so the two can never count differently.
+TALLY_ROWS = """
+    SELECT a.instrument, a.stage, x.item, j.value, p.cohort, COALESCE(p.gender, 'unknown'),
+           CASE WHEN t.type = 'quiz' THEN x.value = t.answer ELSE -1 END, {sign} * COUNT(*)
+    FROM attempts a
+    JOIN participants p ON p.id = a.participant_id
+    JOIN answers x ON x.attempt_id = a.id AND x.value <> 'null'
+    JOIN tally_items t ON t.instrument = a.instrument AND t.item = x.item AND t.type <> 'text'
+    JOIN json_each(CASE WHEN json_type(x.value) = 'array' THEN x.value
+                        ELSE json_array(json(x.value)) END) j
+    WHERE {attempts}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7{extra}
+    UNION ALL
+    SELECT a.instrument, a.stage, x.item, '*', p.cohort, COALESCE(p.gender, 'unknown'), -1,
+           {sign} * COUNT(*)
+    FROM attempts a
+    JOIN participants p ON p.id = a.participant_id
+    JOIN answers x ON x.attempt_id = a.id AND x.value <> 'null'
+    JOIN tally_items t ON t.instrument = a.instrument AND t.item = x.item AND t.type <> 'text'
+    WHERE {attempts}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7{extra}
+"""
+ATTEMPT_SUMMARY = """
+    score = (SELECT COUNT(*) FROM answers x JOIN tally_items t
+             ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
+             WHERE x.attempt_id = {attempt}.id AND x.value = t.answer),
+    correct_items = (SELECT json_group_array(x.item) FROM answers x JOIN tally_items t
+             ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
+             WHERE x.attempt_id = {attempt}.id AND x.value = t.answer),
+    rating = (SELECT AVG(CAST(x.value AS REAL)) FROM answers x JOIN tally_items t
+              ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'scale'
+              WHERE x.attempt_id = {attempt}.id AND x.value <> 'null')
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: participants, their Telegram binding, staff roles and invites.
     """
@@ -208,6 +244,81 @@ MIGRATIONS: tuple[str, ...] = (
     WHEN old.cohort IS NOT new.cohort
     BEGIN
         UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    """,
+    # 8: report summaries kept up to date as attempts are submitted, so that the report
+    # reads a few thousand counts instead of every answer (see bot/storage/tally.py).
+    """
+    ALTER TABLE attempts ADD COLUMN tallied INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN score INTEGER;
+    ALTER TABLE attempts ADD COLUMN rating REAL;
+    ALTER TABLE attempts ADD COLUMN correct_items TEXT;
+    CREATE INDEX attempts_tallied ON attempts(instrument, stage) WHERE tallied = 1;
+    -- The items of the running content: how each answer is counted, and quiz keys.
+    CREATE TABLE tally_items (
+        instrument TEXT NOT NULL,
+        item       TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        answer     TEXT,
+        PRIMARY KEY (instrument, item)
+    );
+    -- People per answer given, by cohort and gender, over each person's counted attempt
+    -- (the latest submitted one at each stage). category '*' counts the people who
+    -- answered the item at all; correct: 1 or 0 for quiz items, else -1.
+    CREATE TABLE answer_tally (
+        instrument TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        item       TEXT NOT NULL,
+        category   TEXT NOT NULL,
+        cohort     TEXT NOT NULL,
+        gender     TEXT NOT NULL,
+        correct    INTEGER NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (instrument, stage, item, category, cohort, gender, correct)
+    );
+    -- dirty: the summaries must be rebuilt before they are read (starts dirty, so an
+    -- upgraded database counts its existing answers once).
+    CREATE TABLE tally_state (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        dirty INTEGER NOT NULL
+    );
+    INSERT INTO tally_state (id, dirty) VALUES (1, 1);
+    CREATE TRIGGER tally_submitted AFTER UPDATE OF submitted_at ON attempts
+    WHEN old.submitted_at IS NULL AND new.submitted_at IS NOT NULL
+    BEGIN
+        -- The earlier counted attempt at this stage leaves the tally, the new one enters.
+        INSERT INTO answer_tally (instrument, stage, item, category, cohort, gender, correct, n)
+        SELECT * FROM ("""
+    + TALLY_ROWS.format(
+        attempts="(a.tallied = 1 OR a.id = new.id) AND a.participant_id = new.participant_id"
+        " AND a.instrument = new.instrument AND a.stage = new.stage",
+        sign="CASE WHEN a.id = new.id THEN 1 ELSE -1 END",
+        extra=", a.id = new.id",
+    )
+    + """) WHERE true
+        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        UPDATE attempts SET tallied = 0
+        WHERE participant_id = new.participant_id AND instrument = new.instrument
+          AND stage = new.stage AND tallied = 1;
+        UPDATE attempts SET tallied = 1, """
+    + ATTEMPT_SUMMARY.format(attempt="new")
+    + """
+        WHERE id = new.id;
+    END;
+    -- Changes the summaries cannot follow row by row: rebuild them before the next report.
+    CREATE TRIGGER tally_moved AFTER UPDATE OF cohort, gender ON participants
+    WHEN old.cohort IS NOT new.cohort OR old.gender IS NOT new.gender
+    BEGIN
+        UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
+    END;
+    CREATE TRIGGER tally_attempt_deleted AFTER DELETE ON attempts WHEN old.tallied = 1
+    BEGIN
+        UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
+    END;
+    CREATE TRIGGER tally_answer_changed AFTER UPDATE OF value ON answers
+    WHEN (SELECT tallied FROM attempts WHERE id = new.attempt_id) = 1
+    BEGIN
+        UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
     END;
     """,
 )

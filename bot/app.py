@@ -26,6 +26,7 @@ from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools
 from bot.scheduling import start_background, stop_background
 from bot.settings import Settings
 from bot.storage import Database
+from bot.storage.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,9 @@ async def serving(
 
     ``Application.run_polling`` does the same but owns the event loop; this lets the
     sandbox and the end-to-end tests run the bot next to the emulator in one loop.
+    The database's instance lock is held throughout: a second bot on it is refused.
     """
+    lock = InstanceLock(runtime_of(app).settings.database).acquire()
     await app.initialize()
     try:
         await _post_init(app)
@@ -221,3 +224,4 @@ async def serving(
     finally:
         await _post_shutdown(app)
         await app.shutdown()
+        lock.release()

@@ -20,7 +20,7 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.server import EmulatorServer
 from bot.services import broadcasts
 from bot.storage import Database
-from tests.test_crash import content_dir as content_dir  # noqa: F401  (a fixture)
+from tests.test_crash import content_dir as content_dir
 from tests.test_crash import enrol, env_for
 
 RECIPIENTS = 60
@@ -37,7 +37,7 @@ def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @pytest.mark.resilience
 async def test_two_bots_started_together_one_refuses_and_nobody_gets_two_copies(
-    content_dir: Path,  # noqa: F811
+    content_dir: Path,
     tmp_path: Path,
 ) -> None:
     api = BotAPIEmulator()
@@ -64,9 +64,8 @@ async def test_two_bots_started_together_one_refuses_and_nobody_gets_two_copies(
         )
         try:
             # Exactly one of them gives up at once, saying which process holds the database.
-            async with asyncio.timeout(60):
-                while first.poll() is None and second.poll() is None:
-                    await asyncio.sleep(0.05)
+            waits = [asyncio.create_task(asyncio.to_thread(p.wait)) for p in (first, second)]
+            await asyncio.wait(waits, timeout=60, return_when=asyncio.FIRST_COMPLETED)
             refused, running = (first, second) if first.poll() is not None else (second, first)
             assert refused.returncode == 1
             assert refused.stderr is not None

@@ -608,9 +608,22 @@ async def _bot_username(settings: Settings, override: str | None) -> str:
     if settings.bot_username:
         return settings.bot_username
     from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
 
-    async with Bot(settings.require_token(), base_url=settings.api_base_url) as bot:
-        username = bot.username
+    try:
+        async with Bot(settings.require_token(), base_url=settings.api_base_url) as bot:
+            username = bot.username
+    except InvalidToken:
+        # PTB's message quotes the token itself: say it in our own words.
+        raise SettingsError(
+            "RELAIS_BOT_TOKEN: rejected by Telegram; check it with @BotFather, "
+            "or set RELAIS_BOT_USERNAME"
+        ) from None
+    except TelegramError as exc:
+        raise SettingsError(
+            f"RELAIS_BOT_USERNAME: unset, and Telegram could not be asked ({type(exc).__name__}); "
+            "set it or try again"
+        ) from None
     if not username:
         raise SettingsError("RELAIS_BOT_USERNAME: could not be read from Telegram; set it")
     return username

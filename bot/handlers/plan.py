@@ -101,7 +101,8 @@ async def list_plans(update: Update, context: Context) -> None:
     t = who.t
     if context.args:
         found = await submission_of(rt.db, context.args[0])
-        if found is None:
+        # An erased participant's plan still counts, but the document is gone.
+        if found is None or not found.plan.file_id:
             await reply(
                 update,
                 who,

@@ -48,6 +48,7 @@ class Refusal(StrEnum):
     CLOSED = "closed"
     TOO_LONG = "too-long"
     NONE_OPEN = "none-open"  # a text message but no question waiting for one
+    DUPLICATE = "duplicate"  # a typed message already taken, delivered again
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,9 +463,16 @@ async def type_answer(
     text: str,
     t: Translator,
     now: datetime,
+    message_id: int | None = None,
 ) -> Outcome:
-    """Take a typed message as the answer to the open attempt's free-text item, if one waits."""
+    """Take a typed message as the answer to the open attempt's free-text item, if one waits.
+
+    ``message_id`` (the chat's, increasing) makes it idempotent: a message already taken
+    for this attempt, delivered again, is ``Refusal.DUPLICATE`` and stores nothing.
+    """
     async with db.transaction() as conn:
+        if message_id is not None and await store.typed_already(conn, participant.id, message_id):
+            return Outcome(Refusal.DUPLICATE)
         for attempt in reversed(await store.attempts_of(conn, participant.id)):
             if attempt.submitted:
                 continue
@@ -484,6 +492,8 @@ async def type_answer(
             if len(answer) > item.max_length:
                 return Outcome(Refusal.TOO_LONG, attempt, max_length=item.max_length)
             await store.save_answer(conn, attempt.id, item.id, answer, now)
+            if message_id is not None:
+                await store.note_typed_message(conn, attempt.id, message_id)
             answers[item.id] = answer
             position = _next_position(instrument, stage, answers, attempt.position)
             draft = _saved_choices(instrument, position, answers)

@@ -210,6 +210,11 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
     END;
     """,
+    # 8: the last typed message that answered an attempt, so a redelivered update (same
+    # message id) is recognised and stored once, like a re-sent tap.
+    """
+    ALTER TABLE attempts ADD COLUMN typed_message_id INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
+from tornado.httpserver import HTTPServer
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content
@@ -97,6 +98,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
     assert isinstance(app, RelaisApp)
+    limit_webhook_bodies()
     app.bot_data[RUNTIME_KEY] = rt
     register(app)
     return app
@@ -145,6 +147,17 @@ async def running(app: RelaisApp) -> AsyncIterator[RelaisApp]:
     finally:
         await _post_shutdown(app)
         await app.shutdown()
+
+
+# Telegram's updates are a few kB; tornado's default (100 MB) lets anyone make the bot
+# buffer that much per request before the secret is even looked at.
+MAX_UPDATE_BYTES = 1 << 20
+
+
+def limit_webhook_bodies(max_bytes: int = MAX_UPDATE_BYTES) -> None:
+    """Make PTB's webhook server refuse a larger body (400) before reading it."""
+    # PTB builds its tornado HTTPServer itself; configure() gives every instance the limit.
+    HTTPServer.configure(None, max_body_size=max_bytes, max_buffer_size=max_bytes)
 
 
 @dataclass(frozen=True)

@@ -506,7 +506,14 @@ def _reload(settings: Settings) -> int:
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import broadcasts
+    from bot.services.text import clean_text, message_problem
 
+    # Checked as the chat flow's preview checks it: otherwise every message would fail.
+    text = clean_text(args.text)
+    problem = message_problem(text)
+    if problem:
+        print(f"relais: --text: {problem}; nothing queued", file=sys.stderr)
+        return EXIT_INVALID
     content = load_content(settings.content_dir)
     async with Database.opened(settings.database) as db:
         clock = SystemClock()
@@ -527,7 +534,7 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             db,
             created_by=0,
             audience=args.audience,
-            payload={"text": args.text},
+            payload={"text": text},
             people=people,
             now=clock.now(),
         )

@@ -61,7 +61,8 @@ async def reload_content(app: AnyApp) -> list[str]:
     """Load the content again; if valid, use it and re-plan. Returns the problems, if any."""
     rt = runtime_of(app)
     try:
-        content = load_content(rt.settings.content_dir)
+        # Off the event loop: participants keep getting answers while the files are read.
+        content = await asyncio.to_thread(load_content, rt.settings.content_dir)
     except ContentError as exc:
         log.error("reload refused, the running content is kept:\n%s", exc)
         return [str(p) for p in exc.problems]

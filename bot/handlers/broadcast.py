@@ -36,6 +36,7 @@ from bot.sender import send_payload
 from bot.services import broadcasts
 from bot.services.access import COORDINATION
 from bot.services.broadcasts import Audience, Broadcast, Progress
+from bot.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +118,14 @@ async def choose_audience(update: Update, context: Context) -> int:
 
 def payload_of(message: Message) -> dict[str, Any] | None:
     """The message as it will be sent again: formatted text, or a photo or document and caption."""
+    # Control characters pasted into the announcement would end up in every copy.
     if message.photo:
-        return {"photo": message.photo[-1].file_id, "text": message.caption_html or ""}
+        return {"photo": message.photo[-1].file_id, "text": clean_text(message.caption_html or "")}
     if message.document:
-        return {"document": message.document.file_id, "text": message.caption_html or ""}
+        caption = clean_text(message.caption_html or "")
+        return {"document": message.document.file_id, "text": caption}
     if message.text:
-        return {"text": message.text_html}
+        return {"text": clean_text(message.text_html)}
     return None
 
 

@@ -16,6 +16,7 @@ from bot.handlers.common import (
 from bot.i18n import escape
 from bot.services.access import COORDINATION
 from bot.services.plans import MAX_BYTES, PlanStatus, submission_of, submissions, submit_plan
+from bot.services.text import clean_text
 from bot.storage import progress
 
 
@@ -70,7 +71,7 @@ async def receive_document(update: Update, context: Context) -> None:
         participant,
         file_id=document.file_id,
         file_unique_id=document.file_unique_id,
-        file_name=document.file_name,
+        file_name=clean_text(document.file_name) if document.file_name else None,
         mime_type=document.mime_type,
         size=document.file_size,
         now=rt.clock.now(),

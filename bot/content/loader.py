@@ -326,12 +326,35 @@ def load_content(content_dir: Path) -> Content:
     order = ("kat", "satisfaction", "followup")
     found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
     instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
-    return Content(
+    content = Content(
         programme=programme,
         version=digest.hexdigest(),
         files=tuple(files),
         instruments=instruments,
     )
+    problems = _screen_problems(content, content_dir)
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
+    """A screen longer than a Telegram message would fail for every participant: refuse it."""
+    # Rendering lives with the questionnaire engine, which imports this module.
+    from bot.i18n import LOCALES, CatalogError
+    from bot.services.questionnaire import screen_problems
+
+    try:
+        found = screen_problems(content, LOCALES)
+    except CatalogError:
+        return []  # catalogs not compiled yet: the bot itself refuses to start then
+    problems = []
+    files = {kind: name for name, kind in INSTRUMENT_FILES.items()}
+    for kind, index, message in found:
+        display = _display(content_dir / files[kind])
+        where: Path_ = ("items",) if index is None else ("items", index)
+        problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
+    return problems
 
 
 def untranslated(content_dir: Path) -> dict[str, list[Problem]]:

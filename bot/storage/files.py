@@ -37,16 +37,29 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def problem_with(path: Path, *, check_integrity: bool = True) -> str | None:
-    """Why ``path`` is not a Relais database this version can use, in one line; None if it is."""
-    if not path.is_file():
-        return f"{path} does not exist or is not a file"
+def not_relais(path: Path) -> str | None:
+    """Why the existing file ``path`` is not a Relais database at all; None if it is one."""
     try:
         with _read_only(path) as conn:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if version == 0 or "participants" not in tables:
-                return f"{path} is an SQLite file but not a Relais database"
+    except sqlite3.DatabaseError as exc:
+        return f"{path} is not a Relais database ({exc})"
+    if version == 0 or "participants" not in tables:
+        return f"{path} is an SQLite file but not a Relais database"
+    return None
+
+
+def problem_with(path: Path, *, check_integrity: bool = True) -> str | None:
+    """Why ``path`` is not a Relais database this version can use, in one line; None if it is."""
+    if not path.is_file():
+        return f"{path} does not exist or is not a file"
+    problem = not_relais(path)
+    if problem:
+        return problem
+    try:
+        with _read_only(path) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 return (
                     f"{path} is at schema version {version}, newer than this Relais "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import RelaisApp
 from bot.clock import FixedClock
+from bot.logs import LIBRARIES, configure_logging
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
 from bot.services.privacy import forget
@@ -223,3 +224,32 @@ async def test_a_double_tap_on_a_language_button_is_no_error(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not second.sent  # no apology
     assert user.chat[-1].text == "Done: I will now write to you in English."
+
+
+# --- 11: DEBUG logging carries no personal data -----------------------------------------------
+
+
+@pytest.fixture
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in LIBRARIES}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+
+
+@pytest.mark.usefixtures("_restore_logging")
+async def test_debug_logging_writes_no_name_nor_what_people_typed(
+    db: Database, clock: FixedClock, new_user: NewUser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("DEBUG")
+    logging.getLogger("bot.test").debug("relais' own debug lines still show")
+    user = await enrolled(db, clock, new_user)  # greeted by full name
+    await user.send("Mon numéro est le 0612345678")
+    err = capsys.readouterr().err
+    assert "relais' own debug lines still show" in err
+    for personal in ("Khadija El Idrissi", "Khadija", "0612345678"):
+        assert personal not in err

@@ -238,3 +238,29 @@ def test_files_with_identities_are_created_owner_only(
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in private}
     assert {name: mode for name, mode in modes.items() if mode & 0o077} == {}
     assert stat.S_IMODE((tmp_path / "qr").stat().st_mode) == 0o700
+
+
+# --- 15: relais broadcast refuses what Telegram would refuse, before queueing ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Réunion <ANAPEC> demain", "unsupported tag <anapec>"),
+        ("x" * 5000, "5000 characters, Telegram's limit is 4096"),
+    ],
+)
+def test_cli_broadcast_refuses_html_telegram_refuses_and_queues_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, reason: str
+) -> None:
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+    code = main(["broadcast", "--audience", "all", "--text", text, "--yes", "--no-wait"])
+    assert code == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert reason in err
+    assert "nothing queued" in err
+    conn = sqlite3.connect(tmp_path / "relais.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 0
+    finally:
+        conn.close()

@@ -173,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MigrationError as exc:
         print(f"relais: database error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except AlreadyRunning as exc:
+        # The sandbox or demo pointed at the database a running bot uses.
+        print(f"relais: {exc}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
+from tornado.httpserver import HTTPServer
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content
@@ -26,6 +27,7 @@ from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools
 from bot.scheduling import start_background, stop_background
 from bot.settings import Settings
 from bot.storage import Database
+from bot.storage.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
     assert isinstance(app, RelaisApp)
+    limit_webhook_bodies()
     app.bot_data[RUNTIME_KEY] = rt
     register(app)
     return app
@@ -144,6 +147,17 @@ async def running(app: RelaisApp) -> AsyncIterator[RelaisApp]:
     finally:
         await _post_shutdown(app)
         await app.shutdown()
+
+
+# Telegram's updates are a few kB; tornado's default (100 MB) lets anyone make the bot
+# buffer that much per request before the secret is even looked at.
+MAX_UPDATE_BYTES = 1 << 20
+
+
+def limit_webhook_bodies(max_bytes: int = MAX_UPDATE_BYTES) -> None:
+    """Make PTB's webhook server refuse a larger body (400) before reading it."""
+    # PTB builds its tornado HTTPServer itself; configure() gives every instance the limit.
+    HTTPServer.configure(None, max_body_size=max_bytes, max_buffer_size=max_bytes)
 
 
 @dataclass(frozen=True)
@@ -196,7 +210,9 @@ async def serving(
 
     ``Application.run_polling`` does the same but owns the event loop; this lets the
     sandbox and the end-to-end tests run the bot next to the emulator in one loop.
+    The database's instance lock is held throughout: a second bot on it is refused.
     """
+    lock = InstanceLock(runtime_of(app).settings.database).acquire()
     await app.initialize()
     try:
         await _post_init(app)
@@ -221,3 +237,4 @@ async def serving(
     finally:
         await _post_shutdown(app)
         await app.shutdown()
+        lock.release()

@@ -13,10 +13,11 @@ from pathlib import Path
 from telegram.request import BaseRequest
 
 from bot.clock import SystemClock
-from bot.content import ContentError, load_content
+from bot.content import Content, ContentError, load_content
 from bot.content.loader import untranslated
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Database, MigrationError, repo
+from bot.storage.lock import AlreadyRunning, InstanceLock, running_pid
 from bot.storage.repo import Role
 
 EXIT_OK, EXIT_INVALID, EXIT_CONFIG = 0, 1, 2
@@ -177,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MigrationError as exc:
         print(f"relais: database error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except AlreadyRunning as exc:
+        # The sandbox or demo pointed at the database a running bot uses.
+        print(f"relais: {exc}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -266,10 +271,6 @@ def _run(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
 ) -> int:
-    from telegram.error import InvalidToken
-
-    from bot.app import build_application, webhook_of
-    from bot.handlers import ALLOWED_UPDATES
     from bot.logs import configure_logging
 
     token = settings.require_token()
@@ -278,8 +279,30 @@ def _run(
     )
     configure_logging(settings.log_level, secrets=secrets, fmt=settings.log_format)
     content = load_content(settings.content_dir)
+    # Before anything opens the database: a second bot would send everything twice.
+    try:
+        lock = InstanceLock(settings.database).acquire()
+    except AlreadyRunning as exc:
+        print(f"relais: {exc}; not starting a second one", file=sys.stderr)
+        return EXIT_INVALID
+    with lock:
+        return _run_locked(settings, content, request, get_updates_request, token)
+
+
+def _run_locked(
+    settings: Settings,
+    content: Content,
+    request: BaseRequest | None,
+    get_updates_request: BaseRequest | None,
+    token: str,
+) -> int:
+    from telegram.error import InvalidToken
+
+    from bot.app import build_application, webhook_of
+    from bot.handlers import ALLOWED_UPDATES
+
     app = build_application(
-        settings, content, request=request, get_updates_request=get_updates_request
+        settings, content, request=request, get_updates_request=get_updates_request, token=token
     )
     try:
         if settings.webhook_url:
@@ -335,44 +358,47 @@ async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int
 
 
 async def _backup(settings: Settings, dest: Path) -> int:
+    from bot.storage.files import private_file, problem_with
+
     if await asyncio.to_thread(dest.exists):
         print(f"relais: {dest} exists; choose a new file", file=sys.stderr)
         return EXIT_INVALID
+    # A mistyped RELAIS_DATABASE must not become a new, empty database "backed up".
+    problem = await asyncio.to_thread(problem_with, settings.database, check_integrity=False)
+    if problem:
+        print(f"relais: nothing backed up: {problem} (check RELAIS_DATABASE)", file=sys.stderr)
+        return EXIT_INVALID
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_file, dest)
     async with Database.opened(settings.database, migrate=False) as db:
         await db.backup(dest)
-    async with Database.opened(dest, migrate=False) as copy:
-        problems = await copy.integrity()
-    if problems:
-        print(
-            f"relais: the backup {dest} failed its integrity check: {problems[0]}", file=sys.stderr
-        )
+    problem = await asyncio.to_thread(problem_with, dest)
+    if problem:
+        print(f"relais: the backup failed its check: {problem}", file=sys.stderr)
         return EXIT_INVALID
     print(f"{dest}: consistent copy of {settings.database} (integrity ok)")
     return EXIT_OK
 
 
 async def _restore(settings: Settings, src: Path) -> int:
-    pid = Path(str(settings.database) + ".pid")
-    if await asyncio.to_thread(pid.exists):
-        print("relais: the bot is running; stop it before restoring", file=sys.stderr)
+    from bot.storage.files import problem_with, restore_into, safety_copy
+
+    # Held while restoring, so a bot cannot start on a half-restored file either.
+    try:
+        lock = InstanceLock(settings.database).acquire()
+    except AlreadyRunning as exc:
+        print(f"relais: {exc}; stop it before restoring", file=sys.stderr)
         return EXIT_INVALID
-    if not await asyncio.to_thread(src.is_file):
-        print(f"relais: cannot read {src}", file=sys.stderr)
-        return EXIT_INVALID
-    async with Database.opened(src, migrate=False) as source:
-        problems = await source.integrity()
-        if problems:
-            print(f"relais: {src} is damaged: {problems[0]}; nothing restored", file=sys.stderr)
+    with lock:
+        problem = await asyncio.to_thread(problem_with, src)
+        if problem:
+            print(f"relais: nothing restored: {problem}", file=sys.stderr)
             return EXIT_INVALID
         target = settings.database
         if await asyncio.to_thread(target.exists):
-            kept = target.with_name(target.name + ".before-restore")
-            await asyncio.to_thread(target.replace, kept)
-            for suffix in ("-wal", "-shm"):
-                await asyncio.to_thread(Path(str(target) + suffix).unlink, missing_ok=True)
+            kept = await asyncio.to_thread(safety_copy, target, SystemClock().now())
             print(f"the current database was kept as {kept}")
-        await source.backup(target)
+        await asyncio.to_thread(restore_into, src, target)
     print(f"{settings.database}: restored from {src}; migrations run at the next start")
     return EXIT_OK
 
@@ -434,6 +460,9 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(f"{out}: {count} answer(s), participants as codes")
         if args.with_identities:
+            from bot.storage.files import private_file
+
+            await asyncio.to_thread(private_file, args.with_identities)
             people = await export.write_identities(db, args.with_identities)
             await export.record(
                 db, actor=CLI_ACTOR, action="export.identities", details={"rows": people}, now=now
@@ -476,14 +505,16 @@ def _reload(settings: Settings) -> int:
     import signal
 
     content = load_content(settings.content_dir)
-    pid_path = Path(str(settings.database) + ".pid")
+    # The pid comes from the lock the bot holds, so it is that live process and no other.
+    pid = running_pid(settings.database)
     try:
-        pid = int(pid_path.read_text(encoding="ascii").strip())
+        if pid is None or pid <= 0:
+            raise ProcessLookupError
         os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError):
+    except OSError:
         print(
-            f"relais: no running bot found ({pid_path}); the content is valid and will be "
-            "used at the next start",
+            f"relais: no running bot found on {settings.database}; the content is valid and "
+            "will be used at the next start",
             file=sys.stderr,
         )
         return EXIT_INVALID
@@ -493,7 +524,14 @@ def _reload(settings: Settings) -> int:
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import broadcasts
+    from bot.services.text import clean_text, message_problem
 
+    # Checked as the chat flow's preview checks it: otherwise every message would fail.
+    text = clean_text(args.text)
+    problem = message_problem(text)
+    if problem:
+        print(f"relais: --text: {problem}; nothing queued", file=sys.stderr)
+        return EXIT_INVALID
     content = load_content(settings.content_dir)
     async with Database.opened(settings.database) as db:
         clock = SystemClock()
@@ -514,13 +552,12 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             db,
             created_by=0,
             audience=args.audience,
-            payload={"text": args.text},
+            payload={"text": text},
             people=people,
             now=clock.now(),
         )
         print(f"broadcast #{created.id}: {len(people)} message(s) queued")
-        running = await asyncio.to_thread(Path(str(settings.database) + ".pid").exists)
-        if not running:
+        if running_pid(settings.database) is None:
             print("note: the bot is not running; they go out when it starts")
         if args.no_wait:
             return EXIT_OK
@@ -596,9 +633,22 @@ async def _bot_username(settings: Settings, override: str | None) -> str:
     if settings.bot_username:
         return settings.bot_username
     from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
 
-    async with Bot(settings.require_token(), base_url=settings.api_base_url) as bot:
-        username = bot.username
+    try:
+        async with Bot(settings.require_token(), base_url=settings.api_base_url) as bot:
+            username = bot.username
+    except InvalidToken:
+        # PTB's message quotes the token itself: say it in our own words.
+        raise SettingsError(
+            "RELAIS_BOT_TOKEN: rejected by Telegram; check it with @BotFather, "
+            "or set RELAIS_BOT_USERNAME"
+        ) from None
+    except TelegramError as exc:
+        raise SettingsError(
+            f"RELAIS_BOT_USERNAME: unset, and Telegram could not be asked ({type(exc).__name__}); "
+            "set it or try again"
+        ) from None
     if not username:
         raise SettingsError("RELAIS_BOT_USERNAME: could not be read from Telegram; set it")
     return username
@@ -649,6 +699,9 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
         if args.qr:
             import segno
 
+            from bot.storage.files import private_file
+
+            private_file(args.qr)
             segno.make(link, error="m").save(str(args.qr), scale=10, border=4)
             print(f"QR code written to {args.qr}", file=sys.stderr)
         print(f"single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)

@@ -12,6 +12,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.content import ContentError, load_content
 from bot.settings import Settings, SettingsError
 from bot.storage import Database
+from bot.storage.files import not_relais
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.repo import from_db_time, to_db_time
 
@@ -49,6 +50,10 @@ async def _database(settings: Settings, now: datetime, report: Report) -> None:
             f"database: {path} does not exist — check RELAIS_DATABASE, "
             "or start the bot to create it"
         )
+        return
+    problem = await asyncio.to_thread(not_relais, path)
+    if problem:
+        report.problems.append(f"database: {problem} — check RELAIS_DATABASE")
         return
     async with Database.opened(path, migrate=False) as db:
         problems = await db.integrity()

@@ -45,6 +45,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+LIBRARIES = ("telegram", "httpcore", "aiosqlite", "tornado", "asyncio", "aiohttp", "hpack")
+
+
 def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
     """Log to stderr at ``level`` (text, or JSON lines) with secrets redacted."""
     handler = logging.StreamHandler(sys.stderr)
@@ -55,6 +58,10 @@ def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text"
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # DEBUG is for Relais' own lines, which carry ids and codes only. The libraries' debug
+    # lines quote whole updates and requests: names, phone numbers, what people typed.
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

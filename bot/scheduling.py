@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
 from bot.content import ContentError, load_content
 from bot.i18n import Translator
-from bot.runtime import Runtime, runtime_of
+from bot.runtime import runtime_of
 from bot.sender import Sender
 from bot.services.campaigns import PlanReport, plan
 from bot.services.privacy import apply_retention
@@ -33,11 +31,6 @@ STOP_SECONDS = 10.0
 MAX_JOBS = 2000
 CHECKPOINT_SECONDS = 30.0
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
-
-
-def pid_file(rt: Runtime) -> Path:
-    """Where the running bot writes its process id, for ``relais reload``."""
-    return Path(str(rt.settings.database) + ".pid")
 
 
 async def start_background(app: AnyApp) -> None:
@@ -62,15 +55,14 @@ async def start_background(app: AnyApp) -> None:
             signal.SIGHUP, lambda: app.create_task(reload_content(app))
         )
         app.bot_data["sighup"] = True
-    with contextlib.suppress(OSError):
-        pid_file(rt).write_text(str(os.getpid()), encoding="ascii")
 
 
 async def reload_content(app: AnyApp) -> list[str]:
     """Load the content again; if valid, use it and re-plan. Returns the problems, if any."""
     rt = runtime_of(app)
     try:
-        content = load_content(rt.settings.content_dir)
+        # Off the event loop: participants keep getting answers while the files are read.
+        content = await asyncio.to_thread(load_content, rt.settings.content_dir)
     except ContentError as exc:
         log.error("reload refused, the running content is kept:\n%s", exc)
         return [str(p) for p in exc.problems]
@@ -89,8 +81,6 @@ async def stop_background(app: AnyApp) -> None:
     if app.bot_data.pop("sighup", False):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-    with contextlib.suppress(OSError):
-        pid_file(runtime_of(app)).unlink(missing_ok=True)
     task = app.bot_data.pop("sender_task", None)
     sender = runtime_of(app).sender
     if isinstance(task, asyncio.Task):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_INVALID, EXIT_OK, main
+from bot.storage.lock import InstanceLock
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "roster-sample.csv"
@@ -199,7 +200,9 @@ def test_backup_restore_and_forget_from_the_command_line(
     assert main(["forget", "AN-9999"]) == EXIT_INVALID
     assert main(["restore", str(backup)]) == EXIT_OK
     assert b"Omar Skalli" in (tmp_path / "relais.db").read_bytes()
-    assert (tmp_path / "relais.db.before-restore").exists()
-    (tmp_path / "relais.db.pid").write_text("1", encoding="ascii")
-    assert main(["restore", str(backup)]) == EXIT_INVALID
-    assert "stop it before restoring" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("relais.db.before-restore-*"))) == 1
+    with InstanceLock(tmp_path / "relais.db"):  # as a running bot holds it
+        assert main(["restore", str(backup)]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert f"already runs on this database (pid {os.getpid()}" in err
+    assert "stop it before restoring" in err

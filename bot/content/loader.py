@@ -169,6 +169,11 @@ INSTRUMENT_FILES = {
 _TREES: dict[str, Any] = {}
 
 
+# Far above any real programme (the shipped files are a few kB and a few thousand values).
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 200_000
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
@@ -180,6 +185,17 @@ def _load_file(
 ) -> BaseModel | None:
     model, checker = REGISTRY[path.name]
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(
+                Problem(
+                    display,
+                    1,
+                    "(file)",
+                    f"{size} bytes; a content file is at most {MAX_FILE_BYTES} bytes",
+                )
+            )
+            return None
         tree = _yaml().load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -188,6 +204,19 @@ def _load_file(
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, 1, "(file)", f"cannot read: {exc}"))
+        return None
+    if _expanded_size(tree) > MAX_NODES:
+        # Aliases share nodes, so loading is cheap; walking them expanded is not (an alias
+        # bomb of a few kB would be billions of nodes).
+        problems.append(
+            Problem(
+                display,
+                1,
+                "(yaml)",
+                f"more than {MAX_NODES} values once anchors (&) and aliases (*) are expanded; "
+                "write the values out instead",
+            )
+        )
         return None
     before = len(problems)
 
@@ -219,6 +248,20 @@ def _load_file(
             report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None
+
+
+def _expanded_size(tree: Any) -> int:
+    """How many values the tree has with aliases expanded, counting no further than the cap."""
+    count, stack = 0, [tree]
+    while stack and count <= MAX_NODES:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+            count += len(node)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
 
 
 def _plain(node: Any) -> Any:
@@ -283,12 +326,35 @@ def load_content(content_dir: Path) -> Content:
     order = ("kat", "satisfaction", "followup")
     found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
     instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
-    return Content(
+    content = Content(
         programme=programme,
         version=digest.hexdigest(),
         files=tuple(files),
         instruments=instruments,
     )
+    problems = _screen_problems(content, content_dir)
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
+    """A screen longer than a Telegram message would fail for every participant: refuse it."""
+    # Rendering lives with the questionnaire engine, which imports this module.
+    from bot.i18n import LOCALES, CatalogError
+    from bot.services.questionnaire import screen_problems
+
+    try:
+        found = screen_problems(content, LOCALES)
+    except CatalogError:
+        return []  # catalogs not compiled yet: the bot itself refuses to start then
+    problems = []
+    files = {kind: name for name, kind in INSTRUMENT_FILES.items()}
+    for kind, index, message in found:
+        display = _display(content_dir / files[kind])
+        where: Path_ = ("items",) if index is None else ("items", index)
+        problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
+    return problems
 
 
 def untranslated(content_dir: Path) -> dict[str, list[Problem]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from datetime import timedelta
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -15,11 +16,13 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
 from bot.handlers.common import (
+    Caller,
     Context,
     answer_query,
     caller,
@@ -33,12 +36,16 @@ from bot.sender import send_payload
 from bot.services import broadcasts
 from bot.services.access import COORDINATION
 from bot.services.broadcasts import Audience, Broadcast, Progress
+from bot.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
 AUDIENCE, MESSAGE, CONFIRM = range(3)
 DRAFT = "broadcast_draft"
 PROGRESS_SECONDS = 3.0
+# A draft nobody touched for this long is dropped: a revoked or absent coordinator's
+# half-composed announcement must not be sent later by a stray tap.
+IDLE = timedelta(minutes=30)
 BAR = 10
 
 
@@ -87,12 +94,17 @@ async def choose_audience(update: Update, context: Context) -> int:
     query = update.callback_query
     if query is None or query.data is None or context.user_data is None:
         return ConversationHandler.END
-    who = await caller(update, context)
+    who = await _still_allowed(update, context)
+    if who is None:
+        return ConversationHandler.END
     await answer_query(query)
     if query.data == "bc:no":
         await query.edit_message_text(who.t.bidi(who.t.gettext("Cancelled: nothing was sent.")))
         return ConversationHandler.END
-    context.user_data[DRAFT] = {"audience": query.data.removeprefix("bc:a:")}
+    context.user_data[DRAFT] = {
+        "audience": query.data.removeprefix("bc:a:"),
+        "at": runtime(context).clock.now(),
+    }
     await query.edit_message_text(
         who.t.bidi(
             who.t.gettext(
@@ -106,12 +118,14 @@ async def choose_audience(update: Update, context: Context) -> int:
 
 def payload_of(message: Message) -> dict[str, Any] | None:
     """The message as it will be sent again: formatted text, or a photo or document and caption."""
+    # Control characters pasted into the announcement would end up in every copy.
     if message.photo:
-        return {"photo": message.photo[-1].file_id, "text": message.caption_html or ""}
+        return {"photo": message.photo[-1].file_id, "text": clean_text(message.caption_html or "")}
     if message.document:
-        return {"document": message.document.file_id, "text": message.caption_html or ""}
+        caption = clean_text(message.caption_html or "")
+        return {"document": message.document.file_id, "text": caption}
     if message.text:
-        return {"text": message.text_html}
+        return {"text": clean_text(message.text_html)}
     return None
 
 
@@ -121,7 +135,11 @@ async def receive_message(update: Update, context: Context) -> int:
     if message is None or context.user_data is None or DRAFT not in context.user_data:
         return ConversationHandler.END
     rt = runtime(context)
-    who = await caller(update, context)
+    who = await _still_allowed(update, context)
+    if who is None:
+        return ConversationHandler.END
+    if await _expired(update, context, who):
+        return ConversationHandler.END
     payload = payload_of(message)
     if payload is None:
         await reply(update, who, who.t.gettext("Send a text, a photo or a document."))
@@ -157,7 +175,11 @@ async def confirm(update: Update, context: Context) -> int:
     if query is None or query.data is None or context.user_data is None:
         return ConversationHandler.END
     rt = runtime(context)
-    who = await caller(update, context)
+    who = await _still_allowed(update, context)
+    if who is None:
+        return ConversationHandler.END
+    if await _expired(update, context, who):
+        return ConversationHandler.END
     await answer_query(query)
     draft = context.user_data.pop(DRAFT, None)
     if query.data != "bc:ok" or not draft or "payload" not in draft:
@@ -192,6 +214,48 @@ async def confirm(update: Update, context: Context) -> int:
                 },
             )
     return ConversationHandler.END
+
+
+async def _still_allowed(update: Update, context: Context) -> Caller | None:
+    """The caller if they still hold a coordination role; else the draft is dropped.
+
+    Checked at every step, not only at /broadcast: a role revoked mid-way ends it there.
+    """
+    who = await staff_caller(update, context, COORDINATION)
+    if who is None:
+        if context.user_data is not None:
+            context.user_data.pop(DRAFT, None)
+        if update.callback_query is not None:
+            await answer_query(update.callback_query)
+    return who
+
+
+async def _expired(update: Update, context: Context, who: Caller) -> bool:
+    """True (draft dropped, user told) when the draft has waited longer than ``IDLE``."""
+    draft = (context.user_data or {}).get(DRAFT)
+    at = draft.get("at") if isinstance(draft, dict) else None
+    if at is None or runtime(context).clock.now() - at <= IDLE:
+        return False
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    if update.callback_query is not None:
+        await answer_query(update.callback_query)
+    await reply(update, who, expired_text(who.t))
+    return True
+
+
+def expired_text(t: Translator) -> str:
+    """What a coordinator is told when a draft announcement waited too long."""
+    return t.gettext(
+        "This announcement waited too long and was dropped: nothing was sent. Send /broadcast "
+        "to start again."
+    )
+
+
+async def _timed_out(update: object, context: Context) -> None:
+    """Stores nothing; drops the draft when PTB ends an idle conversation."""
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
 
 
 async def cancel_compose(update: Update, context: Context) -> int:
@@ -309,7 +373,9 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     if not who.identity.roles & COORDINATION:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
-    found = await broadcasts.get(rt.db, int(query.data.rsplit(":", 1)[-1]))
+    raw = query.data.rsplit(":", 1)[-1]
+    # Forged digits past SQLite's 64-bit integers would raise OverflowError in the query.
+    found = await broadcasts.get(rt.db, int(raw)) if len(raw) <= 18 else None
     if found is None or found.status != "sending":
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
@@ -372,11 +438,15 @@ def conversation(private: filters.BaseFilter) -> ConversationHandler[Any]:
                 )
             ],
             CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^bc:(ok|no)$")],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, _timed_out)],
         }
         return ConversationHandler(
             entry_points=[CommandHandler("broadcast", start_broadcast, filters=private)],
             states=states,
             fallbacks=[CommandHandler("cancel", cancel_compose, filters=private)],
             per_message=False,
+            # Ends a forgotten draft in production (real time); the steps also check the
+            # runtime clock, which tests move.
+            conversation_timeout=IDLE.total_seconds(),
             name="broadcast",
         )

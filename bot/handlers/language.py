@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.handlers.common import Context, answer_query, caller, reply, runtime, translator
 from bot.handlers.menus import set_staff_menu
@@ -46,7 +47,12 @@ async def choose_language(update: Update, context: Context) -> None:
     await set_language(rt.db, who.identity, locale, rt.clock.now())
     t = translator(rt, locale)
     text = t.bidi(t.gettext("Done: I will now write to you in English."))
-    await query.edit_message_text(text)
+    try:
+        await query.edit_message_text(text)
+    except BadRequest as exc:
+        # A double tap: the first one already wrote this; the choice is stored either way.
+        if "not modified" not in exc.message:
+            raise
     if who.identity.is_staff:
         identity = await identify(rt.db, who.identity.user_id, rt.settings.admin_ids)
         await set_staff_menu(context.bot, who.chat_id, identity, t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMember, Update
+from telegram.constants import ChatType
 
 from bot.handlers.common import Context, runtime
 from bot.services.access import set_reachable
@@ -15,7 +16,9 @@ log = logging.getLogger(__name__)
 async def membership_changed(update: Update, context: Context) -> None:
     """Stores whether the participant can be reached; asks nothing (a blocked chat is silent)."""
     change = update.my_chat_member
-    if change is None:
+    # Only the private chat says whether the person can be reached; a group the bot is
+    # added to or removed from says nothing about it.
+    if change is None or change.chat.type != ChatType.PRIVATE:
         return
     reachable = change.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT)
     if await set_reachable(runtime(context).db, change.from_user.id, reachable):

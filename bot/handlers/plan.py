@@ -16,6 +16,7 @@ from bot.handlers.common import (
 from bot.i18n import escape
 from bot.services.access import COORDINATION
 from bot.services.plans import MAX_BYTES, PlanStatus, submission_of, submissions, submit_plan
+from bot.services.text import clean_text
 from bot.storage import progress
 
 
@@ -70,7 +71,7 @@ async def receive_document(update: Update, context: Context) -> None:
         participant,
         file_id=document.file_id,
         file_unique_id=document.file_unique_id,
-        file_name=document.file_name,
+        file_name=clean_text(document.file_name) if document.file_name else None,
         mime_type=document.mime_type,
         size=document.file_size,
         now=rt.clock.now(),
@@ -101,7 +102,8 @@ async def list_plans(update: Update, context: Context) -> None:
     t = who.t
     if context.args:
         found = await submission_of(rt.db, context.args[0])
-        if found is None:
+        # An erased participant's plan still counts, but the document is gone.
+        if found is None or not found.plan.file_id:
             await reply(
                 update,
                 who,

@@ -29,6 +29,7 @@ from bot.services.questionnaire import (
     type_answer,
 )
 from bot.services.scores import kat_results_text
+from bot.services.text import clean_text
 from bot.storage.answers import Attempt
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,17 @@ async def typed_answer(update: Update, context: Context) -> None:
     if participant is None:
         await fallback.unknown_message(update, context)
         return
-    outcome = await type_answer(rt.db, rt.content, participant, message.text, who.t, rt.clock.now())
+    outcome = await type_answer(
+        rt.db,
+        rt.content,
+        participant,
+        clean_text(message.text),
+        who.t,
+        rt.clock.now(),
+        message_id=message.message_id,
+    )
+    if outcome.refusal is Refusal.DUPLICATE:
+        return  # a redelivered update: the first delivery was answered already
     if outcome.refusal is Refusal.NONE_OPEN:
         await fallback.unknown_message(update, context)
         return

@@ -9,6 +9,7 @@ from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator, escape
 from bot.services.access import Identity
 from bot.services.invites import RedeemStatus, Redemption, redeem
+from bot.services.text import clean_text
 from bot.storage.repo import Role
 
 
@@ -28,7 +29,7 @@ async def start(update: Update, context: Context) -> None:
             user_id=user.id,
             chat_id=chat.id,
             language_code=user.language_code,
-            display_name=user.full_name,
+            display_name=clean_text(user.full_name),
             clock=rt.clock,
         )
     who = await caller(update, context)

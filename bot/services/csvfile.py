@@ -75,8 +75,8 @@ def read_table(
             header_problems.append(RowProblem(1, name, "required column missing"))
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[RowProblem] = []
-    for cells in reader:
-        row = reader.line_num
+    # Counted per record, not per line: a quoted cell spanning lines is still one row.
+    for row, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):

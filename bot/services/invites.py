@@ -17,6 +17,7 @@ import segno
 from bot.clock import Clock
 from bot.i18n import negotiate_locale
 from bot.storage import Database, repo
+from bot.storage.files import private_file
 from bot.storage.repo import Participant, Role
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -200,6 +201,7 @@ async def redeem(
 def write_invites_csv(path: Path, invites: Sequence[IssuedInvite], bot_username: str) -> None:
     """A CSV French Excel opens as is (BOM, ``;``): one link per participant."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # names, e-mails and live enrolment links: owner only
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["external_id", "full_name", "email", "cohort", "link", "expires_at"])
@@ -221,12 +223,14 @@ def write_qr_codes(
     directory: Path, invites: Sequence[IssuedInvite], bot_username: str
 ) -> list[Path]:
     """One PNG QR code per invite, big enough to scan from a projected screen."""
-    directory.mkdir(parents=True, exist_ok=True)
+    # Each code enrols whoever scans it first, and is named after the person.
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths = []
     for invite in invites:
         p = invite.participant
         stem = (p.external_id or p.code) if p else f"staff-{invite.role}"
         path = directory / (re.sub(r"[^A-Za-z0-9_.-]", "_", stem) + ".png")
+        private_file(path)
         segno.make(deep_link(bot_username, invite.token), error="m").save(
             str(path), scale=10, border=4
         )

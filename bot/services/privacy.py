@@ -15,11 +15,11 @@ import aiosqlite
 
 from bot.content import Content
 from bot.services.questionnaire import window_for
-from bot.storage import Database, progress, repo
+from bot.storage import Database, personal, progress, repo
 from bot.storage import answers as store
 from bot.storage.repo import Binding, Participant, to_db_time
 
-ERASED_NAME = "—"
+ERASED_NAME = personal.ERASED_NAME
 
 
 class ForgetError(Exception):
@@ -48,27 +48,17 @@ async def forget(db: Database, key: str, *, with_answers: bool, actor: str, now:
 async def _erase(
     conn: aiosqlite.Connection, participant: Participant, with_answers: bool, now: datetime
 ) -> None:
-    binding = await repo.binding_for_participant(conn, participant.id)
-    if binding is not None:
-        await conn.execute("DELETE FROM user_settings WHERE user_id = ?", (binding.user_id,))
-    await conn.execute("DELETE FROM telegram_bindings WHERE participant_id = ?", (participant.id,))
-    await conn.execute("DELETE FROM invites WHERE participant_id = ?", (participant.id,))
-    # The external id and e-mail identify the person; the code keeps the answers countable.
+    # Queued messages to them are not sent any more (chat_id goes with the identity below).
     await conn.execute(
-        "UPDATE participants SET full_name = ?, email = NULL, external_id = ?, agency = NULL,"
-        " region = NULL, forgotten_at = ?, updated_at = ? WHERE id = ?",
-        (
-            ERASED_NAME,
-            f"forgotten:{participant.code}",
-            to_db_time(now),
-            to_db_time(now),
-            participant.id,
-        ),
-    )
-    await conn.execute(
-        "UPDATE outbox SET chat_id = NULL, status = CASE WHEN status = 'pending'"
-        " THEN 'cancelled' ELSE status END WHERE participant_id = ?",
+        "UPDATE outbox SET status = 'cancelled' WHERE participant_id = ? AND status = 'pending'",
         (participant.id,),
+    )
+    params = {"pid": participant.id, "code": participant.code, **personal.erasure_values()}
+    for statement in personal.erasure_statements():
+        await conn.execute(statement, params)
+    await conn.execute(
+        "UPDATE participants SET forgotten_at = ?, updated_at = ? WHERE id = ?",
+        (to_db_time(now), to_db_time(now), participant.id),
     )
     if with_answers:
         for table in ("attempts", "attendance", "action_plans", "outbox"):

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
+from bot.content.models import LocalizedText
 from bot.i18n import Translator, escape
 from bot.storage import Database, repo
 from bot.storage import answers as store
@@ -48,6 +49,7 @@ class Refusal(StrEnum):
     CLOSED = "closed"
     TOO_LONG = "too-long"
     NONE_OPEN = "none-open"  # a text message but no question waiting for one
+    DUPLICATE = "duplicate"  # a typed message already taken, delivered again
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,9 +464,16 @@ async def type_answer(
     text: str,
     t: Translator,
     now: datetime,
+    message_id: int | None = None,
 ) -> Outcome:
-    """Take a typed message as the answer to the open attempt's free-text item, if one waits."""
+    """Take a typed message as the answer to the open attempt's free-text item, if one waits.
+
+    ``message_id`` (the chat's, increasing) makes it idempotent: a message already taken
+    for this attempt, delivered again, is ``Refusal.DUPLICATE`` and stores nothing.
+    """
     async with db.transaction() as conn:
+        if message_id is not None and await store.typed_already(conn, participant.id, message_id):
+            return Outcome(Refusal.DUPLICATE)
         for attempt in reversed(await store.attempts_of(conn, participant.id)):
             if attempt.submitted:
                 continue
@@ -484,6 +493,8 @@ async def type_answer(
             if len(answer) > item.max_length:
                 return Outcome(Refusal.TOO_LONG, attempt, max_length=item.max_length)
             await store.save_answer(conn, attempt.id, item.id, answer, now)
+            if message_id is not None:
+                await store.note_typed_message(conn, attempt.id, message_id)
             answers[item.id] = answer
             position = _next_position(instrument, stage, answers, attempt.position)
             draft = _saved_choices(instrument, position, answers)
@@ -625,3 +636,125 @@ def answer_text(item: Item, value: Any, locale: str, t: Translator) -> str:
     ids = value if isinstance(value, list) else [value]
     labels = [o.text.get(locale) for i in ids if (o := item.option(str(i))) is not None]
     return ", ".join(labels)
+
+
+# --- content checks ---------------------------------------------------------------------------
+
+
+def screen_problems(
+    content: Content, locales: tuple[str, ...]
+) -> list[tuple[str, int | None, str]]:
+    """Every questionnaire screen Telegram would refuse as too long, in each language.
+
+    Each item is rendered as the current question (with its longest previous answer
+    shown back), and each stage's summary with every item answered at full length.
+    Returns (instrument kind, item index or None for the summary, message).
+    """
+    from bot.services.text import MESSAGE_MAX, telegram_length, visible_text
+
+    found: list[tuple[str, int | None, str]] = []
+    tz = content.programme.tz
+    for kind, instrument in content.instruments.items():
+        for locale in locales:
+            t = Translator(locale, tz)
+            for stage in instrument.stages:
+                longest = _longest_answers(instrument)
+                for index, item in enumerate(instrument.items):
+                    answers = _answers_showing(instrument, item, longest)
+                    probe = _probe_attempt(instrument, index)
+                    if current_item(instrument, stage, probe, answers) is not item:
+                        continue  # never shown in this stage
+                    screen = render(instrument, stage, probe, answers, t)
+                    length = telegram_length(visible_text(t.bidi(screen.text))[0])
+                    if length > MESSAGE_MAX:
+                        found.append(
+                            (
+                                kind,
+                                index,
+                                f"the {locale} screen of {stage.id!r} is {length} "
+                                f"characters, over Telegram's {MESSAGE_MAX}: shorten the text or "
+                                "its options",
+                            )
+                        )
+                end = _probe_attempt(instrument, len(instrument.items))
+                summary = render(instrument, stage, end, longest, t)
+                if summary.text:
+                    length = telegram_length(visible_text(t.bidi(summary.text))[0])
+                    if length > MESSAGE_MAX:
+                        found.append(
+                            (
+                                kind,
+                                None,
+                                f"the {locale} summary of {stage.id!r} is {length} "
+                                f"characters, over Telegram's {MESSAGE_MAX}: fewer or shorter "
+                                "items",
+                            )
+                        )
+    return found
+
+
+def _probe_attempt(instrument: Instrument, position: int) -> Attempt:
+    epoch = datetime(2000, 1, 1)
+    draft = (
+        [o.id for o in (instrument.items[position].options or [])]
+        if position < len(instrument.items)
+        else None
+    )
+    return Attempt(
+        id=0,
+        participant_id=0,
+        instrument=instrument.kind,
+        stage="",
+        number=1,
+        content_version="",
+        seed=0,
+        position=position,
+        revision=0,
+        draft=draft,
+        chat_id=None,
+        message_id=None,
+        started_at=epoch,
+        updated_at=epoch,
+        submitted_at=None,
+    )
+
+
+def _longest_answers(instrument: Instrument) -> dict[str, Any]:
+    """The longest answer each item can get back in a summary or as a kept answer."""
+    answers: dict[str, Any] = {}
+    for item in instrument.items:
+        options = item.options or []
+        if item.type == "text":
+            answers[item.id] = "x" * item.max_length
+        elif item.type == "scale":
+            answers[item.id] = 5
+        elif item.type == "multi":
+            ranked = sorted(options, key=lambda o: -_size(o.text))
+            answers[item.id] = [o.id for o in ranked[: item.max_choices or len(ranked)]]
+        elif options:
+            answers[item.id] = max(options, key=_option_size).id
+    return answers
+
+
+def _answers_showing(instrument: Instrument, target: Item, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` changed so that the conditions leading to ``target`` hold."""
+    answers = dict(base)
+    item: Item | None = target
+    while item is not None and item.show_if is not None and item.show_if.item:
+        wanted = (item.show_if.answer_in or [""])[0]
+        parent = next((i for i in instrument.items if i.id == item.show_if.item), None)
+        if parent is None:
+            break
+        answers[parent.id] = int(wanted) if parent.type == "scale" and wanted.isdigit() else wanted
+        if parent.type == "multi":
+            answers[parent.id] = [wanted]
+        item = parent
+    return answers
+
+
+def _size(text: LocalizedText) -> int:
+    return max(len(text.get(locale)) for locale in ("fr", "en", "ar"))
+
+
+def _option_size(option: Option) -> int:
+    return _size(option.text)

@@ -156,6 +156,7 @@ async def import_roster(
     async with db.transaction() as conn:
         problems: list[RosterProblem] = []
         plan = []
+        claimed: dict[int, int] = {}  # participant id -> the row that matched it
         for entry in entries:
             f = entry.fields
             by_id = (
@@ -171,7 +172,22 @@ async def import_roster(
                     )
                 )
                 continue
-            plan.append((entry, by_id or by_email))
+            existing = by_id or by_email
+            if existing is not None:
+                # One row by e-mail, another by external id: both would update one person,
+                # the second overwriting the first (and taking their answers and Telegram).
+                if existing.id in claimed:
+                    problems.append(
+                        RosterProblem(
+                            entry.row,
+                            None,
+                            f"row {claimed[existing.id]} and this row both match participant "
+                            f"{existing.code}; keep one row for that person",
+                        )
+                    )
+                    continue
+                claimed[existing.id] = entry.row
+            plan.append((entry, existing))
         if problems:
             raise RosterError(problems)
         for entry, existing in plan:

@@ -237,6 +237,22 @@ async def save_answer(
     )
 
 
+async def typed_already(conn: aiosqlite.Connection, participant_id: int, message_id: int) -> bool:
+    """Whether a typed message this old or newer already answered one of the attempts."""
+    async with conn.execute(
+        "SELECT 1 FROM attempts WHERE participant_id = ? AND typed_message_id >= ? LIMIT 1",
+        (participant_id, message_id),
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def note_typed_message(conn: aiosqlite.Connection, attempt_id: int, message_id: int) -> None:
+    """Remember the typed message that answered, so its redelivery is recognised."""
+    await conn.execute(
+        "UPDATE attempts SET typed_message_id = ? WHERE id = ?", (message_id, attempt_id)
+    )
+
+
 async def delete_answers(conn: aiosqlite.Connection, attempt_id: int, items: list[str]) -> None:
     """Forget answers to items a changed earlier answer has hidden."""
     await conn.executemany(

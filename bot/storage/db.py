@@ -12,6 +12,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.storage.files import private_file
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ class Database:
         cls, path: str | Path, *, migrate: bool = True, migrations: Sequence[str] = MIGRATIONS
     ) -> Database:
         """Connect, set the pragmas and bring the schema up to date."""
+        if str(path) != ":memory:":
+            # Owner-only whatever the umask; SQLite gives -wal and -shm the same mode.
+            await asyncio.to_thread(private_file, Path(path))
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
         db = cls(conn, str(path))

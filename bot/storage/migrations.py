@@ -320,6 +320,16 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
     END;
+    CREATE TRIGGER tally_answer_deleted AFTER DELETE ON answers
+    WHEN (SELECT tallied FROM attempts WHERE id = old.attempt_id) = 1
+    BEGIN
+        UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
+    END;
+    """,
+    # 9: the last typed message that answered an attempt, so a redelivered update (same
+    # message id) is recognised and stored once, like a re-sent tap.
+    """
+    ALTER TABLE attempts ADD COLUMN typed_message_id INTEGER;
     """,
 )
 

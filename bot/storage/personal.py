@@ -1,0 +1,275 @@
+"""Which columns hold personal data, declared next to the migrations; erasure follows it.
+
+Every column of every table is listed here with what erasing a participant does to it.
+``tests/test_privacy.py`` compares this declaration with the migrated schema, so a new
+column fails the suite until someone decides whether it identifies a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+class Keep:
+    """Not personal (or pseudonymous: the participant code); left as is."""
+
+
+class Staff:
+    """Personal data of a staff member, not of a participant: ``relais forget`` keeps it."""
+
+
+class DeleteRow:
+    """The participant's rows of this table are deleted."""
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Overwritten with ``value`` (None: NULL); ``{code}`` is the participant's code."""
+
+    value: str | None = None
+
+
+KEEP: Final = Keep()
+STAFF: Final = Staff()
+DELETE_ROW: Final = DeleteRow()
+NULL: Final = Replace(None)
+ERASED_NAME = "—"
+ERASED_FILE = ""  # action_plans.file_id is NOT NULL: the empty string means erased
+
+Treatment = Keep | Staff | DeleteRow | Replace
+
+
+@dataclass(frozen=True)
+class Table:
+    """How a participant's rows are found (SQL on ``:pid``), and each column's treatment."""
+
+    rows: str | None
+    columns: dict[str, Treatment]
+
+
+# In erasure order: user_settings is found through the binding, so before the binding.
+TABLES: Final[dict[str, Table]] = {
+    "user_settings": Table(
+        "user_id IN (SELECT user_id FROM telegram_bindings WHERE participant_id = :pid)",
+        {"user_id": DELETE_ROW, "language": DELETE_ROW, "updated_at": DELETE_ROW},
+    ),
+    "telegram_bindings": Table(
+        "participant_id = :pid",
+        {
+            "participant_id": DELETE_ROW,
+            "user_id": DELETE_ROW,
+            "chat_id": DELETE_ROW,
+            "bound_at": DELETE_ROW,
+            "reachable": DELETE_ROW,
+        },
+    ),
+    "invites": Table(
+        "participant_id = :pid",
+        {
+            "id": DELETE_ROW,
+            "token_hash": DELETE_ROW,
+            "participant_id": DELETE_ROW,
+            "role": DELETE_ROW,
+            "label": DELETE_ROW,
+            "created_at": DELETE_ROW,
+            "expires_at": DELETE_ROW,
+            "used_at": DELETE_ROW,
+            "used_by": DELETE_ROW,  # the Telegram id that opened the link
+            "revoked_at": DELETE_ROW,
+        },
+    ),
+    "participants": Table(
+        "id = :pid",
+        {
+            "id": KEEP,
+            "code": KEEP,
+            # The external id and e-mail identify the person; the code keeps answers countable.
+            "external_id": Replace("forgotten:{code}"),
+            "full_name": Replace(ERASED_NAME),
+            "email": NULL,
+            "gender": KEEP,  # an aggregate dimension of the report
+            "agency": NULL,
+            "region": NULL,
+            "cohort": KEEP,
+            "language": KEEP,
+            "created_at": KEEP,
+            "updated_at": KEEP,
+            "forgotten_at": KEEP,
+        },
+    ),
+    "attempts": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "participant_id": KEEP,
+            "instrument": KEEP,
+            "stage": KEEP,
+            "number": KEEP,
+            "content_version": KEEP,
+            "seed": KEEP,
+            "position": KEEP,
+            "revision": KEEP,
+            "draft": KEEP,
+            "chat_id": NULL,  # the Telegram id
+            "message_id": NULL,
+            "started_at": KEEP,
+            "updated_at": KEEP,
+            "submitted_at": KEEP,
+            "reopened_by": KEEP,
+            "typed_message_id": NULL,
+            # The report's summaries of the attempt: counted or not, its score and mean
+            # rating, the quiz items answered right (pseudonymous, like the answers).
+            "tallied": KEEP,
+            "score": KEEP,
+            "rating": KEEP,
+            "correct_items": KEEP,
+        },
+    ),
+    "answers": Table(
+        "attempt_id IN (SELECT id FROM attempts WHERE participant_id = :pid)",
+        {"attempt_id": KEEP, "item": KEEP, "value": KEEP, "answered_at": KEEP},
+    ),
+    "attendance": Table(
+        "participant_id = :pid",
+        {"participant_id": KEEP, "session": KEEP, "attended": KEEP, "recorded_at": KEEP},
+    ),
+    "action_plans": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "participant_id": KEEP,
+            # The document itself carries the name: Telegram's handle to it goes too, so
+            # /plans CODE can no longer send it; the row still counts for the certificate.
+            "file_id": Replace(ERASED_FILE),
+            "file_unique_id": Replace(ERASED_FILE),
+            "file_name": NULL,  # "Plan_action_Khadija_Zerhouni.pdf"
+            "mime_type": KEEP,
+            "size": KEEP,
+            "submitted_at": KEEP,
+        },
+    ),
+    "outbox": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "key": KEEP,
+            "kind": KEEP,
+            "source": KEEP,
+            "participant_id": KEEP,
+            "chat_id": NULL,
+            "payload": KEEP,  # rendered per cohort and language, never with a name
+            "status": KEEP,  # pending rows are cancelled by privacy.forget
+            "attempts": KEEP,
+            "last_error": KEEP,
+            "due_at": KEEP,
+            "not_before": KEEP,
+            "created_at": KEEP,
+            "sent_at": KEEP,
+            "message_id": KEEP,
+            "payload_id": KEEP,
+        },
+    ),
+    "staff_roles": Table(
+        None,
+        {
+            "user_id": STAFF,
+            "role": KEEP,
+            "chat_id": STAFF,
+            "display_name": STAFF,
+            "granted_at": KEEP,
+            "granted_by": KEEP,
+        },
+    ),
+    "audit_log": Table(
+        None,
+        {
+            "id": KEEP,
+            "at": KEEP,
+            "actor": STAFF,  # a staff Telegram id or "cli"
+            "action": KEEP,
+            "target": KEEP,  # a participant code, never a name
+            "details": KEEP,
+        },
+    ),
+    "broadcasts": Table(
+        None,
+        {
+            "id": KEEP,
+            "created_by": STAFF,
+            "audience": KEEP,
+            "payload": KEEP,
+            "total": KEEP,
+            "status": KEEP,
+            "created_at": KEEP,
+            "finished_at": KEEP,
+        },
+    ),
+    "plan_marks": Table(
+        None,
+        {
+            "cohort": KEEP,
+            "step": KEEP,
+            "fingerprint": KEEP,
+            "reason": KEEP,
+            "planned_at": KEEP,
+        },
+    ),
+    "outbox_payloads": Table(None, {"id": KEEP, "body": KEEP}),
+    "plan_epoch": Table(None, {"id": KEEP, "epoch": KEEP}),
+    # Counts of people per answer, cohort and gender: aggregates, no one's row.
+    "answer_tally": Table(
+        None,
+        {
+            "instrument": KEEP,
+            "stage": KEEP,
+            "item": KEEP,
+            "category": KEEP,
+            "cohort": KEEP,
+            "gender": KEEP,
+            "correct": KEEP,
+            "n": KEEP,
+        },
+    ),
+    "tally_items": Table(
+        None, {"instrument": KEEP, "item": KEEP, "type": KEEP, "answer": KEEP}
+    ),
+    "tally_state": Table(None, {"id": KEEP, "dirty": KEEP}),
+}
+
+
+def erasure_statements() -> list[str]:
+    """The SQL that erases one participant (``:pid``, ``:code``), derived from ``TABLES``."""
+    statements = []
+    for name, table in TABLES.items():
+        if table.rows is None:
+            continue
+        treatments = table.columns.values()
+        if any(isinstance(t, DeleteRow) for t in treatments):
+            statements.append(f"DELETE FROM {name} WHERE {table.rows}")
+            continue
+        sets = []
+        for column, treatment in table.columns.items():
+            if isinstance(treatment, Replace):
+                if treatment.value is None:
+                    sets.append(f"{column} = NULL")
+                elif "{code}" in treatment.value:
+                    prefix = treatment.value.replace("{code}", "")
+                    sets.append(f"{column} = '{prefix}' || :code")
+                else:
+                    sets.append(f"{column} = :{name}_{column}")
+        if sets:
+            statements.append(f"UPDATE {name} SET {', '.join(sets)} WHERE {table.rows}")
+    return statements
+
+
+def erasure_values() -> dict[str, str]:
+    """The named values the statements bind, besides ``:pid`` and ``:code``."""
+    return {
+        f"{name}_{column}": treatment.value
+        for name, table in TABLES.items()
+        for column, treatment in table.columns.items()
+        if isinstance(treatment, Replace)
+        and treatment.value is not None
+        and "{code}" not in treatment.value
+    }

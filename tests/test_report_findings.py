@@ -26,8 +26,8 @@ def test_two_people_answering_three_activities_are_two_people(content: Content) 
     # Before: one row per stage submitted, so 2 x 3 = "6 respondents" and their figures shown.
     people = [Person("tanger", "female"), Person("tanger", "male")]
     for person in people:
-        for stage in ("intro", "module-1", "residential"):
-            person.given[("satisfaction", stage)] = ratings(content, 4)
+        for stage_id in ("intro", "module-1", "residential"):
+            person.given[("satisfaction", stage_id)] = ratings(content, 4)
     found = asyncio.run(report_of(content, people))
     for stage in found.satisfaction:
         assert stage.respondents is None  # two people: hidden at every activity

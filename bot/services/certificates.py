@@ -8,8 +8,9 @@ the individual action plan. Thresholds and the sessions required are in ``kat.ya
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
@@ -19,6 +20,16 @@ from bot.services.scores import kat_result, score
 from bot.storage import Database, progress
 from bot.storage import answers as store
 from bot.storage.repo import Participant
+
+
+class Member(Protocol):
+    """Whom a certificate status is computed for: a participant, or just its id and cohort."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def cohort(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,7 @@ async def certificate_status(
 async def certificate_statuses(
     db: Database,
     content: Content,
-    people: list[Participant],
+    people: Sequence[Member],
     post_percents: Mapping[int, float] | None = None,
 ) -> dict[int, CertificateStatus] | None:
     """``certificate_status`` for many participants, from a few queries in all.
@@ -120,16 +131,24 @@ async def certificate_statuses(
         )
     by_cohort: dict[str, dict[str, list[Session]]] = {}
     statuses = {}
+    # Most people share their inputs (cohort, attendance, score, plan): evaluate each
+    # combination once, which keeps the report fast at 100,000 participants.
+    seen: dict[tuple[object, ...], CertificateStatus] = {}
     for participant in people:
         if participant.cohort not in by_cohort:
             by_cohort[participant.cohort] = sessions_required(content, rules, participant.cohort)
-        statuses[participant.id] = evaluate(
-            rules,
-            by_cohort[participant.cohort],
-            attendance.get(participant.id, {}),
+        present = attendance.get(participant.id, {})
+        key = (
+            participant.cohort,
+            tuple(sorted(present.items())),
             posts.get(participant.id),
             participant.id in planned,
         )
+        if key not in seen:
+            seen[key] = evaluate(
+                rules, by_cohort[participant.cohort], present, key[2], bool(key[3])
+            )
+        statuses[participant.id] = seen[key]
     return statuses
 
 

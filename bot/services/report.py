@@ -9,7 +9,6 @@ at submission, so the report does not read every answer.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,25 +193,29 @@ def _shown(n: int, k: int) -> int | None:
 
 def _breakdown(
     dimension: str,
-    people: Sequence[tuple[str, Sequence[float]]],
+    groups: Mapping[tuple[str, str], tuple[int, Sequence[float]]],
     k: int,
-    measures: Mapping[str, int],
+    measures: Sequence[str],
 ) -> Breakdown | None:
-    """Group means by ``dimension``, small groups pooled; ``people``: (group, values)."""
-    groups: dict[str, list[Sequence[float]]] = defaultdict(list)
-    for group, values in people:
-        groups[group].append(values)
-    pools = disclosure.pool_groups({g: len(v) for g, v in groups.items()}, k)
+    """Means by ``dimension``, small groups pooled; ``groups``: (cohort, gender) ->
+    (people, the sum of each measure over them)."""
+    index = 0 if dimension == "cohort" else 1
+    by: dict[str, list[tuple[int, Sequence[float]]]] = defaultdict(list)
+    for key, entry in groups.items():
+        by[key[index]].append(entry)
+    sizes = {g: sum(n for n, _ in found) for g, found in by.items()}
+    pools = disclosure.pool_groups(sizes, k)
     if pools is None:
         return None
     rows = []
     for members in pools:
-        found = [v for g in members for v in groups[g]]
+        found = [row for g in members for row in by[g]]
+        n = sum(count for count, _ in found)
         rows.append(
             Group(
                 members,
-                len(found),
-                {name: sum(v[i] for v in found) / len(found) for name, i in measures.items()},
+                n,
+                {name: sum(sums[i] for _, sums in found) / n for i, name in enumerate(measures)},
             )
         )
     return Breakdown(dimension, rows)
@@ -273,11 +276,11 @@ def _survey_stage(
     instrument: Instrument,
     stage: Stage,
     counts: list[tally.Count],
-    people: list[tally.Person],
+    groups: list[tally.Group],
     k: int,
 ) -> StageFigures:
     """One stage of a survey: its items, its overall mean and breakdowns."""
-    respondents = _shown(len(people), k)
+    respondents = _shown(sum(g.n for g in groups), k)
     figures = StageFigures(instrument, stage, respondents)
     if respondents is None:
         return figures
@@ -291,16 +294,12 @@ def _survey_stage(
         elif item.type in ("single", "multi"):
             answered = _respondents_of(item, counts)
             figures.items.append(_choice_figures(item, answers, answered, k))
-    rated = [p for p in people if p.rating is not None]
-    if len(rated) >= k:
-        figures.mean = sum(p.rating for p in rated if p.rating is not None) / len(rated)
+    rated = sum(g.rated for g in groups)
+    if rated >= k:
+        figures.mean = sum(g.rating_sum for g in groups) / rated
+        sums = {(g.cohort, g.gender): (g.rated, (g.rating_sum,)) for g in groups if g.rated}
         for dimension in GROUP_DIMENSIONS:
-            found = _breakdown(
-                dimension,
-                [(_group_of(p, dimension), (p.rating or 0.0,)) for p in rated],
-                k,
-                {"mean": 0},
-            )
+            found = _breakdown(dimension, sums, k, ["mean"])
             if found is not None:
                 figures.breakdowns.append(found)
     return figures
@@ -311,11 +310,7 @@ def _respondents_of(item: Item, counts: Iterable[tally.Count]) -> int:
     return sum(c.n for c in counts if c.item == item.id and c.category == "*")
 
 
-def _group_of(person: tally.Person, dimension: str) -> str:
-    return person.cohort if dimension == "cohort" else person.gender
-
-
-def _summary(stages: list[StageFigures], people: list[tally.Person], k: int) -> Summary | None:
+def _summary(stages: list[StageFigures], distinct: int, k: int) -> Summary | None:
     """All activities together: each item's mean over the activities where it is shown."""
     shown = [s for s in stages if s.respondents is not None]
     if not shown:
@@ -338,8 +333,6 @@ def _summary(stages: list[StageFigures], people: list[tally.Person], k: int) -> 
                 count += found.respondents
         if by_stage:
             rows.append(SummaryRow(item, by_stage, total / count if count else None))
-    ids = {s.stage.id for s in shown}
-    distinct = len({p.participant_id for p in people if p.stage in ids})
     return Summary(_shown(distinct, k), [s.stage for s in shown], rows)
 
 
@@ -383,57 +376,46 @@ def _merge_smallest(
     return sorted([tuple(sorted(ordered[0] + ordered[1])), *ordered[2:]])
 
 
-def _kat(kat: Instrument, people: list[tally.Person], k: int, corrections: list[str]) -> KatFigures:
+def _kat(
+    kat: Instrument,
+    pairs: list[tally.Pair],
+    right: Mapping[tuple[str, str], int],
+    k: int,
+    corrections: list[str],
+) -> KatFigures:
     """Level 2 over the people who took the first and the last stage of the quiz."""
     maximum = kat.max_score
     first, last = kat.stages[0].id, kat.stages[-1].id
-    by_person: dict[int, dict[str, tally.Person]] = defaultdict(dict)
-    for p in people:
-        by_person[p.participant_id][p.stage] = p
-    both = [(s[first], s[last]) for s in by_person.values() if first in s and last in s]
-    n = len(both)
+    n = sum(p.n for p in pairs)
     if n < k or maximum <= 0 or first == last:
         return KatFigures(maximum, _shown(n, k), corrections=corrections)
-    pre = [float(a.score or 0) for a, _ in both]
-    post = [float(b.score or 0) for _, b in both]
-    pre_mean, post_mean = sum(pre) / n, sum(post) / n
+    pre_mean = sum(p.first * p.n for p in pairs) / n
+    post_mean = sum(p.last * p.n for p in pairs) / n
     class_gain = (post_mean - pre_mean) / (maximum - pre_mean) if maximum > pre_mean else None
-    up = sum(1 for a, b in zip(pre, post, strict=True) if b > a)
+    up = sum(p.n for p in pairs if p.last > p.first)
     changes = [
-        c
-        for a, b in zip(pre, post, strict=True)
-        if (c := normalised_change(int(a), int(b), maximum)) is not None
+        (c, p.n) for p in pairs if (c := normalised_change(p.first, p.last, maximum)) is not None
     ]
-    right_items = {id(p): p.correct_items for pair in both for p in pair}
-    facility = []
-    for item in kat.items:
-        if item.type != "quiz":
-            continue
-        right = [
-            sum(1 for p in pair if item.id in right_items[id(p)])
-            for pair in ([a for a, _ in both], [b for _, b in both])
-        ]
-        facility.append(
-            Facility(
-                item,
-                *(r / n if disclosure.binary_shown(r, n, k) else None for r in right),
-            )
+    changed = sum(count for _, count in changes)
+    facility = [
+        Facility(
+            item,
+            *(
+                r / n if disclosure.binary_shown(r, n, k) else None
+                for r in (right.get((first, item.id), 0), right.get((last, item.id), 0))
+            ),
         )
+        for item in kat.items
+        if item.type == "quiz"
+    ]
+    sums: dict[tuple[str, str], tuple[int, tuple[float, float]]] = {}
+    for p in pairs:
+        count, (a, b) = sums.get((p.cohort, p.gender), (0, (0.0, 0.0)))
+        sums[(p.cohort, p.gender)] = (count + p.n, (a + p.first * p.n, b + p.last * p.n))
     breakdowns = [
         found
         for dimension in GROUP_DIMENSIONS
-        if (
-            found := _breakdown(
-                dimension,
-                [
-                    (_group_of(a, dimension), (float(a.score or 0), float(b.score or 0)))
-                    for a, b in both
-                ],
-                k,
-                {"pre": 0, "post": 1},
-            )
-        )
-        is not None
+        if (found := _breakdown(dimension, sums, k, ["pre", "post"])) is not None
     ]
     return KatFigures(
         maximum,
@@ -442,12 +424,20 @@ def _kat(kat: Instrument, people: list[tally.Person], k: int, corrections: list[
         post_mean,
         class_gain,
         up / n if disclosure.binary_shown(up, n, k) else None,
-        sum(changes) / len(changes) if len(changes) >= k else None,
-        _shown(len(changes), k),
+        sum(c * count for c, count in changes) / changed if changed >= k else None,
+        _shown(changed, k),
         facility,
         breakdowns,
         corrections,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Enrolled:
+    """An enrolled participant, as much as the certificate rules need."""
+
+    id: int
+    cohort: str
 
 
 async def _certificates(
@@ -455,7 +445,12 @@ async def _certificates(
 ) -> CertificateFigures | None:
     """Certificates obtained among the enrolled, yes/no counts shown by the rules."""
     async with db.read() as conn:
-        people = [p for p, _ in await repo.bound_participants(conn)]
+        rows = await repo.fetch_all(
+            conn,
+            "SELECT p.id, p.cohort FROM participants p"
+            " JOIN telegram_bindings b ON b.participant_id = p.id",
+        )
+    people = [_Enrolled(r[0], r[1]) for r in rows]
     found = await certificate_statuses(db, content, people, scores)
     if found is None:
         return None
@@ -492,10 +487,10 @@ async def figures(
     async with db.transaction() as conn:
         await tally.ensure(conn, content)
     async with db.read() as conn:
-        enrolled = len(await repo.bound_participants(conn))
+        row = await repo.fetch_one(conn, "SELECT COUNT(*) FROM telegram_bindings")
         counts = await tally.counts(conn)
-        people = {kind: await tally.people(conn, kind) for kind in content.instruments}
-    result = Figures(now, k, enrolled, open_answers)
+        groups = {kind: await tally.groups(conn, kind) for kind in content.instruments}
+    result = Figures(now, k, int(row[0]) if row else 0, open_answers)
     result.rates = await _rates(db, content, now, k)
     by_stage: dict[tuple[str, str], list[tally.Count]] = defaultdict(list)
     for c in counts:
@@ -505,26 +500,28 @@ async def figures(
             continue
         target = result.satisfaction if kind == "satisfaction" else result.followup
         for stage in instrument.stages:
-            mine = [p for p in people[kind] if p.stage == stage.id]
-            # The arithmetic over every person runs in a worker thread: taps go on meanwhile.
-            found = await asyncio.to_thread(
-                _survey_stage, instrument, stage, by_stage[(kind, stage.id)], mine, k
-            )
-            await _open(db, found, len(mine), k, open_answers)
+            mine = [g for g in groups[kind] if g.stage == stage.id]
+            found = _survey_stage(instrument, stage, by_stage[(kind, stage.id)], mine, k)
+            await _open(db, found, sum(g.n for g in mine), k, open_answers)
             target.append(found)
     satisfaction = content.instrument("satisfaction")
     if satisfaction is not None:
-        result.summary = _summary(result.satisfaction, people["satisfaction"], k)
+        shown = [s.stage.id for s in result.satisfaction if s.respondents is not None]
+        async with db.read() as conn:
+            distinct = await tally.people_at(conn, satisfaction.kind, shown) if shown else 0
+        result.summary = _summary(result.satisfaction, distinct, k)
     kat = content.instrument("kat")
     scores: dict[int, float] = {}
     if kat is not None:
-        result.kat = await asyncio.to_thread(_kat, kat, people["kat"], k, [])
-        last = kat.stages[-1].id
-        scores = {
-            p.participant_id: 100 * (p.score or 0) / kat.max_score
-            for p in people["kat"]
-            if p.stage == last and kat.max_score
-        }
+        first, last = kat.stages[0].id, kat.stages[-1].id
+        async with db.read() as conn:
+            pairs = await tally.pairs(conn, kat.kind, first, last)
+            right = await tally.right_answers(conn, kat.kind, first, last)
+            finals = await tally.scores(conn, kat.kind, last)
+        result.kat = _kat(kat, pairs, right, k, [])
+        maximum = kat.max_score
+        if maximum:
+            scores = {pid: 100 * score / maximum for pid, score in finals.items()}
     result.certificates = await _certificates(db, content, scores, k)
     return result
 

@@ -231,9 +231,7 @@ TABLES: Final[dict[str, Table]] = {
             "n": KEEP,
         },
     ),
-    "tally_items": Table(
-        None, {"instrument": KEEP, "item": KEEP, "type": KEEP, "answer": KEEP}
-    ),
+    "tally_items": Table(None, {"instrument": KEEP, "item": KEEP, "type": KEEP, "answer": KEEP}),
     "tally_state": Table(None, {"id": KEEP, "dirty": KEEP}),
 }
 

@@ -35,20 +35,26 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
-    """One person's counted attempt at a stage: their group, quiz score and mean rating."""
+class Group:
+    """People of one cohort and gender at one stage, and the sums of their values."""
 
-    participant_id: int
     stage: str
     cohort: str
     gender: str
-    score: int | None
-    rating: float | None
-    correct_json: str | None = None  # JSON list of the quiz items answered right
+    n: int
+    rated: int = 0  # people with a mean rating (they rated at least one item)
+    rating_sum: float = 0.0
 
-    @property
-    def correct_items(self) -> frozenset[str]:
-        return frozenset(json.loads(self.correct_json or "[]"))
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """People of one cohort and gender who scored ``first`` then ``last`` at a quiz."""
+
+    cohort: str
+    gender: str
+    first: int
+    last: int
+    n: int
 
 
 def _items(content: Content) -> set[tuple[str, str, str, str | None]]:
@@ -127,16 +133,76 @@ async def counts(conn: aiosqlite.Connection) -> list[Count]:
     ]
 
 
-async def people(conn: aiosqlite.Connection, instrument: str) -> list[Person]:
-    """Every counted attempt at an instrument, with its person's cohort and gender."""
+async def groups(conn: aiosqlite.Connection, instrument: str) -> list[Group]:
+    """Counted attempts at each stage by cohort and gender, with their ratings' sums."""
     rows = await fetch_all(
         conn,
-        "SELECT a.participant_id, a.stage, p.cohort, COALESCE(p.gender, 'unknown'), a.score,"
-        " a.rating, a.correct_items FROM attempts a JOIN participants p ON p.id = a.participant_id"
-        " WHERE a.tallied = 1 AND a.instrument = ?",
+        "SELECT a.stage, p.cohort, COALESCE(p.gender, 'unknown'), COUNT(*), COUNT(a.rating),"
+        " COALESCE(SUM(a.rating), 0) FROM attempts a JOIN participants p"
+        " ON p.id = a.participant_id WHERE a.tallied = 1 AND a.instrument = ? GROUP BY 1, 2, 3",
         (instrument,),
     )
-    return [Person(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+    return [Group(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+async def people_at(conn: aiosqlite.Connection, instrument: str, stages: list[str]) -> int:
+    """Distinct people with a counted attempt at any of ``stages``."""
+    marks = ", ".join("?" for _ in stages)
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(DISTINCT participant_id) FROM attempts WHERE tallied = 1"
+        f" AND instrument = ? AND stage IN ({marks})",
+        (instrument, *stages),
+    )
+    return int(row[0]) if row else 0
+
+
+_BOTH = (
+    "EXISTS (SELECT 1 FROM attempts b WHERE b.participant_id = a.participant_id"
+    " AND b.instrument = a.instrument AND b.tallied = 1"
+    " AND b.stage = CASE WHEN a.stage = ?1 THEN ?2 ELSE ?1 END)"
+)
+
+
+async def pairs(conn: aiosqlite.Connection, instrument: str, first: str, last: str) -> list[Pair]:
+    """People who took both stages of a quiz, by group and (first score, last score)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT p.cohort, COALESCE(p.gender, 'unknown'), a.score, b.score, COUNT(*)"
+        " FROM attempts a JOIN attempts b ON b.participant_id = a.participant_id"
+        " AND b.instrument = a.instrument AND b.stage = ?2 AND b.tallied = 1"
+        " JOIN participants p ON p.id = a.participant_id"
+        " WHERE a.tallied = 1 AND a.instrument = ?3 AND a.stage = ?1"
+        " GROUP BY 1, 2, 3, 4",
+        (first, last, instrument),
+    )
+    return [Pair(r[0], r[1], r[2] or 0, r[3] or 0, r[4]) for r in rows]
+
+
+async def right_answers(
+    conn: aiosqlite.Connection, instrument: str, first: str, last: str
+) -> dict[tuple[str, str], int]:
+    """(stage, item) -> people who took both stages and answered that item right there."""
+    rows = await fetch_all(
+        conn,
+        "SELECT a.stage, j.value, COUNT(*) FROM attempts a"
+        " JOIN json_each(COALESCE(a.correct_items, '[]')) j"
+        " WHERE a.tallied = 1 AND a.instrument = ?3 AND a.stage IN (?1, ?2)"
+        f" AND {_BOTH} GROUP BY 1, 2",
+        (first, last, instrument),
+    )
+    return {(r[0], str(r[1])): r[2] for r in rows}
+
+
+async def scores(conn: aiosqlite.Connection, instrument: str, stage: str) -> dict[int, int]:
+    """Participant -> score of their counted attempt at one stage of a quiz."""
+    rows = await fetch_all(
+        conn,
+        "SELECT participant_id, score FROM attempts WHERE tallied = 1 AND instrument = ?"
+        " AND stage = ?",
+        (instrument, stage),
+    )
+    return {r[0]: r[1] or 0 for r in rows}
 
 
 async def open_answers(

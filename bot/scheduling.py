@@ -25,6 +25,7 @@ from bot.runtime import Runtime, runtime_of
 from bot.sender import Sender
 from bot.services.campaigns import PlanReport, plan
 from bot.services.privacy import apply_retention
+from bot.services.versions import register as register_versions
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ async def reload_content(app: AnyApp) -> list[str]:
     except ContentError as exc:
         log.error("reload refused, the running content is kept:\n%s", exc)
         return [str(p) for p in exc.problems]
+    # The new versions are recorded (and questionnaires in progress follow their item)
+    # in one transaction with no tap in between; then the new content serves the taps.
+    await register_versions(rt.db, content, rt.clock.now())
     rt.content = content
     report = await replan(app)
     log.info(

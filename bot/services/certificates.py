@@ -14,9 +14,8 @@ from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
 from bot.content.models import Session
 from bot.i18n import Translator, escape
-from bot.services.scores import kat_result, score
+from bot.services.scores import attempt_scores, kat_result
 from bot.storage import Database, progress
-from bot.storage import answers as store
 from bot.storage.repo import Participant
 
 
@@ -101,11 +100,11 @@ async def certificate_statuses(
     async with db.read() as conn:
         attendance = await progress.attendance_by_participant(conn)
         planned = {plan.participant_id for plan in await progress.latest_plans(conn)}
-        posts = {
-            attempt.participant_id: 100 * score(kat, answers) / kat.max_score
-            for attempt, answers in await store.submitted_with_answers(conn, "kat")
-            if attempt.stage == "post" and kat.max_score
-        }
+    posts = {
+        found.participant_id: found.percent
+        for found in await attempt_scores(db)
+        if found.stage == "post" and found.percent is not None
+    }
     by_cohort: dict[str, dict[str, list[Session]]] = {}
     statuses = {}
     for participant in people:

@@ -210,6 +210,32 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
     END;
     """,
+    # 8: each answer is tied to the version of the item it answered (wording, options, key).
+    """
+    -- One row per version of an item ever loaded; the fingerprint is a hash of what the
+    -- person saw and was scored with (bot/content/instruments.py, VERSIONED_FIELDS).
+    CREATE TABLE item_versions (
+        instrument  TEXT NOT NULL,
+        item        TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        definition  TEXT NOT NULL,
+        -- Quiz items: the key of this version, and the key its answers are scored with now
+        -- (they differ only while the content declares a correction of the key).
+        answer_key  TEXT,
+        scored_key  TEXT,
+        -- The item's place in the content now loaded; NULL for versions no longer loaded.
+        position    INTEGER,
+        first_seen  TEXT NOT NULL,
+        PRIMARY KEY (instrument, item, fingerprint)
+    );
+    CREATE UNIQUE INDEX item_versions_loaded ON item_versions(instrument, item)
+        WHERE position IS NOT NULL;
+    ALTER TABLE answers ADD COLUMN item_version TEXT;
+    -- Scored quiz items: 1 right, 0 wrong, under the key of the version answered.
+    ALTER TABLE answers ADD COLUMN correct INTEGER CHECK (correct IN (0, 1));
+    -- Rows written before this migration, found at the next start without a scan.
+    CREATE INDEX answers_unversioned ON answers(attempt_id) WHERE item_version IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -414,12 +414,29 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
     assert "Avant la formation : 3/10" in results
     assert "Après la formation : 10/10" in results
     assert "Progression : +7 points, soit 100 % de ce qui restait à apprendre" in results
+    # Agadir and Marrakech can still take the test (until 18 March): no right answer leaks.
+    assert "18 mars 2027" in results
+    assert "✅" not in results
+    for item in kat.items:
+        assert item.explanation is not None
+        assert escape(item.explanation.get("fr"), quote=False) not in results
+    me = await user.send("/me")
+    assert "Après la formation : 10/10" in me.text  # scores in /me from now on
+    assert "18 mars 2027" in me.text  # and when the right answers come
+    assert "Voir les bonnes réponses" not in me.last.button_texts
+    early = await user.press_data("qr:kat")
+    assert early.answers[0]["text"] == "Ce bouton n'est plus valide."
+    assert not early.sent
+
+    clock.set(clock.now().replace(month=3, day=19))  # every cohort's post-test has closed
+    me = await user.send("/me")
+    assert "18 mars 2027" not in me.text
+    turn = await user.press("Voir les bonnes réponses")
+    results = "\n".join(m.text for m in turn.sent)
     assert results.count("✅") == 10
     for item in kat.items:
         assert item.explanation is not None
         assert escape(item.explanation.get("fr"), quote=False) in results
-    me = await user.send("/me")
-    assert "Après la formation : 10/10" in me.text  # and in /me from now on
 
 
 async def test_a_coordinator_reopens_a_submitted_stage(

@@ -28,13 +28,13 @@ from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.scheduling import reload_content
 from bot.services.export import Filters, write_csv
-from bot.services.scores import kat_result
+from bot.services.scores import kat_result, normalised_change
 from bot.services.versions import declared_corrections, pending_changes, register
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage.repo import Participant
-from tests.conftest import CONTENT_DIR, add_participant, invite_for
+from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
 from tests.test_flow_questionnaire import SURVEY, answer_kat
 
 OLD_Q03 = "qui doit payer"
@@ -361,3 +361,38 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
         "questionnaires in progress) keep the wording and key they were given under"
     ) in out
     assert "more" not in out.split("database")[1]
+
+
+def test_normalised_change_follows_marx_and_cummings() -> None:
+    assert normalised_change(50, 75) == 0.5  # half of what was left to learn
+    assert normalised_change(80, 60) == -0.25  # a quarter of what was known
+    assert normalised_change(40, 40) == 0.0
+    assert normalised_change(100, 100) is None  # left out: nothing to gain or lose
+    assert normalised_change(0, 0) is None
+    assert normalised_change(7, 8, 10) == pytest.approx(1 / 3)
+
+
+async def test_me_shows_a_lower_post_test_kindly_never_as_a_negative_percentage(
+    app: RelaisApp, api: OfflineBotAPI, db: Database, clock: FixedClock, content: Content
+) -> None:
+    kat = content.instrument("kat")
+    assert kat is not None
+    user, participant = await enrol(app, api, db, clock)
+
+    def answers(right: int) -> dict[str, Any]:
+        return {
+            item.id: item.answer
+            if n < right
+            else next(o.id for o in item.options or [] if o.id != item.answer)
+            for n, item in enumerate(kat.items)
+        }
+
+    await submitted_attempt(db, clock, content, participant.id, "kat", "pre", answers(8))
+    await submitted_attempt(db, clock, content, participant.id, "kat", "post", answers(6))
+    me = await user.send("/me")
+    assert "Avant la formation : 8/10" in me.text
+    assert "Après la formation : 6/10" in me.text
+    assert "Un score plus bas qu'avant la formation" in me.text
+    kat_part = me.text.split("Avant la formation")[1].split("Certificats")[0]
+    assert "%" not in kat_part.replace("30 %", "").replace("60 %", "")
+    assert "-" not in kat_part.split("Après la formation")[1].split("\n")[1]

@@ -150,7 +150,10 @@ async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_giv
     declared = load_content(folder)
     [change] = await pending_changes(db, declared)
     assert change.rescored == 1
-    assert "1 answer(s) re-scored by the declared key correction" in str(change)
+    assert (
+        str(change)
+        == "kat q03: key correction: 1 answer(s) re-scored by the declared key correction"
+    )
     assert await reload_content(app) == []
     assert (await kat_result(db, declared, participant.id)).pre == 9  # type: ignore[union-attr]
     [correction] = declared_corrections(declared)

@@ -272,11 +272,17 @@ class Change:
                 f"{head}: asked to the {self.in_progress} people who have a questionnaire in"
                 " progress, wherever they are in it"
             )
-        parts = [
-            f"{self.answers} answer(s) to the version loaded now"
-            + (f" ({self.in_progress} in questionnaires in progress)" if self.in_progress else "")
-            + " keep the wording and key they were given under"
-        ]
+        parts = []
+        if self.what != ("key correction",):
+            parts.append(
+                f"{self.answers} answer(s) to the version loaded now"
+                + (
+                    f" ({self.in_progress} in questionnaires in progress)"
+                    if self.in_progress
+                    else ""
+                )
+                + " keep the wording and key they were given under"
+            )
         if self.rescored:
             parts.append(f"{self.rescored} answer(s) re-scored by the declared key correction")
         return f"{head}: " + "; ".join(parts)
@@ -336,7 +342,10 @@ async def pending_changes(db: Database, content: Content) -> list[Change]:
                     continue
                 if count is None and not rescored:
                     continue
-                what = tuple(_differences(before.definition, item.definition)) or ("unchanged",)
+                # Only a correction declared or withdrawn: the loaded version stays the same.
+                what = tuple(_differences(before.definition, item.definition)) or (
+                    "key correction",
+                )
                 changes.append(
                     Change(
                         kind,

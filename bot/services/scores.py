@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
@@ -10,9 +11,9 @@ from typing import Any
 from bot.content import Content
 from bot.content.instruments import Instrument, Item
 from bot.i18n import Translator, escape
-from bot.storage import Database, versions
+from bot.storage import Database, outbox, repo, versions
 from bot.storage.answers import Attempt, Stamp
-from bot.storage.repo import Participant
+from bot.storage.repo import Participant, fetch_all
 from bot.storage.versions import AttemptScore
 
 # The button of /me that sends the KAT's right answers once they are released.
@@ -172,15 +173,74 @@ async def kat_results_text(
 
 
 def release_text(t: Translator, content: Content) -> str:
-    """When the right answers and explanations will come, and where."""
+    """When the right answers and explanations will come."""
     release = answers_release(content)
     if release is None:
         return ""
     return t.gettext(
-        "The right answers and their explanations will be available on %(when)s, once the "
-        "test has closed for every group, with the button in /me.",
+        "The right answers and their explanations will be sent to you on %(when)s, once the "
+        "test has closed for every group.",
         when=t.moment(release),
     )
+
+
+ANSWERS_SOURCE = "kat-answers"
+# Telegram's limit is 4,096 characters; the card is cut between questions well below it.
+CARD_LIMIT = 3800
+
+
+async def queue_answer_cards(
+    db: Database, content: Content, translator: Callable[[str | None], Translator], now: datetime
+) -> int:
+    """Once no cohort can take the post-test: queue, once per person, the right answers and
+    explanations for everyone who sent it (through the outbox, so exactly once across
+    restarts). Returns the people queued."""
+    release = answers_release(content)
+    if release is None or now < release:
+        return 0
+    async with db.read() as conn:
+        rows = await fetch_all(
+            conn,
+            "SELECT b.participant_id FROM telegram_bindings b WHERE b.reachable = 1"
+            " AND EXISTS (SELECT 1 FROM attempts a WHERE a.participant_id = b.participant_id"
+            " AND a.instrument = 'kat' AND a.stage = 'post' AND a.submitted_at IS NOT NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = ? || b.participant_id || ':1')",
+            (f"{ANSWERS_SOURCE}:",),
+        )
+        waiting = {r[0] for r in rows}
+        people = [(p, b) for p, b in await repo.bound_participants(conn) if p.id in waiting]
+    cards: list[tuple[Participant, int, list[str]]] = []
+    for participant, binding in people:
+        t = translator(participant.language)
+        text = await results_text(db, content, participant, t)
+        if text is not None:
+            cards.append((participant, binding.chat_id, _pieces(t.bidi(text), CARD_LIMIT)))
+    async with db.transaction() as conn:
+        for participant, chat_id, pieces in cards:
+            for number, piece in enumerate(pieces, start=1):
+                await outbox.enqueue(
+                    conn,
+                    key=f"{ANSWERS_SOURCE}:{participant.id}:{number}",
+                    kind="reminder",
+                    source=ANSWERS_SOURCE,
+                    participant_id=participant.id,
+                    chat_id=chat_id,
+                    payload={"text": piece},
+                    due_at=release,
+                    now=now,
+                )
+    return len(cards)
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """The card in messages of at most ``limit`` characters, cut between paragraphs."""
+    pieces: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if pieces and len(pieces[-1]) + 2 + len(paragraph) <= limit:
+            pieces[-1] += "\n\n" + paragraph
+        else:
+            pieces.append(paragraph[:limit])
+    return pieces
 
 
 async def results_text(

@@ -399,3 +399,46 @@ async def test_me_shows_a_lower_post_test_kindly_never_as_a_negative_percentage(
     kat_part = me.text.split("Avant la formation")[1].split("Certificats")[0]
     assert "%" not in kat_part.replace("30 %", "").replace("60 %", "")
     assert "-" not in kat_part.split("Après la formation")[1].split("\n")[1]
+
+
+def test_reveal_after_close_waits_for_the_cohort_and_answers_for_every_cohort(
+    content: Content,
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from bot.services.scores import answers_release, answers_released, results_visible
+    from bot.storage.repo import Participant
+
+    kat = content.instrument("kat")
+    assert kat is not None
+    closing = replace(
+        content,
+        instruments={
+            **content.instruments,
+            "kat": kat.model_copy(update={"reveal": "after-close"}),
+        },
+    )
+    tanger = Participant(
+        id=1,
+        code="P-TEST01",
+        external_id="A-1",
+        full_name="X",
+        email=None,
+        gender=None,
+        agency=None,
+        region=None,
+        cohort="tanger",
+        language=None,
+    )
+    feb_19 = datetime(2027, 2, 19, 12, tzinfo=UTC)  # Tanger's post-test is open
+    mar_5 = datetime(2027, 3, 5, 12, tzinfo=UTC)  # closed for Tanger, open for Marrakech
+    assert results_visible(content, tanger, feb_19)  # after-post: scores at once
+    assert not results_visible(closing, tanger, feb_19)
+    assert results_visible(closing, tanger, mar_5)
+    release = answers_release(content)
+    assert release is not None
+    assert release > mar_5  # Marrakech can still take it: the right answers wait
+    for each in (content, closing):
+        assert not answers_released(each, mar_5)
+        assert answers_released(each, release)

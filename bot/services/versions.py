@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.content import Content, LocalizedText
 from bot.content.instruments import Instrument, Item
 from bot.services.questionnaire import _saved_choices, resume_position
@@ -231,7 +233,14 @@ async def catalog(db: Database) -> Catalog:
         found = await vstore.versions(conn)
     out = Catalog()
     for version in found:
-        item = Item.model_validate(version.definition)
+        try:
+            item = Item.model_validate(version.definition)
+        except ValidationError:
+            # Stored by an older Relais whose item model differed: the loaded one stands in.
+            log.warning(
+                "item version %s of %s is no longer readable", version.fingerprint, version.item
+            )
+            continue
         out.by_version[(version.instrument, version.item, version.fingerprint)] = item
         out.keys[(version.instrument, version.item, version.fingerprint)] = version.scored_key
         if (version.instrument, version.item) not in out.earliest:
@@ -319,6 +328,8 @@ async def pending_changes(db: Database, content: Content) -> list[Change]:
         open_by_kind = {r[0]: int(r[1]) for r in rows}
         for kind, instrument in content.instruments.items():
             loaded = {v.item: v for v in recorded if v.instrument == kind and v.loaded}
+            if not loaded:
+                continue  # never loaded by the bot yet: nothing to compare with
             versions_of: dict[str, list[ItemVersion]] = {}
             for version in recorded:
                 if version.instrument == kind:

@@ -355,6 +355,14 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
     def reworded(tree: Any) -> None:
         tree["items"][0]["text"] = "Globalement, êtes-vous satisfait(e) ?"
         del tree["items"][4]  # 'more' has no answers: not listed
+        tree["items"].append(
+            {
+                "id": "pace",
+                "type": "scale",
+                "text": "Le rythme ?",
+                "labels": {"low": "lent", "high": "vif"},
+            }
+        )
 
     edit(folder, "satisfaction.yaml", reworded)
     assert main(["check"]) == EXIT_OK
@@ -362,6 +370,10 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
     assert (
         "  satisfaction rate: text (fr): 1 answer(s) to the version loaded now (1 in "
         "questionnaires in progress) keep the wording and key they were given under"
+    ) in out
+    assert (
+        "  satisfaction pace: added: asked to the 1 person(s) who have a questionnaire in progress,"
+        " wherever they are in it"
     ) in out
     assert "more" not in out.split("database")[1]
 

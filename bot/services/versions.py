@@ -278,7 +278,7 @@ class Change:
         head = f"{self.instrument} {self.item}: {', '.join(self.what)}"
         if self.what == ("added",):
             return (
-                f"{head}: asked to the {self.in_progress} people who have a questionnaire in"
+                f"{head}: asked to the {self.in_progress} person(s) who have a questionnaire in"
                 " progress, wherever they are in it"
             )
         parts = []

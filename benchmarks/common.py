@@ -190,12 +190,23 @@ def bulk_build(
                     submitted,
                 )
 
+    # Each answer carries its item's version and, for quiz items, whether it is right,
+    # as the questionnaire engine writes them (else the first start would version them all).
+    stamps: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for inst, instrument in content.instruments.items():
+        for item in instrument.items:
+            key = json.dumps(item.answer) if item.type == "quiz" else None
+            stamps[(inst, item.id)] = (item.fingerprint, key)
+
     def rows() -> Iterator[tuple[object, ...]]:
         for i in ids:
-            for k, (_inst, _stage, items) in enumerate(plans):
+            for k, (inst, _stage, items) in enumerate(plans):
                 attempt = (i - 1) * len(plans) + k + 1
                 for item, options in items:
-                    yield (attempt, item, rng.choice(options), answered)
+                    value = rng.choice(options)
+                    version, key = stamps[(inst, item)]
+                    correct = None if key is None else int(value == key)
+                    yield (attempt, item, value, answered, version, correct)
 
     with _transaction(conn):
         conn.executemany(
@@ -206,7 +217,8 @@ def bulk_build(
         )
     with _transaction(conn):
         conn.executemany(
-            "INSERT INTO answers (attempt_id, item, value, answered_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO answers (attempt_id, item, value, answered_at, item_version, correct)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             rows(),
         )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -25,6 +25,7 @@ from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools use it
 from bot.scheduling import start_background, stop_background
+from bot.services.versions import register as register_versions
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage.lock import InstanceLock
@@ -108,6 +109,8 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Open the database and register the command menus."""
     rt = runtime_of(app)
     rt.attach(await Database.open(rt.settings.database))
+    # Before any update is handled: answers are stamped with versions already recorded.
+    await register_versions(rt.db, rt.content, rt.clock.now())
     translators = {loc: Translator(loc, rt.content.programme.tz) for loc in LOCALES}
     await set_default_menus(app.bot, translators, rt.settings.default_locale)
     log.info(

@@ -32,7 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the bot against Telegram (long polling)")
-    sub.add_parser("check", help="validate every content file and exit non-zero on problems")
+    check = sub.add_parser(
+        "check",
+        help="validate every content file and exit non-zero on problems; with the database, "
+        "say which items with answers the content changes",
+    )
+    check.add_argument(
+        "--database",
+        type=Path,
+        default=None,
+        help="the database to compare with (default: RELAIS_DATABASE, when it exists)",
+    )
     demo = sub.add_parser(
         "demo", help="play the scripted demo against the local emulator (no token, no network)"
     )
@@ -188,7 +198,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "check":
-        return _check(settings)
+        return _check(settings, args.database)
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -324,10 +334,16 @@ def _run_locked(
     return EXIT_OK
 
 
-def _check(settings: Settings) -> int:
+def _check(settings: Settings, database: Path | None = None) -> int:
     content = load_content(settings.content_dir)
     names = ", ".join(p.name for p in content.files)
     print(f"content valid: {names} (version {content.version[:12]})")
+    path = database or settings.database
+    if path.is_file():
+        asyncio.run(_check_against(content, path))
+    elif database is not None:
+        print(f"relais: no database at {database}", file=sys.stderr)
+        return EXIT_INVALID
     # Not an error: a missing translation shows in French. Listed so the team can fill it.
     for locale, problems in untranslated(settings.content_dir).items():
         if not problems:
@@ -337,6 +353,29 @@ def _check(settings: Settings) -> int:
         for problem in problems:
             print(f"  {problem}")
     return EXIT_OK
+
+
+async def _check_against(content: Content, path: Path) -> None:
+    """Before a reload: which items with answers the content changes, and how many answers."""
+    from bot.services.versions import pending_changes
+
+    # Read only: the check must not migrate or write a database the bot may be using.
+    async with Database.opened(path, migrate=False) as db:
+        async with (
+            db.read() as conn,
+            conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'item_versions'") as cur,
+        ):
+            versioned = await cur.fetchone() is not None
+        if not versioned:
+            print(f"database {path}: item versions not recorded yet (the next start does it)")
+            return
+        changes = await pending_changes(db, content)
+    if not changes:
+        print(f"database {path}: no item with answers changes")
+        return
+    print(f"database {path}: {len(changes)} change(s) to items with answers at the next reload:")
+    for change in changes:
+        print(f"  {change}")
 
 
 async def _attendance_import(settings: Settings, file: Path, data: bytes) -> int:

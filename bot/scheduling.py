@@ -23,6 +23,8 @@ from bot.runtime import runtime_of
 from bot.sender import Sender
 from bot.services.campaigns import PlanReport, plan
 from bot.services.privacy import apply_retention
+from bot.services.scores import answers_release, queue_answer_cards
+from bot.services.versions import register as register_versions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,9 @@ async def reload_content(app: AnyApp) -> list[str]:
     except ContentError as exc:
         log.error("reload refused, the running content is kept:\n%s", exc)
         return [str(p) for p in exc.problems]
+    # The new versions are recorded (and questionnaires in progress follow their item)
+    # in one transaction with no tap in between; then the new content serves the taps.
+    await register_versions(rt.db, content, rt.clock.now())
     rt.content = content
     report = await replan(app)
     log.info(
@@ -101,6 +106,14 @@ async def replan(app: AnyApp) -> PlanReport:
     now = rt.clock.now()
     tz = rt.content.programme.tz
     report = await plan(rt.db, rt.content, lambda loc: Translator(loc, tz), now)
+    # The KAT's right answers go out once no cohort can still take the post-test.
+    default = rt.settings.default_locale
+    cards = await queue_answer_cards(
+        rt.db, rt.content, lambda loc: Translator(loc or default, tz), now
+    )
+    release = answers_release(rt.content)
+    if release is not None and release > now:
+        report.due_times = sorted({*report.due_times, release})
     if rt.sender is not None:
         rt.sender.wake.set()
     queue = app.job_queue
@@ -112,6 +125,8 @@ async def replan(app: AnyApp) -> PlanReport:
             queue.run_once(_due, when=_delay(when, now), name=JOB_PREFIX + when.isoformat())
     if report.queued:
         log.info("campaigns: %d queued", report.queued)
+    if cards:
+        log.info("kat: right answers queued for %d participant(s)", cards)
     for missed in report.missed:
         log.warning("campaigns: %s missed for %s: %s", missed.step, missed.cohort, missed.reason)
     return report

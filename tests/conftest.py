@@ -130,8 +130,10 @@ async def submitted_attempt(
     given: dict[str, Any] | None = None,
 ) -> None:
     """A stage the participant has sent, with the ``given`` answers (item id -> value)."""
+    from bot.services.scores import stamp_of
     from bot.storage import answers
 
+    instrument = content.instrument(kind)
     async with db.transaction() as conn:
         attempt = await answers.insert_attempt(
             conn,
@@ -144,7 +146,9 @@ async def submitted_attempt(
             now=clock.now(),
         )
         for item, value in (given or {}).items():
-            await answers.save_answer(conn, attempt.id, item, value, clock.now())
+            # Stamped with the item's version, as the questionnaire engine does.
+            stamp = stamp_of(instrument.item(item) if instrument else None, value)
+            await answers.save_answer(conn, attempt.id, item, value, clock.now(), stamp)
         await answers.submit(conn, attempt.id, clock.now())
 
 

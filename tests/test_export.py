@@ -18,7 +18,7 @@ from bot.content.instruments import Item
 from bot.i18n import Translator, load_catalogs
 from bot.services import export
 from bot.services.report import figures
-from bot.services.scores import normalised_change
+from bot.services.scores import normalised_change, stamp_of
 from bot.storage import Database, answers, repo
 from bot.storage.repo import ParticipantFields
 
@@ -81,7 +81,8 @@ async def populate(db: Database, clock: FixedClock, content: Content, n: int = 1
                         now=now,
                     )
                     for item_id, value in given.items():
-                        await answers.save_answer(conn, attempt.id, item_id, value, now)
+                        stamp = stamp_of(instrument.item(item_id), value)
+                        await answers.save_answer(conn, attempt.id, item_id, value, now, stamp)
                         expected[(participant.code, instrument.kind, stage.id, item_id)] = value
                     await answers.submit(conn, attempt.id, now + timedelta(minutes=5))
     return expected

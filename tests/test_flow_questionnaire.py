@@ -17,11 +17,13 @@ from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.emulator import SentMessage
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.scheduling import replan
 from bot.services.questionnaire import ReopenError, reopen_stage
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
+from bot.storage.outbox import Row, rows_of
 from bot.storage.repo import Participant
 from tests.conftest import CONTENT_DIR, add_participant, invite_for
 
@@ -372,8 +374,8 @@ async def answer_kat(user: SimulatedUser, kat_answers: dict[str, str]) -> None:
     assert "Vérifiez vos réponses" in user.chat[-1].text
 
 
-async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
-    enrol: Enrol, db: Database, clock: FixedClock, content: Content
+async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
+    enrol: Enrol, db: Database, clock: FixedClock, content: Content, app: RelaisApp
 ) -> None:
     kat = content.instrument("kat")
     assert kat is not None
@@ -381,7 +383,7 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
     wrong = {
         item.id: next(o.id for o in item.options or [] if o.id != item.answer) for item in kat.items
     }
-    user, _participant = await enrol()
+    user, participant = await enrol()
     me = await user.send("/me")
     await user.press("Commencer : Test d'acquisition des connaissances · Test avant la formation")
     first = user.chat[-1]
@@ -414,12 +416,45 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
     assert "Avant la formation : 3/10" in results
     assert "Après la formation : 10/10" in results
     assert "Progression : +7 points, soit 100 % de ce qui restait à apprendre" in results
+    # Agadir and Marrakech can still take the test (until 18 March): no right answer leaks.
+    assert "18 mars 2027" in results
+    assert "✅" not in results
+    for item in kat.items:
+        assert item.explanation is not None
+        assert escape(item.explanation.get("fr"), quote=False) not in results
+    me = await user.send("/me")
+    assert "Après la formation : 10/10" in me.text  # scores in /me from now on
+    assert "18 mars 2027" in me.text  # and when the right answers come
+    assert "Voir les bonnes réponses" not in me.last.button_texts
+    early = await user.press_data("qr:kat")
+    assert early.answers[0]["text"] == "Ce bouton n'est plus valide."
+    assert not early.sent
+
+    # Planned at each due time: nothing before the last close, then her card, once.
+    await replan(app)
+    assert not await outbox_rows(db, "kat-answers")
+    clock.set(clock.now().replace(month=3, day=19))  # every cohort's post-test has closed
+    await replan(app)
+    await replan(app)
+    cards = await outbox_rows(db, "kat-answers")
+    keys = [r.key for r in cards]
+    assert keys == [f"kat-answers:{participant.id}:{n}" for n in range(1, len(keys) + 1)]
+    pushed = "\n".join(r.payload["text"] for r in cards)
+    assert all(len(r.payload["text"]) <= 4096 for r in cards)
+    assert pushed.count("✅") == 10
+    me = await user.send("/me")
+    assert "18 mars 2027" not in me.text
+    turn = await user.press("Voir les bonnes réponses")
+    results = "\n".join(m.text for m in turn.sent)
     assert results.count("✅") == 10
     for item in kat.items:
         assert item.explanation is not None
         assert escape(item.explanation.get("fr"), quote=False) in results
-    me = await user.send("/me")
-    assert "Après la formation : 10/10" in me.text  # and in /me from now on
+
+
+async def outbox_rows(db: Database, source: str) -> list[Row]:
+    async with db.read() as conn:
+        return await rows_of(conn, source)
 
 
 async def test_a_coordinator_reopens_a_submitted_stage(

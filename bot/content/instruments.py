@@ -9,9 +9,11 @@ Telegram's 64-byte callback data.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -64,6 +66,22 @@ class ScaleLabels(_Model):
     high: LocalizedText
 
 
+class KeyCorrection(_Model):
+    """A declared mistake in a quiz item's answer key: answers scored with ``was`` are re-scored.
+
+    It applies to every stored version of the item whose key was ``was`` and whose options
+    have the same ids as now; without it, each answer keeps the key it was given under.
+    """
+
+    was: ShortId
+    reason: LocalizedText
+
+
+# What a person saw and was scored with: a change to any of these is a new item version.
+# The explanation, ``optional``, ``show_if`` and the limits do not change what an answer means.
+VERSIONED_FIELDS = ("type", "text", "options", "labels", "answer")
+
+
 class Item(_Model):
     """One question."""
 
@@ -78,6 +96,7 @@ class Item(_Model):
     max_choices: int | None = Field(default=None, ge=1)
     optional: bool = False
     show_if: Condition | None = None
+    correction: KeyCorrection | None = None
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> Item:
@@ -101,6 +120,13 @@ class Item(_Model):
                 raise ValueError("a quiz item cannot be optional")
         elif self.answer is not None or self.explanation is not None:
             raise ValueError("only quiz items have 'answer' and 'explanation'")
+        if self.correction is not None:
+            if self.type != "quiz":
+                raise ValueError("only quiz items have a key 'correction'")
+            if self.correction.was == self.answer:
+                raise ValueError("correction.was is the current answer: nothing to correct")
+            if self.option(self.correction.was) is None:
+                raise ValueError(f"correction.was {self.correction.was!r} is not an option id")
         if self.max_choices is not None:
             if self.type != "multi":
                 raise ValueError("only multi items have 'max_choices'")
@@ -115,6 +141,20 @@ class Item(_Model):
     def option(self, option_id: str) -> Option | None:
         """The option with this id."""
         return next((o for o in self.options or [] if o.id == option_id), None)
+
+    @cached_property
+    def definition(self) -> dict[str, Any]:
+        """The item as stored with each version of it (JSON-ready)."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"correction"}
+        )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short hash of what the person sees and is scored with: the key of this version."""
+        seen = {name: self.definition.get(name) for name in VERSIONED_FIELDS}
+        canonical = json.dumps(seen, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 class Anchor(_Model):

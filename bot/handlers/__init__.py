@@ -70,6 +70,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(questionnaire.tap_answer, pattern=questionnaire.TAP_PATTERN)
     )
     app.add_handler(
+        CallbackQueryHandler(questionnaire.show_answers, pattern=questionnaire.ANSWERS_PATTERN)
+    )
+    app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     app.add_handler(MessageHandler(PRIVATE & filters.Document.ALL, plan.receive_document))

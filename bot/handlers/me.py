@@ -12,34 +12,49 @@ from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
 from bot.services.certificates import certificate_status, status_text
 from bot.services.questionnaire import Pending, pending
-from bot.services.scores import kat_result, results_visible, scores_text
+from bot.services.scores import (
+    ANSWERS_DATA,
+    answers_released,
+    kat_result,
+    release_text,
+    results_visible,
+    scores_text,
+)
 
 NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort, next sessions and questionnaires to answer (buttons)."""
+    """Stores nothing; shows the cohort, next sessions, questionnaires to answer and KAT scores."""
     rt = runtime(context)
     who = await caller(update, context)
     now = rt.clock.now()
     text = me_text(who, rt.content.programme, now)
     participant = who.identity.participant
-    keyboard = None
+    rows: list[list[InlineKeyboardButton]] = []
     if participant is not None:
         todo = await pending(rt.db, rt.content, participant, now)
         if todo:
             text += "\n\n" + todo_text(who.t, todo)
-            keyboard = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo]
-            )
-        if results_visible(rt.content, participant, now):
-            result = await kat_result(rt.db, rt.content, participant.id)
-            if result is not None and result.post is not None:
+            rows += [
+                [InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo
+            ]
+        result = await kat_result(rt.db, rt.content, participant.id)
+        if result is not None and result.post is not None:
+            if results_visible(rt.content, participant, now):
                 text += "\n\n" + scores_text(who.t, result)
+            else:
+                text += "\n\n" + who.t.gettext("Your results will be shown when the test closes.")
+            # The right answers wait until no cohort can still take the test.
+            if answers_released(rt.content, now):
+                label = who.t.gettext("See the right answers")
+                rows.append([InlineKeyboardButton(label, callback_data=ANSWERS_DATA)])
+            else:
+                text += "\n" + release_text(who.t, rt.content)
         status = await certificate_status(rt.db, rt.content, participant)
         if status is not None:
             text += "\n\n" + status_text(who.t, status)
-    await reply(update, who, text, keyboard)
+    await reply(update, who, text, InlineKeyboardMarkup(rows) if rows else None)
 
 
 def todo_text(t: Translator, todo: list[Pending]) -> str:

@@ -28,7 +28,7 @@ from bot.services.questionnaire import (
     tap,
     type_answer,
 )
-from bot.services.scores import kat_results_text
+from bot.services.scores import ANSWERS_DATA, answers_released, kat_results_text, results_text
 from bot.services.text import clean_text
 from bot.storage.answers import Attempt
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TAP_PATTERN = r"^q:"
 OPEN_PATTERN = r"^qo:"
+ANSWERS_PATTERN = f"^{ANSWERS_DATA}$"
 
 
 def markup(screen: Screen) -> InlineKeyboardMarkup | None:
@@ -121,6 +122,25 @@ async def tap_answer(update: Update, context: Context) -> None:
         return
     assert outcome.screen is not None
     await query.edit_message_text(t.bidi(outcome.screen.text), reply_markup=markup(outcome.screen))
+
+
+async def show_answers(update: Update, context: Context) -> None:
+    """Stores nothing; sends the KAT's right answers and explanations once no cohort can take it."""
+    query = update.callback_query
+    if query is None:
+        return
+    rt = runtime(context)
+    who = await caller(update, context)
+    participant = who.identity.participant
+    text = None
+    if participant is not None and answers_released(rt.content, rt.clock.now()):
+        text = await results_text(rt.db, rt.content, participant, who.t)
+    if text is None:
+        await answer_query(query, who.t.gettext("This button is no longer valid."))
+        return
+    await answer_query(query)
+    for chunk in split_message(who.t.bidi(text)):
+        await context.bot.send_message(who.chat_id, chunk)
 
 
 def submitted_text(t: Translator) -> str:

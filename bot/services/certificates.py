@@ -16,9 +16,8 @@ from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
 from bot.content.models import Session
 from bot.i18n import Translator, escape
-from bot.services.scores import kat_result, score
+from bot.services.scores import attempt_scores, kat_result
 from bot.storage import Database, progress
-from bot.storage import answers as store
 from bot.storage.repo import Participant
 
 
@@ -120,15 +119,15 @@ async def certificate_statuses(
     async with db.read() as conn:
         attendance = await progress.attendance_by_participant(conn)
         planned = {plan.participant_id for plan in await progress.latest_plans(conn)}
-        posts = (
-            dict(post_percents)
-            if post_percents is not None
-            else {
-                attempt.participant_id: 100 * score(kat, answers) / kat.max_score
-                for attempt, answers in await store.submitted_with_answers(conn, "kat")
-                if attempt.stage == "post" and kat.max_score
-            }
-        )
+    posts = (
+        dict(post_percents)
+        if post_percents is not None
+        else {
+            found.participant_id: found.percent
+            for found in await attempt_scores(db)
+            if found.stage == "post" and found.percent is not None
+        }
+    )
     by_cohort: dict[str, dict[str, list[Session]]] = {}
     statuses = {}
     # Most people share their inputs (cohort, attendance, score, plan): evaluate each

@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from bot.content import Content
 from bot.content.instruments import Item
 from bot.i18n import Translator
+from bot.services.versions import Catalog, catalog, seen_item
 from bot.storage import Database, repo
 from bot.storage.repo import from_db_time
 
@@ -64,13 +65,15 @@ class Answer:
     value: Any
     answered_at: datetime
     attempt: int
+    # The version of the item the person answered (None: unknown, given before versions).
+    item_version: str | None = None
 
 
 # Every answer of the latest submitted attempt per participant and stage; filters are
 # appended as AND clauses, then ANSWERS_ORDER.
 ANSWERS_SQL = (
     "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
-    " x.item, x.value, x.answered_at FROM answers x"
+    " x.item, x.value, x.answered_at, x.item_version FROM answers x"
     " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
     " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
     " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
@@ -111,6 +114,7 @@ async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
                 value=json.loads(row["value"]),
                 answered_at=from_db_time(row["answered_at"]),
                 attempt=row["attempt"],
+                item_version=row["item_version"],
             )
 
 
@@ -133,10 +137,15 @@ def value_label(item: Item | None, value: Any, t: Translator) -> str:
     return "; ".join(o.text.get(t.locale) for i in ids if (o := item.option(str(i))) is not None)
 
 
-def long_row(answer: Answer, content: Content, t: Translator) -> list[str]:
-    """One line of the long table."""
-    instrument = content.instrument(answer.instrument)
-    item = instrument.item(answer.item) if instrument else None
+def long_row(
+    answer: Answer, content: Content, t: Translator, seen: Catalog | None = None
+) -> list[str]:
+    """One line of the long table, in the wording of the version the person answered."""
+    if seen is not None:
+        item = seen_item(seen, content, answer.instrument, answer.item, answer.item_version)
+    else:
+        instrument = content.instrument(answer.instrument)
+        item = instrument.item(answer.item) if instrument else None
     local = answer.answered_at.astimezone(content.programme.tz)
     return [
         answer.participant,
@@ -158,11 +167,12 @@ async def write_csv(
 ) -> int:
     """The long table as CSV, UTF-8 with BOM and ';' so that Excel in French opens it right."""
     count = 0
+    seen = await catalog(db)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(LONG_COLUMNS)
         async for answer in answers(db, filters):
-            writer.writerow(long_row(answer, content, t))
+            writer.writerow(long_row(answer, content, t, seen))
             count += 1
     return count
 
@@ -220,8 +230,9 @@ async def write_xlsx(
     long_sheet = book.create_sheet(title="answers")
     _header(long_sheet, list(LONG_COLUMNS))
     count = 0
+    seen = await catalog(db)
     async for answer in answers(db, filters):
-        long_sheet.append(long_row(answer, content, t))
+        long_sheet.append(long_row(answer, content, t, seen))
         count += 1
     codebook = book.create_sheet(title="codebook")
     _header(

@@ -23,6 +23,7 @@ from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
 from bot.content.models import LocalizedText
 from bot.i18n import Translator, escape
+from bot.services.scores import stamp_of
 from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
@@ -239,12 +240,19 @@ async def open_stage(
                 seed=random.SystemRandom().randrange(1, 2**31),
                 now=now,
             )
+            answers: dict[str, Any] = {}
         else:
-            # A new message takes over: the buttons of the old one become stale.
-            attempt = await store.move(
-                conn, latest, position=latest.position, draft=latest.draft, now=now
+            # Resume by id at the first question not answered: right even if the content
+            # was edited since (an item inserted or removed moves every later position).
+            answers = await store.answers_of(conn, latest.id)
+            position = resume_position(instrument, stage, answers)
+            draft = (
+                latest.draft
+                if position == latest.position
+                else _saved_choices(instrument, position, answers)
             )
-        answers = await store.answers_of(conn, attempt.id)
+            # A new message takes over: the buttons of the old one become stale.
+            attempt = await store.move(conn, latest, position=position, draft=draft, now=now)
     return Outcome(None, attempt, render(instrument, stage, attempt, answers, t), window=window)
 
 
@@ -368,7 +376,8 @@ async def tap(
             return Outcome(None, done, submitted=True, language=language)
         writes: list[Awaitable[Any]] = []
         if step.item is not None:
-            writes.append(store.save_answer(conn, attempt.id, step.item, step.value, now))
+            stamp = stamp_of(instrument.item(step.item), step.value)
+            writes.append(store.save_answer(conn, attempt.id, step.item, step.value, now, stamp))
             answers[step.item] = step.value
         position, draft = step.position, step.draft
         if step.advance:
@@ -396,7 +405,16 @@ def _next_position(
 ) -> int:
     shown = visible_items(instrument, stage, answers)
     following = [i for i in shown if instrument.position(i) > after]
-    return _position_of(instrument, following[0] if following else None)
+    if following:
+        return _position_of(instrument, following[0])
+    # An item added behind the participant (a content edit) is asked before the summary.
+    return resume_position(instrument, stage, answers)
+
+
+def resume_position(instrument: Instrument, stage: Stage, answers: dict[str, Any]) -> int:
+    """The first visible item without an answer (by id), else the summary."""
+    missing = [i for i in visible_items(instrument, stage, answers) if i.id not in answers]
+    return _position_of(instrument, missing[0] if missing else None)
 
 
 def _saved_choices(
@@ -492,7 +510,7 @@ async def type_answer(
             answer = text.strip()
             if len(answer) > item.max_length:
                 return Outcome(Refusal.TOO_LONG, attempt, max_length=item.max_length)
-            await store.save_answer(conn, attempt.id, item.id, answer, now)
+            await store.save_answer(conn, attempt.id, item.id, answer, now, stamp_of(item, answer))
             if message_id is not None:
                 await store.note_typed_message(conn, attempt.id, message_id)
             answers[item.id] = answer

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 from typing import Any
 
 from bot.content import Content
-from bot.content.instruments import Instrument
+from bot.content.instruments import Instrument, Item
 from bot.i18n import Translator, escape
-from bot.storage import Database
-from bot.storage import answers as store
-from bot.storage.answers import Attempt
-from bot.storage.repo import Participant
+from bot.storage import Database, outbox, repo, versions
+from bot.storage.answers import Attempt, Stamp
+from bot.storage.repo import Participant, fetch_all
+from bot.storage.versions import AttemptScore
+
+# The button of /me that sends the KAT's right answers once they are released.
+ANSWERS_DATA = "qr:kat"
+
+
+def stamp_of(item: Item | None, value: Any) -> Stamp | None:
+    """What an answer is stored with: the item's version and, for a quiz, whether it is right."""
+    if item is None:
+        return None
+    correct = value == item.answer if item.type == "quiz" else None
+    return Stamp(item.fingerprint, correct)
 
 
 def score(instrument: Instrument, answers: dict[str, Any]) -> int:
-    """One point per quiz item answered with its right option."""
+    """One point per quiz item answered with its right option, under the key loaded now.
+
+    Only for answers not stored yet: stored answers are scored by ``attempt_scores``, with
+    the key each was given under.
+    """
     return sum(
         1
         for item in instrument.items
@@ -25,45 +41,58 @@ def score(instrument: Instrument, answers: dict[str, Any]) -> int:
     )
 
 
-def normalised_gain(pre: int, post: int, maximum: int) -> float | None:
+def normalised_gain(pre: float, post: float, maximum: float) -> float | None:
     """(post - pre) / (max - pre): the share of what was left to learn that was learnt."""
     if maximum <= pre:
         return None
     return (post - pre) / (maximum - pre)
 
 
-def normalised_change(pre: int, post: int, maximum: int) -> float | None:
-    """Marx and Cummings' normalised change c: the gain as a share of what was left to
-    learn, a loss as a share of what was known; None when both scores are 0 or both full.
-    """
+def normalised_change(pre: float, post: float, maximum: float = 100) -> float | None:
+    """Marx & Cummings' normalised change c: the gain over what was left to learn when the
+    score rose, the loss over what was known when it fell, 0 when it stayed, and undefined
+    (None: the person is left out) when both scores are full marks or both zero."""
+    if pre == post:
+        return None if pre in (0, maximum) else 0.0
     if post > pre:
         return (post - pre) / (maximum - pre)
-    if post < pre:
-        return (post - pre) / pre
-    return None if pre in (0, maximum) else 0.0
+    return (post - pre) / pre
+
+
+async def attempt_scores(db: Database, participant_id: int | None = None) -> list[AttemptScore]:
+    """The KAT score of every latest submitted attempt (of one participant), under the key
+    each answer was given under (or a declared correction of it)."""
+    async with db.read() as conn:
+        return await versions.quiz_scores(conn, "kat", participant_id)
 
 
 @dataclass(frozen=True, slots=True)
 class KatResult:
-    """A participant's KAT scores."""
+    """A participant's KAT scores, each out of the questions that attempt was asked."""
 
     pre: int | None
     post: int | None
     maximum: int
+    pre_maximum: int | None = None
 
     @property
     def gain(self) -> int | None:
         return None if self.pre is None or self.post is None else self.post - self.pre
 
     @property
-    def normalised(self) -> float | None:
-        if self.pre is None or self.post is None:
-            return None
-        return normalised_gain(self.pre, self.post, self.maximum)
+    def pre_percent(self) -> float | None:
+        top = self.pre_maximum if self.pre_maximum is not None else self.maximum
+        return None if self.pre is None or not top else 100 * self.pre / top
 
     @property
     def post_percent(self) -> float | None:
-        return None if self.post is None else 100 * self.post / self.maximum
+        return None if self.post is None or not self.maximum else 100 * self.post / self.maximum
+
+    @property
+    def normalised(self) -> float | None:
+        """Marx & Cummings' c, on percentages (the two tests may have had different lengths)."""
+        pre, post = self.pre_percent, self.post_percent
+        return None if pre is None or post is None else normalised_change(pre, post)
 
 
 async def kat_result(db: Database, content: Content, participant_id: int) -> KatResult | None:
@@ -71,17 +100,41 @@ async def kat_result(db: Database, content: Content, participant_id: int) -> Kat
     kat = content.instrument("kat")
     if kat is None:
         return None
-    scores: dict[str, int | None] = {"pre": None, "post": None}
-    async with db.read() as conn:
-        for stage in scores:
-            attempt = await store.latest_attempt(conn, participant_id, "kat", stage)
-            if attempt is not None and attempt.submitted:
-                scores[stage] = score(kat, await store.answers_of(conn, attempt.id))
-    return KatResult(scores["pre"], scores["post"], kat.max_score)
+    found = {s.stage: s for s in await attempt_scores(db, participant_id)}
+    pre, post = found.get("pre"), found.get("post")
+    maximum = post.maximum if post is not None else kat.max_score
+    return KatResult(
+        pre.score if pre else None,
+        post.score if post else None,
+        maximum,
+        pre.maximum if pre else None,
+    )
+
+
+def answers_release(content: Content) -> datetime | None:
+    """When the right answers may be sent: once no cohort can still take the post-test."""
+    from bot.services.questionnaire import window_for
+
+    kat = content.instrument("kat")
+    stage = kat.stage("post") if kat else None
+    if kat is None or stage is None:
+        return None
+    closes = [
+        window_for(content, kat, stage, cohort).closes
+        for cohort in sorted(content.programme.cohort_ids)
+    ]
+    return max(closes) if closes else None
+
+
+def answers_released(content: Content, now: datetime) -> bool:
+    """Whether every cohort's post-test has closed, so the right answers can no longer leak."""
+    release = answers_release(content)
+    return release is not None and now >= release
 
 
 def results_visible(content: Content, participant: Participant, now: datetime) -> bool:
-    """Whether the KAT results may be shown: after the post-test, or once it closed."""
+    """Whether the participant's own scores may be shown: at once after the post-test
+    (``reveal: after-post``), or once their cohort's post-test closed (``after-close``)."""
     from bot.services.questionnaire import window_for
 
     kat = content.instrument("kat")
@@ -101,19 +154,102 @@ async def kat_results_text(
     t: Translator,
     now: datetime,
 ) -> str | None:
-    """After the post-test: both scores and every explanation; nothing after the pre-test."""
+    """After the post-test: the scores (or when they come) and when the right answers come;
+    nothing after the pre-test."""
     kat = content.instrument("kat")
     if kat is None or attempt.instrument != "kat" or attempt.stage != "post":
         return None
-    if not results_visible(content, participant, now):
-        return t.gettext("Your results will be shown when the test closes.")
-    return await results_text(db, content, participant, t)
+    if answers_released(content, now):
+        return await results_text(db, content, participant, t)
+    lines = []
+    if results_visible(content, participant, now):
+        result = await kat_result(db, content, participant.id)
+        if result is not None and result.post is not None:
+            lines.append(scores_text(t, result, kat.title.get(t.locale)))
+    else:
+        lines.append(t.gettext("Your results will be shown when the test closes."))
+    lines.append(release_text(t, content))
+    return "\n\n".join(line for line in lines if line)
+
+
+def release_text(t: Translator, content: Content) -> str:
+    """When the right answers and explanations will come."""
+    release = answers_release(content)
+    if release is None:
+        return ""
+    return t.gettext(
+        "The right answers and their explanations will be sent to you on %(when)s, once the "
+        "test has closed for every group.",
+        when=t.moment(release),
+    )
+
+
+ANSWERS_SOURCE = "kat-answers"
+# Telegram's limit is 4,096 characters; the card is cut between questions well below it.
+CARD_LIMIT = 3800
+
+
+async def queue_answer_cards(
+    db: Database, content: Content, translator: Callable[[str | None], Translator], now: datetime
+) -> int:
+    """Once no cohort can take the post-test: queue, once per person, the right answers and
+    explanations for everyone who sent it (through the outbox, so exactly once across
+    restarts). Returns the people queued."""
+    release = answers_release(content)
+    if release is None or now < release:
+        return 0
+    async with db.read() as conn:
+        rows = await fetch_all(
+            conn,
+            "SELECT b.participant_id FROM telegram_bindings b WHERE b.reachable = 1"
+            " AND EXISTS (SELECT 1 FROM attempts a WHERE a.participant_id = b.participant_id"
+            " AND a.instrument = 'kat' AND a.stage = 'post' AND a.submitted_at IS NOT NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = ? || b.participant_id || ':1')",
+            (f"{ANSWERS_SOURCE}:",),
+        )
+        waiting = {r[0] for r in rows}
+        people = [(p, b) for p, b in await repo.bound_participants(conn) if p.id in waiting]
+    cards: list[tuple[Participant, int, list[str]]] = []
+    for participant, binding in people:
+        t = translator(participant.language)
+        text = await results_text(db, content, participant, t)
+        if text is not None:
+            cards.append((participant, binding.chat_id, _pieces(t.bidi(text), CARD_LIMIT)))
+    async with db.transaction() as conn:
+        for participant, chat_id, pieces in cards:
+            for number, piece in enumerate(pieces, start=1):
+                await outbox.enqueue(
+                    conn,
+                    key=f"{ANSWERS_SOURCE}:{participant.id}:{number}",
+                    kind="reminder",
+                    source=ANSWERS_SOURCE,
+                    participant_id=participant.id,
+                    chat_id=chat_id,
+                    payload={"text": piece},
+                    due_at=release,
+                    now=now,
+                )
+    return len(cards)
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """The card in messages of at most ``limit`` characters, cut between paragraphs."""
+    pieces: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if pieces and len(pieces[-1]) + 2 + len(paragraph) <= limit:
+            pieces[-1] += "\n\n" + paragraph
+        else:
+            pieces.append(paragraph[:limit])
+    return pieces
 
 
 async def results_text(
     db: Database, content: Content, participant: Participant, t: Translator
 ) -> str | None:
-    """The KAT results card: scores before and after, then each question with its explanation."""
+    """The KAT results card: scores before and after, then each question as the person saw
+    it, with the right answer they were scored against and its explanation."""
+    from bot.services.versions import catalog, seen_item
+
     kat = content.instrument("kat")
     result = await kat_result(db, content, participant.id)
     if kat is None or result is None or result.post is None:
@@ -121,43 +257,68 @@ async def results_text(
     loc = t.locale
     lines = [scores_text(t, result, kat.title.get(loc))]
     async with db.read() as conn:
-        attempt = await store.latest_attempt(conn, participant.id, "kat", "post")
-        answers = await store.answers_of(conn, attempt.id) if attempt else {}
-    for number, item in enumerate(kat.items, start=1):
-        right = item.option(item.answer or "")
-        mark = "✅" if answers.get(item.id) == item.answer else "❌"
+        rows = await versions.item_results(conn, "kat", participant.id)
+    seen = await catalog(db)
+    posted = {r.item: r for r in rows if r.stage == "post"}
+    order = [i.id for i in kat.items] + sorted(set(posted) - {i.id for i in kat.items})
+    number = 0
+    for item_id in order:
+        row = posted.get(item_id)
+        if row is None:
+            continue
+        item = seen_item(seen, content, "kat", item_id, row.version)
+        if item is None:
+            continue
+        number += 1
+        right = item.option(seen.scored_key("kat", item_id, row.version) or item.answer or "")
         lines.append("")
-        lines.append(f"{mark} {number}. {escape(item.text.get(loc))}")
+        lines.append(f"{'✅' if row.correct else '❌'} {number}. {escape(item.text.get(loc))}")
         if right is not None:
             lines.append(t.gettext("Answer: %(answer)s", answer=escape(right.text.get(loc))))
-        if item.explanation is not None:
-            lines.append(f"<i>{escape(item.explanation.get(loc))}</i>")
+        # The explanation of the content loaded now: fixing one is not a new version.
+        current = kat.item(item_id)
+        explanation = current.explanation if current is not None else item.explanation
+        if explanation is not None:
+            lines.append(f"<i>{escape(explanation.get(loc))}</i>")
     return "\n".join(lines)
 
 
 def scores_text(t: Translator, result: KatResult, title: str | None = None) -> str:
-    """The KAT scores before and after, under the test's title."""
+    """The two KAT scores and a kind sentence about them; never a negative percentage."""
     lines = [f"<b>{escape(title)}</b>"] if title else []
     if result.pre is not None:
-        lines.append(
-            t.gettext("Before the training: %(n)d/%(max)d", n=result.pre, max=result.maximum)
-        )
+        top = result.pre_maximum if result.pre_maximum is not None else result.maximum
+        lines.append(t.gettext("Before the training: %(n)d/%(max)d", n=result.pre, max=top))
     if result.post is not None:
         lines.append(
             t.gettext("After the training: %(n)d/%(max)d", n=result.post, max=result.maximum)
         )
-    if result.gain is not None:
-        normalised = result.normalised
-        if normalised is None:
-            lines.append(t.gettext("Progress: %(gain)+d points", gain=result.gain))
-        else:
-            lines.append(
-                t.gettext(
-                    "Progress: %(gain)+d points, %(share)d %% of what was left to learn",
-                    gain=result.gain,
-                    share=round(100 * normalised),
-                )
+    pre, post = result.pre_percent, result.post_percent
+    if pre is None or post is None or result.gain is None:
+        return "\n".join(lines)
+    change = result.normalised
+    if post > pre and change is not None:
+        lines.append(
+            t.gettext(
+                "Progress: %(gain)+d points, %(share)d %% of what was left to learn",
+                gain=result.gain,
+                share=round(100 * change),
             )
+        )
+    elif post == pre and post == 100:
+        lines.append(t.gettext("Full marks before and after the training: well done!"))
+    elif post == pre:
+        lines.append(
+            t.gettext("The same score as before the training: the explanations can help you.")
+        )
+    else:
+        # c is negative here: a percentage of loss would discourage and says little.
+        lines.append(
+            t.gettext(
+                "A lower score than before the training: that happens. Going over the "
+                "explanations is the best way to consolidate what you learnt."
+            )
+        )
     return "\n".join(lines)
 
 
@@ -179,13 +340,10 @@ async def cohort_means(db: Database, content: Content) -> list[CohortKat]:
         return []
     by_participant: dict[int, dict[str, int]] = {}
     cohorts: dict[int, str] = {}
-    async with db.read() as conn:
-        for attempt, answers in await store.submitted_with_answers(conn, "kat"):
-            by_participant.setdefault(attempt.participant_id, {})[attempt.stage] = score(
-                kat, answers
-            )
-        async with conn.execute("SELECT id, cohort FROM participants") as cur:
-            cohorts = {row["id"]: row["cohort"] for row in await cur.fetchall()}
+    for found in await attempt_scores(db):
+        by_participant.setdefault(found.participant_id, {})[found.stage] = found.score
+    async with db.read() as conn, conn.execute("SELECT id, cohort FROM participants") as cur:
+        cohorts = {row["id"]: row["cohort"] for row in await cur.fetchall()}
     out: list[CohortKat] = []
     for cohort in sorted(content.programme.cohort_ids):
         both = [

@@ -134,6 +134,20 @@ async def submitted_with_answers(
     return [(_attempt(r), json.loads(r["answers_json"] or "{}")) for r in rows]
 
 
+async def open_with_answers(
+    conn: aiosqlite.Connection, instrument: str
+) -> list[tuple[Attempt, dict[str, Any]]]:
+    """Every attempt at an instrument not yet sent, with its answers so far, in one query."""
+    rows = await fetch_all(
+        conn,
+        "SELECT a.*, (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
+        " WHERE x.attempt_id = a.id) AS answers_json FROM attempts a"
+        " WHERE instrument = ? AND submitted_at IS NULL ORDER BY id",
+        (instrument,),
+    )
+    return [(_attempt(r), json.loads(r["answers_json"] or "{}")) for r in rows]
+
+
 async def submitted_attempts(conn: aiosqlite.Connection, instrument: str) -> list[Attempt]:
     """Every submitted attempt at an instrument, the latest per participant and stage."""
     async with conn.execute(
@@ -225,15 +239,41 @@ async def answers_of(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, A
     return {row["item"]: json.loads(row["value"]) for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """The version of the item an answer was given to, and whether it was right (quiz only)."""
+
+    version: str
+    correct: bool | None
+
+
 async def save_answer(
-    conn: aiosqlite.Connection, attempt_id: int, item: str, value: Any, now: datetime
+    conn: aiosqlite.Connection,
+    attempt_id: int,
+    item: str,
+    value: Any,
+    now: datetime,
+    stamp: Stamp | None = None,
 ) -> None:
-    """Record or replace the answer to one item: a re-sent tap stays one row."""
+    """Record or replace the answer to one item: a re-sent tap stays one row.
+
+    Without a stamp the row is versioned at the next start (``services.versions.register``).
+    """
+    version = stamp.version if stamp else None
+    correct = None if stamp is None or stamp.correct is None else int(stamp.correct)
     await conn.execute(
-        "INSERT INTO answers (attempt_id, item, value, answered_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value,"
-        " answered_at = excluded.answered_at",
-        (attempt_id, item, json.dumps(value, ensure_ascii=False), to_db_time(now)),
+        "INSERT INTO answers (attempt_id, item, value, answered_at, item_version, correct)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_id, item) DO UPDATE SET"
+        " value = excluded.value, answered_at = excluded.answered_at,"
+        " item_version = excluded.item_version, correct = excluded.correct",
+        (
+            attempt_id,
+            item,
+            json.dumps(value, ensure_ascii=False),
+            to_db_time(now),
+            version,
+            correct,
+        ),
     )
 
 

@@ -7,12 +7,13 @@ leaves the database at the previous version.
 
 from __future__ import annotations
 
-# Migration 8's summaries: the rows an attempt adds to (or, signed -1, takes out of) the
+# Migration 9's summaries: the rows an attempt adds to (or, signed -1, takes out of) the
 # answer tally, and what is stored on the attempt itself. bot/storage/tally.py rebuilds
 # with the same text, so the two can never count differently.
 TALLY_ROWS = """
     SELECT a.instrument, a.stage, x.item, j.value, p.cohort, COALESCE(p.gender, 'unknown'),
-           CASE WHEN t.type = 'quiz' THEN x.value = t.answer ELSE -1 END, {sign} * COUNT(*)
+           CASE WHEN t.type = 'quiz' THEN COALESCE(x.correct, x.value = t.answer) ELSE -1 END,
+           {sign} * COUNT(*)
     FROM attempts a
     JOIN participants p ON p.id = a.participant_id
     JOIN answers x ON x.attempt_id = a.id AND x.value <> 'null'
@@ -34,10 +35,10 @@ TALLY_ROWS = """
 ATTEMPT_SUMMARY = """
     score = (SELECT COUNT(*) FROM answers x JOIN tally_items t
              ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
-             WHERE x.attempt_id = {attempt}.id AND x.value = t.answer),
+             WHERE x.attempt_id = {attempt}.id AND COALESCE(x.correct, x.value = t.answer)),
     correct_items = (SELECT json_group_array(x.item) FROM answers x JOIN tally_items t
              ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
-             WHERE x.attempt_id = {attempt}.id AND x.value = t.answer),
+             WHERE x.attempt_id = {attempt}.id AND COALESCE(x.correct, x.value = t.answer)),
     rating = (SELECT AVG(CAST(x.value AS REAL)) FROM answers x JOIN tally_items t
               ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'scale'
               WHERE x.attempt_id = {attempt}.id AND x.value <> 'null')
@@ -246,7 +247,33 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
     END;
     """,
-    # 8: report summaries kept up to date as attempts are submitted, so that the report
+    # 8: each answer is tied to the version of the item it answered (wording, options, key).
+    """
+    -- One row per version of an item ever loaded; the fingerprint is a hash of what the
+    -- person saw and was scored with (bot/content/instruments.py, VERSIONED_FIELDS).
+    CREATE TABLE item_versions (
+        instrument  TEXT NOT NULL,
+        item        TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        definition  TEXT NOT NULL,
+        -- Quiz items: the key of this version, and the key its answers are scored with now
+        -- (they differ only while the content declares a correction of the key).
+        answer_key  TEXT,
+        scored_key  TEXT,
+        -- The item's place in the content now loaded; NULL for versions no longer loaded.
+        position    INTEGER,
+        first_seen  TEXT NOT NULL,
+        PRIMARY KEY (instrument, item, fingerprint)
+    );
+    CREATE UNIQUE INDEX item_versions_loaded ON item_versions(instrument, item)
+        WHERE position IS NOT NULL;
+    ALTER TABLE answers ADD COLUMN item_version TEXT;
+    -- Scored quiz items: 1 right, 0 wrong, under the key of the version answered.
+    ALTER TABLE answers ADD COLUMN correct INTEGER CHECK (correct IN (0, 1));
+    -- Rows written before this migration, found at the next start without a scan.
+    CREATE INDEX answers_unversioned ON answers(attempt_id) WHERE item_version IS NULL;
+    """,
+    # 9: report summaries kept up to date as attempts are submitted, so that the report
     # reads a few thousand counts instead of every answer (see bot/storage/tally.py).
     """
     ALTER TABLE attempts ADD COLUMN tallied INTEGER NOT NULL DEFAULT 0;
@@ -315,7 +342,7 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
     END;
-    CREATE TRIGGER tally_answer_changed AFTER UPDATE OF value ON answers
+    CREATE TRIGGER tally_answer_changed AFTER UPDATE OF value, correct ON answers
     WHEN (SELECT tallied FROM attempts WHERE id = new.attempt_id) = 1
     BEGIN
         UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
@@ -326,7 +353,7 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
     END;
     """,
-    # 9: the last typed message that answered an attempt, so a redelivered update (same
+    # 10: the last typed message that answered an attempt, so a redelivered update (same
     # message id) is recognised and stored once, like a re-sent tap.
     """
     ALTER TABLE attempts ADD COLUMN typed_message_id INTEGER;

@@ -1,7 +1,7 @@
 """The report's summaries: counts of people per answer, kept up to date at submission.
 
 Each person counts once per stage, through their *counted* attempt (the latest submitted
-one). Triggers (migration 8) add an attempt's answers to ``answer_tally`` in the
+one). Triggers (migration 9) add an attempt's answers to ``answer_tally`` in the
 transaction that submits it and take the earlier counted attempt's out, and store its
 quiz score and mean rating on the attempt. What triggers cannot follow row by row (a
 cohort or gender changed, an answer corrected, a person erased) marks the summaries dirty;

@@ -28,10 +28,11 @@ from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.scheduling import reload_content
 from bot.services.export import Filters, write_csv
+from bot.services.report import figures
 from bot.services.scores import kat_result, normalised_change
 from bot.services.versions import declared_corrections, pending_changes, register
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import Database, tally
 from bot.storage import answers as store
 from bot.storage.repo import Participant
 from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
@@ -98,6 +99,13 @@ def q03_reworded(tree: Any) -> None:
     q03["answer"] = next(o["id"] for o in q03["options"] if o["id"] != q03["answer"])
 
 
+async def report_score(db: Database, content: Content, clock: FixedClock, pid: int) -> int:
+    """The pre-test score the report counts for one person."""
+    await figures(db, content, clock.now())
+    async with db.read() as conn:
+        return (await tally.scores(conn, "kat", "pre"))[pid]
+
+
 async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_given_under(
     app: RelaisApp,
     api: OfflineBotAPI,
@@ -129,6 +137,8 @@ async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_giv
     assert await reload_content(app) == []
     # Scored with the key she answered under, not re-scored with the new one.
     assert (await kat_result(db, edited, participant.id)).pre == 10  # type: ignore[union-attr]
+    # The report too (before: re-scored with the key loaded now).
+    assert await report_score(db, edited, clock, participant.id) == 10
     # The export shows the wording she saw.
     path = tmp_path / "export.csv"
     await write_csv(
@@ -156,6 +166,11 @@ async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_giv
     )
     assert await reload_content(app) == []
     assert (await kat_result(db, declared, participant.id)).pre == 9  # type: ignore[union-attr]
+    assert await report_score(db, declared, clock, participant.id) == 9
+    found = await figures(db, declared, clock.now())
+    assert found.kat is not None
+    [stated] = found.kat.corrections  # the report says so, and re-scores nobody it hides
+    assert (stated.item.id, stated.was, stated.answers) == ("q03", old_key, None)
     [correction] = declared_corrections(declared)
     assert (correction.item, correction.was) == ("q03", old_key)
     assert correction.reason.fr == "La bonne réponse avait été mal saisie."

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Stage
-from bot.services import disclosure
+from bot.content.models import LocalizedText
+from bot.services import disclosure, versions
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import normalised_change
 from bot.services.stats import response_counts
@@ -142,6 +143,17 @@ class Facility:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyCorrection:
+    """A right answer the course team corrected: answers given under ``was`` re-scored."""
+
+    item: Item
+    was: str
+    key: str
+    reason: LocalizedText
+    answers: int | None  # answers re-scored, None when fewer than k
+
+
+@dataclass(frozen=True, slots=True)
 class KatFigures:
     """Level 2, over the people who took both tests (so that every figure has one base)."""
 
@@ -155,7 +167,7 @@ class KatFigures:
     change_people: int | None = None
     facility: list[Facility] = field(default_factory=list)
     breakdowns: list[Breakdown] = field(default_factory=list)
-    corrections: list[str] = field(default_factory=list)
+    corrections: list[KeyCorrection] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +393,7 @@ def _kat(
     pairs: list[tally.Pair],
     right: Mapping[tuple[str, str], int],
     k: int,
-    corrections: list[str],
+    corrections: list[KeyCorrection],
 ) -> KatFigures:
     """Level 2 over the people who took the first and the last stage of the quiz."""
     maximum = kat.max_score
@@ -518,12 +530,31 @@ async def figures(
             pairs = await tally.pairs(conn, kat.kind, first, last)
             right = await tally.right_answers(conn, kat.kind, first, last)
             finals = await tally.scores(conn, kat.kind, last)
-        result.kat = _kat(kat, pairs, right, k, [])
+        result.kat = _kat(kat, pairs, right, k, await _corrections(db, content, kat, k))
         maximum = kat.max_score
         if maximum:
             scores = {pid: 100 * score / maximum for pid, score in finals.items()}
     result.certificates = await _certificates(db, content, scores, k)
     return result
+
+
+async def _corrections(
+    db: Database, content: Content, kat: Instrument, k: int
+) -> list[KeyCorrection]:
+    """The key corrections the content declares for the quiz, and how many answers each
+    re-scored (a count of people like any other: hidden below k)."""
+    declared = [c for c in versions.declared_corrections(content) if c.instrument == kat.kind]
+    if not declared:
+        return []
+    counts = await versions.corrected_answers(db)
+    found = []
+    for c in declared:
+        item = kat.item(c.item)
+        if item is None:
+            continue
+        n = counts.get((c.instrument, c.item), 0)
+        found.append(KeyCorrection(item, c.was, c.key, c.reason, n if n == 0 or n >= k else None))
+    return found
 
 
 async def _open(db: Database, stage: StageFigures, respondents: int, k: int, wanted: bool) -> None:

@@ -913,8 +913,19 @@ class _Page:
             ),
         ):
             self.para(line, "meta")
-        for correction in kat.corrections:
-            self.para(correction, "note")
+        for c in kat.corrections:
+            self.para(
+                t.gettext(
+                    "Right answer corrected for “%(question)s”: it is “%(key)s”, not “%(was)s”"
+                    " (%(reason)s); every score uses the corrected key. Answers re-scored: %(n)s.",
+                    question=c.item.text.get(t.locale),
+                    was=_option_label(c.item, c.was, t),
+                    key=_option_label(c.item, c.key, t),
+                    reason=c.reason.get(t.locale),
+                    n=_or_hidden(c.answers, t, lambda v: _count(v, t)),
+                ),
+                "note",
+            )
         self.chart("kat-scores.png")
         if kat.facility:
             self.heading(t.gettext("Correct answers per question"))

@@ -406,8 +406,8 @@ async def test_kat_pre_reveals_nothing_post_shows_both_scores_and_explanations(
     # The post-test opens once the cohort's module 3 is over (Tanger: 18 February).
     clock.set(clock.now().replace(month=2, day=19))
     me = await user.send("/me")
-    assert "Test après la formation" in me.text
-    await user.press("Commencer : Test d'acquisition des connaissances · Test après la formation")
+    assert "Quiz final" in me.text
+    await user.press("Commencer : Test d'acquisition des connaissances · Quiz final")
     await answer_kat(user, right)
     done = await user.press("Envoyer")
     results = done.sent[0].text

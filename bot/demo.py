@@ -54,6 +54,8 @@ def run_demo(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    # The database, the invitation links and their QR codes name people: owner only.
+    out.chmod(0o700)
     configure_logging("INFO", path=out / LOG_NAME)
     base = settings or Settings(content_dir=ROOT / "conversations")
     try:

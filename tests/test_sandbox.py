@@ -146,6 +146,7 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     assert len(rows) == 101
     assert len(list((out_dir / "qr").glob("*.png"))) == 100
+    assert out_dir.stat().st_mode & 0o077 == 0  # links and names: for its owner only
 
     # The transcript is for people: the scheduler's warnings are in the log file, and the
     # transcript says in one line what was recorded as missed.

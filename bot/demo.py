@@ -23,7 +23,7 @@ from bot.content import Content, load_content
 from bot.i18n import Translator
 from bot.logs import configure_logging
 from bot.sandbox.harness import SAMPLE_ROSTER, Sandbox, open_sandbox, seed
-from bot.sandbox.population import DEFAULT_SEED, simulate_class
+from bot.sandbox.population import DEFAULT_SEED, SimulationError, simulate_class
 from bot.sandbox.terminal import Session, Style, Transcript, play_script
 from bot.services import export
 from bot.services.invites import IssuedInvite, write_invites_csv, write_qr_codes
@@ -161,7 +161,12 @@ async def _play(out: Path, settings: Settings, people: int | None, seed_value: i
         print(await _missed_line(sandbox, out) + "\n")
         if status == 0:
             invites = seeded.participants if people is None else seeded.participants[:people]
-            await _class(out, sandbox, content, invites, seed_value)
+            try:
+                await _class(out, sandbox, content, invites, seed_value)
+            except SimulationError as exc:
+                # A questionnaire no longer goes the way the simulation expects: say where.
+                print(f"6. The simulated class stopped: {exc}")
+                return 1
             clock.set(REPORT_AT)
             await _evaluation(out, sandbox, content, settings)
     print(f"Database: {settings.database}")

@@ -146,7 +146,6 @@ class Person:
     keeps_up_for: int
     pre_ability: float
     post_ability: float
-    lower: bool
     leniency: float
     # How far each question is from this person's grasp (0..1), and their hunch when they
     # do not know, the same before and after: what they knew before they still know after,
@@ -201,14 +200,12 @@ def _people(invites: Sequence[IssuedInvite], rng: random.Random, start: datetime
                 keeps_up_for=rng.randint(1, 6) if rng.random() < 0.12 else 99,
                 pre_ability=pre,
                 post_ability=pre + (1 - pre) * rng.uniform(0.3, 0.8),
-                lower=False,
                 leniency=min(4.8, max(2.6, rng.gauss(4.0, 0.45))),
             )
         )
     # One or two people do worse after the training (a bad day, a guess that failed).
     steady = [p for p in people if p.enrols and p.keeps_up_for == 99]
     for person in rng.sample(steady, min(2, len(steady))):
-        person.lower = True
         person.pre_ability = rng.uniform(0.6, 0.8)
         person.post_ability = person.pre_ability - rng.uniform(0.3, 0.4)
     return people
@@ -250,9 +247,11 @@ async def simulate_class(
             display_name=participant.full_name,
             clock=FixedClock(person.enrol_at),
         )
-        if redemption.status is not RedeemStatus.ENROLLED or redemption.participant is None:
+        if redemption.status is RedeemStatus.USED:
             report.narrated += 1  # already enrolled in the narrated chat: left as it is
             continue
+        if redemption.status is not RedeemStatus.ENROLLED or redemption.participant is None:
+            raise SimulationError(f"{participant.code} could not enrol: {redemption.status}")
         report.enrolled += 1
         participant = redemption.participant
         t = translators.get(participant.language or "fr", translators["fr"])

@@ -22,7 +22,8 @@ from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.i18n import Translator
 from bot.logs import configure_logging
-from bot.sandbox.harness import SAMPLE_ROSTER, Sandbox, open_sandbox, seed
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.sandbox.harness import SAMPLE_ROSTER, open_sandbox, seed
 from bot.sandbox.population import DEFAULT_SEED, SimulationError, simulate_class
 from bot.sandbox.terminal import Session, Style, Transcript, play_script
 from bot.services import export
@@ -30,7 +31,7 @@ from bot.services.invites import IssuedInvite, write_invites_csv, write_qr_codes
 from bot.services.report import figures
 from bot.services.report_render import render_charts, render_html
 from bot.settings import Settings
-from bot.storage import outbox
+from bot.storage import Database, outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCRIPT = ROOT / "examples" / "demo.script"
@@ -74,13 +75,12 @@ def run_demo(
         configure_logging("WARNING")
 
 
-async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: Settings) -> None:
+async def _evaluation(out: Path, db: Database, content: Content, settings: Settings) -> None:
     """What an evaluator takes away: the export and the report, in the output folder."""
     t = Translator("fr", content.programme.tz)
-    db = sandbox.db
     answers = await export.write_csv(db, content, out / "export.csv", export.Filters(), t)
     await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
-    found = await figures(db, content, sandbox.clock.now(), settings.report_min_cell)
+    found = await figures(db, content, REPORT_AT, settings.report_min_cell)
     (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
@@ -94,9 +94,9 @@ async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: S
     )
 
 
-async def _missed_line(sandbox: Sandbox, out: Path) -> str:
+async def _missed_line(db: Database, out: Path) -> str:
     """One line on what the scheduler recorded as missed, counted per campaign."""
-    async with sandbox.db.read() as conn:
+    async with db.read() as conn:
         marks = await outbox.plan_marks(conn)
     missed = Counter(m.step.split(":", 1)[0] for m in marks.values() if m.reason)
     if not missed:
@@ -110,12 +110,17 @@ async def _missed_line(sandbox: Sandbox, out: Path) -> str:
 
 
 async def _class(
-    out: Path, sandbox: Sandbox, content: Content, invites: list[IssuedInvite], seed_value: int
+    out: Path,
+    db: Database,
+    api: BotAPIEmulator,
+    content: Content,
+    invites: list[IssuedInvite],
+    seed_value: int,
 ) -> None:
     """The rest of the roster, simulated through the questionnaire services."""
     report = await simulate_class(
-        sandbox.db,
-        sandbox.api,
+        db,
+        api,
         content,
         invites,
         start=DEMO_NOW,
@@ -158,16 +163,23 @@ async def _play(out: Path, settings: Settings, people: int | None, seed_value: i
         session = Session(sandbox, seeded, Transcript(Style(), print))
         lines = DEMO_SCRIPT.read_text(encoding="utf-8").splitlines()
         status = await play_script(session, lines, str(DEMO_SCRIPT))
-        print(await _missed_line(sandbox, out) + "\n")
-        if status == 0:
-            invites = seeded.participants if people is None else seeded.participants[:people]
-            try:
-                await _class(out, sandbox, content, invites, seed_value)
-            except SimulationError as exc:
-                # A questionnaire no longer goes the way the simulation expects: say where.
-                print(f"6. The simulated class stopped: {exc}")
-                return 1
-            clock.set(REPORT_AT)
-            await _evaluation(out, sandbox, content, settings)
+        print(await _missed_line(sandbox.db, out) + "\n")
+    if status != 0:
+        return status
+    # The bot has stopped, as on a server once the programme is over. The rest of the year
+    # is replayed on its database through the same services (no polling to keep alive
+    # meanwhile), then the evaluator's export and report are made from it.
+    invites = seeded.participants if people is None else seeded.participants[:people]
+    db = await Database.open(settings.database)
+    try:
+        try:
+            await _class(out, db, sandbox.api, content, invites, seed_value)
+        except SimulationError as exc:
+            # A questionnaire no longer goes the way the simulation expects: say where.
+            print(f"6. The simulated class stopped: {exc}")
+            return 1
+        await _evaluation(out, db, content, settings)
+    finally:
+        await db.close()
     print(f"Database: {settings.database}")
     return status

@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="play the scripted demo against the local emulator (no token, no network)"
     )
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    demo.add_argument(
+        "--people",
+        type=int,
+        default=None,
+        metavar="N",
+        help="simulate only the first N people of the roster (default: all of it)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=2027, help="seed of the simulated class (default: 2027)"
+    )
 
     sandbox = sub.add_parser(
         "sandbox",
@@ -202,7 +212,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return run_demo(args.out, settings)
+        return run_demo(args.out, settings, people=args.people, seed_value=args.seed)
     if args.command == "sandbox":
         return _sandbox(settings, args)
     if args.command in ("roster", "attendance"):

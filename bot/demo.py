@@ -3,13 +3,18 @@
 The real application runs by long polling against the local Bot API emulator over
 HTTP, on a real SQLite file in the output folder; the clock is fixed a week before
 the programme starts. The conversation is ``examples/demo.script``, in the same
-language as ``relais sandbox --script``.
+language as ``relais sandbox --script``. Then the rest of the roster lives the year
+through the questionnaire services (``bot.sandbox.population``), so that the export
+and the report at the end have a whole class behind them. Logs go to a file in the
+output folder: the transcript is what a person reads, the log what an operator reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,49 +22,125 @@ from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.i18n import Translator
 from bot.logs import configure_logging
-from bot.sandbox.harness import SAMPLE_ROSTER, Sandbox, open_sandbox, seed
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.sandbox.harness import SAMPLE_ROSTER, open_sandbox, seed
+from bot.sandbox.population import DEFAULT_SEED, SimulationError, simulate_class
 from bot.sandbox.terminal import Session, Style, Transcript, play_script
 from bot.services import export
-from bot.services.invites import write_invites_csv, write_qr_codes
+from bot.services.invites import IssuedInvite, write_invites_csv, write_qr_codes
 from bot.services.report import figures
 from bot.services.report_render import render_charts, render_html
 from bot.settings import Settings
+from bot.storage import Database, outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCRIPT = ROOT / "examples" / "demo.script"
 DEMO_NOW = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
+# The report is made once the six-month follow-up has closed for every cohort.
+REPORT_AT = datetime(2027, 11, 26, 9, 0, tzinfo=UTC)
+LOG_NAME = "relais.log"
 
 
-def run_demo(out: Path, settings: Settings | None = None) -> int:
-    """Start from an empty output folder and play the demo."""
+def run_demo(
+    out: Path,
+    settings: Settings | None = None,
+    *,
+    people: int | None = None,
+    seed_value: int = DEFAULT_SEED,
+) -> int:
+    """Start from an empty output folder and play the demo.
+
+    ``people`` limits the simulated class to the first so many of the roster (tests).
+    """
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    configure_logging("WARNING")
+    # The database, the invitation links and their QR codes name people: owner only.
+    out.chmod(0o700)
+    configure_logging("INFO", path=out / LOG_NAME)
     base = settings or Settings(content_dir=ROOT / "conversations")
-    return asyncio.run(_play(out, base.model_copy(update={"database": out / "relais-demo.db"})))
+    try:
+        return asyncio.run(
+            _play(
+                out,
+                base.model_copy(update={"database": out / "relais-demo.db"}),
+                people,
+                seed_value,
+            )
+        )
+    finally:
+        # Close the log file; anything logged after the demo goes to stderr again.
+        for handler in logging.getLogger().handlers:
+            handler.close()
+        configure_logging("WARNING")
 
 
-async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: Settings) -> None:
+async def _evaluation(out: Path, db: Database, content: Content, settings: Settings) -> None:
     """What an evaluator takes away: the export and the report, in the output folder."""
     t = Translator("fr", content.programme.tz)
-    db = sandbox.db
     answers = await export.write_csv(db, content, out / "export.csv", export.Filters(), t)
     await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
-    found = await figures(db, content, sandbox.clock.now(), settings.report_min_cell)
+    found = await figures(db, content, REPORT_AT, settings.report_min_cell)
     (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     for name, data in render_charts(found, content, t):
         (charts / name).write_bytes(data)
     print(
-        f"5. Evaluation: {answers} answers exported to {out / 'export.csv'} and "
-        f"{out / 'export.xlsx'} (participants as codes); report in {out / 'report.html'}, "
-        f"charts in {charts} (figures under {found.k} respondents hidden).\n"
+        f"7. Evaluation on {REPORT_AT:%Y-%m-%d} (every stage closed): {answers} answers "
+        f"exported to {out / 'export.csv'} and {out / 'export.xlsx'} (participants as codes); "
+        f"report in {out / 'report.html'}, charts in {charts} (figures under {found.k} "
+        "people hidden).\n"
     )
 
 
-async def _play(out: Path, settings: Settings) -> int:
+async def _missed_line(db: Database, out: Path) -> str:
+    """One line on what the scheduler recorded as missed, counted per campaign."""
+    async with db.read() as conn:
+        marks = await outbox.plan_marks(conn)
+    missed = Counter(m.step.split(":", 1)[0] for m in marks.values() if m.reason)
+    if not missed:
+        return "Scheduler: nothing was recorded as missed."
+    each = ", ".join(f"{campaign} {n}" for campaign, n in sorted(missed.items()))
+    return (
+        f"Scheduler: {sum(missed.values())} planned deliveries (cohort and step) recorded as "
+        f"missed because the simulated clock jumped past them ({each}); each one is in "
+        f"{out / LOG_NAME}."
+    )
+
+
+async def _class(
+    out: Path,
+    db: Database,
+    api: BotAPIEmulator,
+    content: Content,
+    invites: list[IssuedInvite],
+    seed_value: int,
+) -> None:
+    """The rest of the roster, simulated through the questionnaire services."""
+    report = await simulate_class(
+        db,
+        api,
+        content,
+        invites,
+        start=DEMO_NOW,
+        until=REPORT_AT,
+        out=out,
+        seed=seed_value,
+    )
+    print(
+        f"6. The rest of the roster, simulated (seed {seed_value}) through the same services "
+        f"as the chat's taps: of {report.roster - report.narrated} people, "
+        f"{report.enrolled} enrolled and {report.never_enrolled} never did; "
+        f"{report.dropped_out} dropped out on the way, {report.unfinished} questionnaire(s) "
+        f"left half done, {report.scored_lower} scored lower after the training.\n"
+        f"   Submitted: {report.stage_counts(content)}.\n"
+        f"   Attendance: {report.attendance_rows} rows imported from {out / 'attendance.csv'}; "
+        f"{report.plans} action plans received.\n"
+    )
+
+
+async def _play(out: Path, settings: Settings, people: int | None, seed_value: int) -> int:
     content = load_content(settings.content_dir)
     clock = FixedClock(DEMO_NOW)
     print("Relais demo — no Telegram token, no network: the real bot talks to a local emulator.\n")
@@ -82,7 +163,23 @@ async def _play(out: Path, settings: Settings) -> int:
         session = Session(sandbox, seeded, Transcript(Style(), print))
         lines = DEMO_SCRIPT.read_text(encoding="utf-8").splitlines()
         status = await play_script(session, lines, str(DEMO_SCRIPT))
-        if status == 0:
-            await _evaluation(out, sandbox, content, settings)
+        print(await _missed_line(sandbox.db, out) + "\n")
+    if status != 0:
+        return status
+    # The bot has stopped, as on a server once the programme is over. The rest of the year
+    # is replayed on its database through the same services (no polling to keep alive
+    # meanwhile), then the evaluator's export and report are made from it.
+    invites = seeded.participants if people is None else seeded.participants[:people]
+    db = await Database.open(settings.database)
+    try:
+        try:
+            await _class(out, db, sandbox.api, content, invites, seed_value)
+        except SimulationError as exc:
+            # A questionnaire no longer goes the way the simulation expects: say where.
+            print(f"6. The simulated class stopped: {exc}")
+            return 1
+        await _evaluation(out, db, content, settings)
+    finally:
+        await db.close()
     print(f"Database: {settings.database}")
     return status

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 REDACTED = "[REDACTED]"
 
@@ -48,9 +49,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 LIBRARIES = ("telegram", "httpcore", "aiosqlite", "tornado", "asyncio", "aiohttp", "hpack")
 
 
-def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
-    """Log to stderr at ``level`` (text, or JSON lines) with secrets redacted."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str, secrets: Iterable[str] = (), fmt: str = "text", path: Path | None = None
+) -> None:
+    """Log to stderr, or to the file ``path``, at ``level`` (text, or JSON lines) with secrets
+    redacted."""
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr)
+        if path is None
+        else logging.FileHandler(path, encoding="utf-8")
+    )
     formatter_class = JsonFormatter if fmt == "json" else RedactingFormatter
     handler.setFormatter(
         formatter_class("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)

@@ -109,7 +109,7 @@ def test_sessions_follow_the_cohort_and_the_clock() -> None:
     assert not any(s.id == "agadir-module-2" for s in tanger)
     after_residential = datetime(2027, 3, 10, tzinfo=UTC)
     upcoming = programme.upcoming_sessions("tanger", after_residential, 10)
-    assert upcoming[0].id == "quiz-certificat"
+    assert upcoming[0].id == "coaching-collectif"
     assert programme.cohort("agadir") is not None
     assert programme.cohort("agadir").name.get("ar") == "أكادير"  # type: ignore[union-attr]
     assert programme.title.get("xx") == programme.title.fr

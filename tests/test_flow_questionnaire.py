@@ -408,8 +408,8 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     # The post-test opens once the cohort's module 3 is over (Tanger: 18 February).
     clock.set(clock.now().replace(month=2, day=19))
     me = await user.send("/me")
-    assert "Test après la formation" in me.text
-    await user.press("Commencer : Test d'acquisition des connaissances · Test après la formation")
+    assert "Quiz final" in me.text
+    await user.press("Commencer : Test d'acquisition des connaissances · Quiz final")
     await answer_kat(user, right)
     done = await user.press("Envoyer")
     results = done.sent[0].text

@@ -203,10 +203,12 @@ def test_stage_anchor_on_an_unknown_session_names_each_cohort(tmp_path: Path) ->
 
 def test_stage_anchor_on_another_cohorts_session(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    line = _edit(folder, "kat.yaml", "opens: {after: module-3}", "opens: {after: tanger-module-3}")
+    line = _edit(
+        folder, "kat.yaml", "opens: {before: quiz-final}", "opens: {before: tanger-quiz-final}"
+    )
     problems = _problems(folder, "kat.yaml")
     assert [str(p).split(":", 1)[1] for p in problems] == [
-        f"{line}: stages[1].opens: no session or module 'tanger-module-3' for cohort {c!r}"
+        f"{line}: stages[1].opens: no session or module 'tanger-quiz-final' for cohort {c!r}"
         for c in ("agadir", "marrakech")
     ]
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import csv
+import html
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,8 +131,10 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "demo"
-    assert main(["demo", "--out", str(out_dir)]) == EXIT_OK
-    out = capsys.readouterr().out
+    # A smaller simulated class keeps the test quick; the narrated part is played whole.
+    assert main(["demo", "--out", str(out_dir), "--people", "30"]) == EXIT_OK
+    captured = capsys.readouterr()
+    out = captured.out
     assert "Emulator listening on http://127.0.0.1:" in out
     assert "100 participants imported" in out
     assert "Ce lien d'invitation a déjà été utilisé" in out
@@ -142,3 +146,43 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     assert len(rows) == 101
     assert len(list((out_dir / "qr").glob("*.png"))) == 100
+    assert out_dir.stat().st_mode & 0o077 == 0  # links and names: for its owner only
+
+    # The transcript is for people: the scheduler's warnings are in the log file, and the
+    # transcript says in one line what was recorded as missed.
+    assert "WARNING" not in out
+    assert "WARNING" not in captured.err
+    log = (out_dir / "relais.log").read_text(encoding="utf-8")
+    assert "WARNING bot.scheduling: campaigns: invitations:kat:pre missed for agadir" in log
+    missed = next(line for line in out.splitlines() if line.startswith("Scheduler: "))
+    assert "recorded as missed" in missed
+    assert "relances" in missed
+    assert str(out_dir / "relais.log") in missed
+
+    # The report stands on a whole (simulated) class: real figures, and small cells hidden.
+    assert "6. The rest of the roster, simulated (seed 2027)" in out
+    report = _report_text(out_dir / "report.html")
+    pre = re.search(r"Score moyen avant (\d+,\d) / 10", report)
+    post = re.search(r"Score moyen après (\d+,\d) / 10", report)
+    assert pre is not None, report[:2000]
+    assert post is not None, report[:2000]
+    assert float(post.group(1).replace(",", ".")) > float(pre.group(1).replace(",", "."))
+    participants = re.search(r"Participants : (\d+)", report)
+    assert participants is not None
+    assert int(participants.group(1)) >= 20
+    assert re.search(r"Toutes les cohortes \d+ \d+ \d+ %", report)  # a response rate shown
+    assert "< 5" in report  # and some small cells suppressed
+    # The attendance sheet the certificates were computed from is there to read.
+    assert (
+        (out_dir / "attendance.csv")
+        .read_text(encoding="utf-8")
+        .startswith("participant;session;attended\n")
+    )
+
+
+def _report_text(path: Path) -> str:
+    """The report's words and figures as a reader sees them, without markup or images."""
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    return re.sub(r"\s+", " ", text)

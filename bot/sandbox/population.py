@@ -1,0 +1,473 @@
+"""A whole class, simulated: the roster enrols and answers every questionnaire, seeded.
+
+``relais demo`` narrates one participant through the chat; this module gives the
+other people of the roster a plausible year so that the evaluation report has real
+figures and real suppression. Every step goes through the services the handlers
+call, at a moment inside the stage's window for the person's cohort: ``redeem``
+(the invitation link), ``open_stage``, ``tap`` with the data of a button the
+screen really shows, ``type_answer`` for typed answers, the attendance import and
+``submit_plan`` for a document stored in the emulator. Nothing is written to the
+database directly, so what the report counts is what real taps would have stored.
+
+The same seed gives the same class: most answer, some never enrol, some enrol late
+or drop out on the way, a few leave a questionnaire half done, scores rise on
+average and two people score lower after the training than before.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.clock import FixedClock
+from bot.content import Content
+from bot.content.instruments import Instrument, Item, Stage
+from bot.i18n import Translator
+from bot.sandbox.emulator import BotAPIEmulator, Upload
+from bot.services.attendance import import_attendance
+from bot.services.certificates import sessions_required
+from bot.services.invites import IssuedInvite, RedeemStatus, redeem
+from bot.services.plans import PlanStatus, submit_plan
+from bot.services.questionnaire import (
+    Outcome,
+    Screen,
+    current_item,
+    open_stage,
+    tap,
+    type_answer,
+    window_for,
+)
+from bot.services.scores import kat_result
+from bot.storage import Database
+from bot.storage import answers as store
+from bot.storage.repo import Participant
+
+DEFAULT_SEED = 2027
+# Telegram user ids of the simulated class, clear of the sandbox's own people (700 000...).
+USER_ID_BASE = 5_000_000
+# The smallest valid PDF a phone could send: the action plan's stand-in.
+PLAN_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+# Typed answers, mostly in French as most counsellors write, a few in Arabic: a beginning
+# and an ending drawn apart, so that open answers vary as real ones do.
+TEXTS: dict[str, tuple[list[str], list[str]]] = {
+    "most-useful": (
+        [
+            "Les études de cas",
+            "Les échanges avec les collègues des autres agences",
+            "La grille de vérification des offres",
+            "Les explications sur les conventions de l'OIT",
+            "Les exercices pratiques en groupe",
+            "Le témoignage des travailleurs revenus de l'étranger",
+            "Les fiches pratiques distribuées",
+        ],
+        [
+            ".",
+            " sur le recrutement équitable.",
+            ", très concrets pour mon travail.",
+            ", surtout pour les offres vers l'Europe.",
+            " : je les réutilise déjà.",
+        ],
+    ),
+    "suggestions": (
+        [
+            "Plus de temps pour les travaux de groupe",
+            "Envoyer les supports avant la session",
+            "Une meilleure connexion pour les sessions Zoom",
+            "Ajouter des cas concrets sur les pays du Golfe",
+            "Des sessions plus courtes",
+            "Prévoir une traduction en arabe des supports",
+        ],
+        [".", ", si possible.", " la prochaine fois.", " : ce serait plus efficace."],
+    ),
+    "comments": (
+        [
+            "Formation très utile pour notre travail quotidien",
+            "Merci à l'équipe pour l'organisation",
+            "Bonne ambiance et formateurs disponibles",
+            "Le rythme était un peu rapide",
+        ],
+        [".", " !", ", merci.", " dans l'ensemble."],
+    ),
+    "example": (
+        [
+            "J'ai vérifié les frais facturés par une agence",
+            "J'ai expliqué leurs droits à un groupe de candidats",
+            "J'ai utilisé la liste de contrôle avec un employeur étranger",
+            "J'ai orienté une candidate vers les services compétents",
+            "J'ai refusé de publier une offre qui demandait des frais au candidat",
+        ],
+        [
+            " avant de publier son offre.",
+            " le mois dernier.",
+            " pour un recrutement vers l'Espagne.",
+            " lors d'une session d'information.",
+            ".",
+        ],
+    ),
+    "changes": (
+        [
+            "Je vérifie systématiquement les conditions de recrutement",
+            "J'informe mieux les candidats sur les frais interdits",
+            "Je travaille davantage avec la mobilité internationale",
+            "Je documente chaque offre à l'étranger",
+            "أتحقق من شروط التوظيف",
+        ],
+        [" avant de publier.", " selon la grille vue en formation.", ".", " avec mes collègues."],
+    ),
+    "other-obst": (
+        ["Les offres arrivent par des intermédiaires", "Les employeurs étrangers répondent peu"],
+        [" difficiles à vérifier.", "."],
+    ),
+}
+DEFAULT_TEXTS = (["Rien à ajouter", "Très bonne formation"], ["."])
+# How an activity is liked, on top of a person's own leniency (the residential phase best).
+ACTIVITY_MOOD = {"intro": 0.0, "module-1": -0.2, "residential": 0.35, "workshop": 0.2}
+FREQUENCY_WEIGHTS = {"never": 2, "rarely": 6, "monthly": 10, "weekly": 12, "daily": 5}
+
+
+@dataclass
+class Person:
+    """One simulated participant's disposition, drawn from the seed."""
+
+    invite: IssuedInvite
+    user_id: int
+    enrols: bool
+    enrol_at: datetime
+    # Stages after this many (in time order) are not answered: a drop-out.
+    keeps_up_for: int
+    pre_ability: float
+    post_ability: float
+    leniency: float
+    # How far each question is from this person's grasp (0..1), and their hunch when they
+    # do not know, the same before and after: what they knew before they still know after,
+    # unless they are one of the "lower" two.
+    latent: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ClassReport:
+    """What the simulated class did, for the demo's transcript."""
+
+    roster: int = 0
+    narrated: int = 0
+    enrolled: int = 0
+    never_enrolled: int = 0
+    dropped_out: int = 0
+    submitted: Counter[str] = field(default_factory=Counter)
+    unfinished: int = 0
+    scored_lower: int = 0
+    attendance_rows: int = 0
+    plans: int = 0
+
+    def stage_counts(self, content: Content) -> str:
+        """``KAT pre 84, …``: submissions per stage, in the content's order."""
+        parts = []
+        for instrument in content.instruments.values():
+            for stage in instrument.stages:
+                count = self.submitted[f"{instrument.kind}:{stage.id}"]
+                parts.append(f"{instrument.kind} {stage.id} {count}")
+        return ", ".join(parts)
+
+
+class SimulationError(RuntimeError):
+    """The simulated class met a screen it could not answer: the flow has changed."""
+
+
+def _people(invites: Sequence[IssuedInvite], rng: random.Random, start: datetime) -> list[Person]:
+    people = []
+    for invite in invites:
+        participant = invite.participant
+        assert participant is not None
+        late = rng.random() < 0.06
+        # Most open their link in the week after it is sent; a few weeks later.
+        delay = timedelta(days=rng.uniform(14, 28) if late else rng.uniform(0.05, 6))
+        pre = rng.uniform(0.2, 0.65)
+        people.append(
+            Person(
+                invite=invite,
+                user_id=USER_ID_BASE + participant.id,
+                enrols=rng.random() >= 0.07,
+                enrol_at=start + delay,
+                keeps_up_for=rng.randint(1, 6) if rng.random() < 0.12 else 99,
+                pre_ability=pre,
+                post_ability=pre + (1 - pre) * rng.uniform(0.3, 0.8),
+                leniency=min(4.8, max(2.6, rng.gauss(4.0, 0.45))),
+            )
+        )
+    # One or two people do worse after the training (a bad day, a guess that failed).
+    steady = [p for p in people if p.enrols and p.keeps_up_for == 99]
+    for person in rng.sample(steady, min(2, len(steady))):
+        person.pre_ability = rng.uniform(0.6, 0.8)
+        person.post_ability = person.pre_ability - rng.uniform(0.3, 0.4)
+    return people
+
+
+async def simulate_class(
+    db: Database,
+    api: BotAPIEmulator,
+    content: Content,
+    invites: Sequence[IssuedInvite],
+    *,
+    start: datetime,
+    until: datetime,
+    out: Path,
+    seed: int = DEFAULT_SEED,
+) -> ClassReport:
+    """Enrol the invited people and answer, through the services, every stage before ``until``.
+
+    People whose link was already used (the narrated participant) are left as they are.
+    ``out`` receives ``attendance.csv``, the sheet imported for the certificates.
+    """
+    rng = random.Random(seed)
+    report = ClassReport(roster=len(invites))
+    translators = {loc: Translator(loc, content.programme.tz) for loc in ("fr", "en", "ar")}
+    stages = [(i, s) for i in content.instruments.values() for s in i.stages]
+    attended: list[tuple[Participant, str, bool]] = []
+    for person in _people(invites, rng, start):
+        if not person.enrols:
+            report.never_enrolled += 1
+            continue
+        participant = person.invite.participant
+        assert participant is not None
+        redemption = await redeem(
+            db,
+            token=person.invite.token,
+            user_id=person.user_id,
+            chat_id=person.user_id,
+            language_code=participant.language or "fr",
+            display_name=participant.full_name,
+            clock=FixedClock(person.enrol_at),
+        )
+        if redemption.status is RedeemStatus.USED:
+            report.narrated += 1  # already enrolled in the narrated chat: left as it is
+            continue
+        if redemption.status is not RedeemStatus.ENROLLED or redemption.participant is None:
+            raise SimulationError(f"{participant.code} could not enrol: {redemption.status}")
+        report.enrolled += 1
+        participant = redemption.participant
+        t = translators.get(participant.language or "fr", translators["fr"])
+        timeline = sorted(
+            ((window_for(content, i, s, participant.cohort), i, s) for i, s in stages),
+            key=lambda entry: entry[0].opens,
+        )
+        answered = 0
+        for window, instrument, stage in timeline:
+            if answered >= person.keeps_up_for:
+                break
+            begin = max(window.opens, person.enrol_at)
+            end = min(window.closes, until)
+            if begin >= end or rng.random() < 0.06:
+                continue  # closed before they enrolled, not yet open, or simply not answered
+            at = begin + (end - begin) * rng.uniform(0.02, 0.8)
+            done = await _answer(db, content, participant, person, instrument, stage, t, at, rng)
+            if done:
+                report.submitted[f"{instrument.kind}:{stage.id}"] += 1
+                answered += 1
+            else:
+                report.unfinished += 1
+        if person.keeps_up_for < 99:
+            report.dropped_out += 1
+        result = await kat_result(db, content, participant.id)
+        if result is not None and (result.gain or 0) < 0:
+            report.scored_lower += 1
+        attended += _attendance(content, participant, person, rng)
+    report.attendance_rows = await _import_attendance(db, content, attended, out, until)
+    report.plans = await _plans(db, api, content, invites, rng)
+    return report
+
+
+def _attendance(
+    content: Content, participant: Participant, person: Person, rng: random.Random
+) -> list[tuple[Participant, str, bool]]:
+    """Who was present at the sessions the certificates require; drop-outs miss the later ones."""
+    kat = content.instrument("kat")
+    if kat is None or kat.certificates is None:
+        return []
+    required = sessions_required(content, kat.certificates, participant.cohort)
+    sessions = {s.id: s for level in required.values() for s in level}
+    rows = []
+    for number, session in enumerate(sorted(sessions.values(), key=lambda s: s.start_utc)):
+        present = number < person.keeps_up_for + 1 and rng.random() < 0.93
+        rows.append((participant, session.id, present))
+    return rows
+
+
+async def _import_attendance(
+    db: Database,
+    content: Content,
+    rows: list[tuple[Participant, str, bool]],
+    out: Path,
+    now: datetime,
+) -> int:
+    """Write the attendance sheet a coordinator would import, and import it the same way."""
+    lines = ["participant;session;attended"]
+    lines += [f"{p.code};{session};{'oui' if present else 'non'}" for p, session, present in rows]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    (out / "attendance.csv").write_bytes(data)
+    if not rows:
+        return 0
+    return await import_attendance(
+        db, data, programme=content.programme, clock=FixedClock(now), actor="demo"
+    )
+
+
+async def _plans(
+    db: Database,
+    api: BotAPIEmulator,
+    content: Content,
+    invites: Sequence[IssuedInvite],
+    rng: random.Random,
+) -> int:
+    """Three in four of those who took the final quiz send their action plan before the deadline."""
+    deadline = next(
+        (s.start_utc for s in content.programme.all_sessions() if s.id == "remise-plan-action"),
+        None,
+    )
+    if deadline is None:
+        return 0
+    sent = 0
+    async with db.read() as conn:
+        posted = {
+            attempt.participant_id
+            for attempt, _ in await store.submitted_with_answers(conn, "kat")
+            if attempt.stage == "post"
+        }
+    for invite in invites:
+        participant = invite.participant
+        if participant is None or participant.id not in posted or rng.random() >= 0.75:
+            continue
+        stored = api.store_file(
+            Upload(PLAN_PDF, f"plan-action-{participant.code}.pdf", "application/pdf"),
+            "documents",
+        )
+        outcome = await submit_plan(
+            db,
+            participant,
+            file_id=stored.file_id,
+            file_unique_id=stored.file_unique_id,
+            file_name=stored.file_name,
+            mime_type=stored.mime_type,
+            size=len(stored.content),
+            now=deadline - timedelta(days=rng.uniform(0.5, 12)),
+        )
+        sent += outcome.status is PlanStatus.ACCEPTED
+    return sent
+
+
+async def _answer(
+    db: Database,
+    content: Content,
+    participant: Participant,
+    person: Person,
+    instrument: Instrument,
+    stage: Stage,
+    t: Translator,
+    at: datetime,
+    rng: random.Random,
+) -> bool:
+    """Open the stage and answer it screen by screen; True once submitted."""
+    outcome = await open_stage(db, content, participant, instrument.kind, stage.id, t, at)
+    _check(outcome, f"{participant.code} opening {instrument.kind} {stage.id}")
+    # A few start and leave it half done (they appear as started, not submitted).
+    stops_after = rng.randint(1, 4) if rng.random() < 0.015 else None
+    answers: dict[str, Any] = {}
+    steps = 0
+    while True:
+        assert outcome.attempt is not None
+        assert outcome.screen is not None
+        attempt, screen = outcome.attempt, outcome.screen
+        item = current_item(instrument, stage, attempt, answers)
+        at += timedelta(seconds=rng.uniform(8, 40))
+        if item is None:
+            outcome = await _press(db, content, person, screen, "S", None, t, at)
+            return outcome.submitted
+        if stops_after is not None and steps >= stops_after:
+            return False
+        steps += 1
+        value = _choose(item, instrument, stage, person, rng)
+        answers[item.id] = value
+        if item.type == "text":
+            if value is None:
+                outcome = await _press(db, content, person, screen, "s", None, t, at)
+            else:
+                outcome = await type_answer(db, content, participant, value, t, at)
+                _check(outcome, f"{participant.code} typing {item.id}")
+        elif item.type == "multi":
+            for option in value or []:
+                outcome = await _press(db, content, person, screen, "t", option, t, at)
+                assert outcome.screen is not None
+                screen = outcome.screen
+            outcome = await _press(db, content, person, screen, "v", None, t, at)
+        else:
+            outcome = await _press(db, content, person, screen, "a", str(value), t, at)
+
+
+def _choose(
+    item: Item, instrument: Instrument, stage: Stage, person: Person, rng: random.Random
+) -> Any:
+    """What this person answers to this item."""
+    options = [o.id for o in item.options or []]
+    if item.type == "quiz":
+        ability = person.post_ability if stage.id == "post" else person.pre_ability
+        if person.latent.setdefault(item.id, rng.random()) < ability:
+            return item.answer
+        # Not known: a guess, the same hunch before and after (right one time in four).
+        if person.latent.setdefault(item.id + ":guess", rng.random()) < 0.25:
+            return item.answer
+        return rng.choice([o for o in options if o != item.answer])
+    if item.type == "scale":
+        mood = person.leniency + ACTIVITY_MOOD.get(stage.id, 0.0)
+        return min(5, max(1, round(rng.gauss(mood, 0.75))))
+    if item.type == "single":
+        weights = [FREQUENCY_WEIGHTS.get(o, 5) for o in options]
+        return rng.choices(options, weights)[0]
+    if item.type == "multi":
+        if "none" in options and rng.random() < 0.1:
+            return ["none"]
+        pool = [o for o in options if o not in ("none", "other")] or options
+        limit = min(item.max_choices or 3, 3, len(pool))
+        chosen = set(rng.sample(pool, rng.randint(1, limit)))
+        if "other" in options and rng.random() < 0.08:
+            chosen.add("other")
+        return [o for o in options if o in chosen]
+    # Free text: optional questions are mostly skipped, as on a phone.
+    if item.optional and rng.random() < 0.65:
+        return None
+    beginnings, endings = TEXTS.get(item.id, DEFAULT_TEXTS)
+    return rng.choice(beginnings) + rng.choice(endings)
+
+
+async def _press(
+    db: Database,
+    content: Content,
+    person: Person,
+    screen: Screen,
+    action: str,
+    arg: str | None,
+    t: Translator,
+    at: datetime,
+) -> Outcome:
+    """Tap the button of ``screen`` that does ``action`` (with ``arg``), as the person would."""
+    suffix = f":{action}" + (f":{arg}" if arg is not None else "")
+    data = next((b.data for row in screen.buttons for b in row if b.data.endswith(suffix)), None)
+    if data is None:
+        raise SimulationError(f"no button {suffix!r} on the screen:\n{screen.text}")
+    outcome = await tap(db, content, person.user_id, data, lambda _: t, at)
+    _check(outcome, f"tap {data}")
+    return outcome
+
+
+def _check(outcome: Outcome, what: str) -> None:
+    if outcome.refusal is not None or outcome.attempt is None:
+        raise SimulationError(f"{what}: refused ({outcome.refusal})")
+    if outcome.screen is None and not outcome.submitted:
+        raise SimulationError(f"{what}: no screen")

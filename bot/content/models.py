@@ -61,9 +61,7 @@ class SessionAttendance(_Model):
     # check-in during the session.
     checkins: list[CheckinWindow] = Field(default_factory=list)
     # The e-campus: Moodle activity names (as in its completion report) to complete.
-    activities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
-        default_factory=list
-    )
+    activities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(default_factory=list)
 
 
 class Session(_Model):

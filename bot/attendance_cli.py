@@ -1,8 +1,9 @@
-"""``relais attendance import-zoom | import-moodle | review | resolve``: attendance from its sources."""
+"""``relais attendance import-zoom|import-moodle|review|resolve``: attendance from its sources."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
     data = b""
     if file is not None:
         try:
-            data = file.read_bytes()
+            data = await asyncio.to_thread(file.read_bytes)
         except OSError as exc:
             print(f"relais: cannot read {file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
@@ -90,7 +91,7 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
                 async with db.read() as conn:
                     items = await review_items(conn, where=args.session)
                 if args.out is not None:
-                    _write_private(args.out, mapping_csv(items))
+                    await asyncio.to_thread(_write_private, args.out, mapping_csv(items))
                     print(f"{args.out}: {len(items)} row(s) to resolve (private file: names)")
                 _print_review(items, hint=args.out is None)
             elif args.attendance_command == "resolve":

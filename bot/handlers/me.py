@@ -10,7 +10,9 @@ from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
+from bot.services.attendance_view import presence_text
 from bot.services.certificates import certificate_status, status_text
+from bot.services.presence import presences_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import kat_result, results_visible, scores_text
 
@@ -18,7 +20,8 @@ NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort, next sessions and questionnaires to answer (buttons)."""
+    """Stores nothing; shows the cohort, next sessions, questionnaires to answer (buttons),
+    attendance recorded and certificates."""
     rt = runtime(context)
     who = await caller(update, context)
     now = rt.clock.now()
@@ -36,6 +39,12 @@ async def me(update: Update, context: Context) -> None:
             result = await kat_result(rt.db, rt.content, participant.id)
             if result is not None and result.post is not None:
                 text += "\n\n" + scores_text(who.t, result)
+        async with rt.db.read() as conn:
+            attendance = presence_text(
+                who.t, await presences_of(conn, rt.content.programme, participant)
+            )
+        if attendance is not None:
+            text += "\n\n" + attendance
         status = await certificate_status(rt.db, rt.content, participant)
         if status is not None:
             text += "\n\n" + status_text(who.t, status)

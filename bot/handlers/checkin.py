@@ -77,7 +77,9 @@ async def open_checkin(update: Update, context: Context) -> None:
             interval=service.ROTATE,
             first=service.ROTATE,
             name=name,
-            data={"chat": who.chat_id, "user": who.identity.user_id, "locale": t.locale},
+            chat_id=who.chat_id,
+            user_id=who.identity.user_id,
+            data={"user": who.identity.user_id, "locale": t.locale},
         )
 
 
@@ -129,12 +131,22 @@ async def _rotate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if job is None or not isinstance(job.data, dict):
         return
     rt = runtime(context)
-    chat_id = int(job.data["chat"])
-    state = context.application.chat_data.get(chat_id, {}).get("checkin")
+    chat_id = job.chat_id
+    state = (context.chat_data or {}).get("checkin")
     session = _session(rt.content.programme, state["session"] if state else None)
     t = translator(rt, str(job.data["locale"]))
-    if session is None or state is None or not service.is_open(session, rt.clock.now()):
+    if chat_id is None or session is None or state is None:
         job.schedule_removal()
+        return
+    if not service.is_open(session, rt.clock.now()):
+        # The session is over: take the last code off the screen and stop.
+        job.schedule_removal()
+        if context.chat_data is not None:
+            context.chat_data.pop("checkin", None)
+        try:
+            await context.bot.delete_message(chat_id, state["message"])
+        except TelegramError as exc:
+            log.info("could not remove the last check-in code: %s", exc.message)
         return
     try:
         await _show_code(

@@ -70,8 +70,18 @@ async def _erase(
         " THEN 'cancelled' ELSE status END WHERE participant_id = ?",
         (participant.id,),
     )
+    # A resolution names the person as a Zoom or Moodle report wrote them.
+    await conn.execute("DELETE FROM attendance_aliases WHERE participant_id = ?", (participant.id,))
     if with_answers:
-        for table in ("attempts", "attendance", "action_plans", "outbox"):
+        for table in (
+            "attempts",
+            "attendance",
+            "attendance_visits",
+            "ecampus_completions",
+            "checkins",
+            "action_plans",
+            "outbox",
+        ):
             await conn.execute(f"DELETE FROM {table} WHERE participant_id = ?", (participant.id,))
 
 
@@ -85,6 +95,8 @@ class MyData:
     attendance: dict[str, bool] = field(default_factory=dict)
     plan: str | None = None
     messages: int = 0
+    # Zoom visits, check-ins and e-campus completions recorded.
+    presence_records: int = 0
 
 
 async def my_data(db: Database, participant: Participant) -> MyData:
@@ -103,6 +115,12 @@ async def my_data(db: Database, participant: Participant) -> MyData:
         ) as cur:
             row = await cur.fetchone()
         found.messages = int(row[0]) if row else 0
+        for table in ("attendance_visits", "checkins", "ecampus_completions"):
+            async with conn.execute(
+                f"SELECT count(*) FROM {table} WHERE participant_id = ?", (participant.id,)
+            ) as cur:
+                row = await cur.fetchone()
+            found.presence_records += int(row[0]) if row else 0
     return found
 
 

@@ -6,6 +6,7 @@ The shipped samples in ``examples/`` are for the introduction's live session, 13
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.content import Content
+from bot.sandbox.chat import SimulatedUser
 from bot.services.attendance import (
     AttendanceError,
     import_moodle,
@@ -30,6 +32,7 @@ from bot.services.roster import import_roster
 from bot.services.zoom import ZoomError, share_of, union_seconds
 from bot.storage import Database, repo
 from bot.storage.repo import Participant
+from tests.conftest import add_participant, invite_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -363,3 +366,34 @@ async def test_zoom_dates_must_agree_on_one_order(
             actor="t",
         )
     assert "mix day/month/year and month/day/year" in str(caught.value)
+
+
+async def test_me_shows_the_share_of_the_session_and_the_certificate_follows(
+    db: Database, clock: FixedClock, content: Content, new_user: Callable[..., SimulatedUser]
+) -> None:
+    participant = await add_participant(db, clock)  # a-001@example.org, cohort tanger
+    user = new_user("Khadija")
+    await user.send(f"/start {(await invite_for(db, clock, participant)).token}")
+    # 10:00:00–11:16:30 = 4,590 s of 5,400: 85 %.
+    report = HEADER + (
+        "Khadija,a-001@example.org,01/13/2027 09:58:00 AM,01/13/2027 11:16:30 AM,79,Yes\n"
+    )
+    await import_zoom(
+        db,
+        report.encode(),
+        programme=content.programme,
+        session_id="intro-live",
+        clock=clock,
+        actor="t",
+    )
+    me = await user.send("/me")
+    assert (
+        "<b>Présence</b>\n• présence : 85\u00a0% de la session du 13 janvier (80 % requis)"
+        in me.text
+    )
+    # The introduction now counts for the certificates: two sessions are still missing.
+    assert "Certificat de participation : il manque la présence à 2 sessions" in me.text
+    await user.send("/language")
+    await user.press("English")
+    again = await user.send("/me")
+    assert "• attendance: 85% of the session of 13 January (80 % required)" in again.text

@@ -79,7 +79,8 @@ async def test_zoom_sample_gives_the_hand_computed_shares(
     done = await import_zoom(
         db, data, programme=content.programme, session_id="intro-live", clock=clock, actor="t"
     )
-    assert done.topic is not None and done.topic.startswith("Module d'introduction")
+    assert done.topic is not None
+    assert done.topic.startswith("Module d'introduction")
     assert (done.visits, done.added) == (10, 10)
     shares = {pid: round(share * 5400) for pid, share in done.shares.items()}
     assert shares == {
@@ -192,7 +193,8 @@ async def test_day_month_year_without_header_and_the_account_time_zone(
     # An account in UTC: 09:00–10:30 there is 10:00–11:30 in Casablanca (UTC+1 in January).
     utc = (
         HEADER
-        + "Omar Skalli,omar.skalli1@example.org,01/13/2027 09:00:00 AM,01/13/2027 10:30:00 AM,90,No\n"
+        + "Omar Skalli,omar.skalli1@example.org,"
+        + "01/13/2027 09:00:00 AM,01/13/2027 10:30:00 AM,90,No\n"
     )
     shifted = await import_zoom(
         db,

@@ -7,9 +7,11 @@ import io
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
+from telegram.ext import JobQueue
 
 from bot.app import RelaisApp
 from bot.clock import FixedClock
@@ -29,6 +31,11 @@ MODULE_2 = "Module 2 : la dimension compétences des migrations de main-d'œuvre
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2027, 2, day, hour, minute, tzinfo=CASABLANCA)
+
+
+def queue(app: RelaisApp) -> JobQueue[Any]:
+    assert app.job_queue is not None
+    return app.job_queue
 
 
 def payload(message: SentMessage) -> str:
@@ -87,7 +94,7 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     segno.make(link, error="m").save(expected, kind="png", scale=12, border=3)
     assert api.files[qr.photo].content == expected.getvalue()  # the QR holds the link
     assert qr.button_texts == ["Nouveau code", "Arrêter"]
-    jobs = app.job_queue.get_jobs_by_name(f"relais-checkin-{coordinator.user_id}")
+    jobs = queue(app).get_jobs_by_name(f"relais-checkin-{coordinator.user_id}")
     assert len(jobs) == 1
 
     clock.advance(timedelta(minutes=2))
@@ -122,7 +129,8 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     # Every two minutes the job puts a new code on the screen and removes the old one.
     await jobs[0].run(app)
     fresh = [m for m in coordinator.chat if m.photo]
-    assert len(fresh) == 1 and fresh[0].message_id != qr.message_id
+    assert len(fresh) == 1
+    assert fresh[0].message_id != qr.message_id
     assert qr.deleted
     turn = await sara.send(f"/start {payload(fresh[0])}")
     assert turn.text.startswith(f"✅ Présence enregistrée : {MODULE_2} (jour 1, matin), à 09:15.")
@@ -171,7 +179,7 @@ async def test_the_rotation_stops_when_the_session_ends(
     await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
     clock.set(at(16, 16, 55))
     await coordinator.send("/checkin tanger-module-2")
-    [job] = app.job_queue.get_jobs_by_name(f"relais-checkin-{coordinator.user_id}")
+    [job] = queue(app).get_jobs_by_name(f"relais-checkin-{coordinator.user_id}")
     clock.set(at(16, 17, 1))
     await job.run(app)
     assert job.removed

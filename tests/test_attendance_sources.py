@@ -399,3 +399,59 @@ async def test_me_shows_the_share_of_the_session_and_the_certificate_follows(
     await user.press("English")
     again = await user.send("/me")
     assert "• attendance: 85% of the session of 13 January (80 % required)" in again.text
+
+
+async def test_a_participant_of_another_cohort_is_not_counted(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    people = await sample_roster(db, clock, content)
+    # AN-0013 is in Agadir: the Tangier module is not theirs.
+    report = HEADER + (
+        "Hicham Bouzid,hicham.bouzid13@example.org,"
+        "02/15/2027 09:00:00 AM,02/15/2027 12:00:00 PM,180,No\n"
+    )
+    done = await import_zoom(
+        db,
+        report.encode(),
+        programme=content.programme,
+        session_id="tanger-module-2",
+        clock=clock,
+        actor="t",
+    )
+    assert done.shares == {}
+    assert [i.reason for i in done.review] == [
+        f"{people['AN-0013'].code} is in cohort 'agadir', not this session's"
+    ]
+
+
+async def test_forget_erases_the_names_reports_gave(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    from bot.services.privacy import forget
+    from tests.test_operation import file_bytes
+
+    participant = await add_participant(db, clock)
+    report = HEADER + "Kh (K. Idrissi-Zeta),,01/13/2027 10:00:00 AM,01/13/2027 11:30:00 AM,90,Yes\n"
+    await import_zoom(
+        db,
+        report.encode(),
+        programme=content.programme,
+        session_id="intro-live",
+        clock=clock,
+        actor="t",
+    )
+    decisions = await read_mapping(db, b"name;participant\nK. Idrissi-Zeta;A-001\n")
+    assert await resolve(db, decisions, programme=content.programme, clock=clock, actor="t") == 1
+    async with db.read() as conn:
+        assert (await attended_of(conn, content.programme, participant))["intro-live"] is True
+
+    await forget(db, participant.code, with_answers=False, actor="t", now=clock.now())
+    raw = file_bytes(db)
+    for secret in (b"Idrissi-Zeta", b"idrissi k zeta"):
+        assert secret not in raw, secret
+    async with db.read() as conn:
+        # The visit stays, under the participant's id: attendance still counts for the report.
+        assert (await attended_of(conn, content.programme, participant))["intro-live"] is True
+    await forget(db, participant.code, with_answers=True, actor="t", now=clock.now())
+    async with db.read() as conn:
+        assert await attended_of(conn, content.programme, participant) == {}

@@ -142,3 +142,15 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     assert len(rows) == 101
     assert len(list((out_dir / "qr").glob("*.png"))) == 100
+
+
+def test_moving_the_clock_renews_the_check_in_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(tmp_path, ":invite\n/checkin tanger-module-2\n:clock +3m\n")
+    args = ["sandbox", "--as", "coordinator", "--clock", "2027-02-15T09:10+00:00"]
+    assert main([*args, "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    before, after = out.split("simulated time is now")
+    assert before.count("[photo] Pointage : Module 2") == 1
+    assert "[photo] Pointage : Module 2" in after  # a new code on the screen

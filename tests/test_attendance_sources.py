@@ -295,6 +295,18 @@ async def test_moodle_completion_report_records_activities_matched_by_email(
     assert (hanane["intro-live"].activities, hanane["intro-live"].attended) == ((1, 2), False)
     assert omar["module-1-live"].activities == (1, 2)
 
+    # The same review list and mapping file as for Zoom: Karim is AN-0019 under another
+    # address. His failed quiz still completes the activity.
+    mapping = b"name;email;participant\nKarim;karim.benjelloun@example.net;AN-0019\n"
+    decisions = await read_mapping(db, mapping)
+    assert await resolve(db, decisions, programme=content.programme, clock=clock, actor="t") == 3
+    async with db.read() as conn:
+        assert await review_items(conn) == []
+        karim = {
+            p.session.id: p for p in await presences_of(conn, content.programme, people["AN-0019"])
+        }
+    assert karim["intro-live"].activities == (2, 2)
+
     # Moodle's "Excel-compatible" download: UTF-16 with tabs; a re-import updates states.
     excel = (
         "\tEmail address\tIntroduction : quiz d'auto-évaluation\t\n"

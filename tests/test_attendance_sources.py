@@ -467,3 +467,26 @@ async def test_forget_erases_the_names_reports_gave(
     await forget(db, participant.code, with_answers=True, actor="t", now=clock.now())
     async with db.read() as conn:
         assert await attended_of(conn, content.programme, participant) == {}
+
+
+def test_moodle_layouts_older_and_with_more_identity_fields() -> None:
+    from bot.services.moodle import parse_completion
+
+    older = (
+        ',"Email address","ID number","Quiz 1","13 January 2027","Forum",""\n'
+        '"Omar Skalli","omar@example.org","AN-0001","Completed","10 January 2027, 2:03 PM",'
+        '"Not completed",""\n'
+    )
+    # The activities are found from their cells; a date written in words is dropped.
+    activities, rows = parse_completion(older.encode(), tz=CASABLANCA)
+    assert [(r.activity, r.completed, r.at) for r in rows] == [
+        ("Quiz 1", True, None),
+        ("Forum", False, None),
+    ]
+    current = older.replace("10 January 2027, 2:03 PM", "2027-01-10 14:03:00")
+    activities, rows = parse_completion(current.encode(), tz=CASABLANCA)
+    assert activities == ["Quiz 1", "Forum"]
+    assert [(r.activity, r.completed, r.at) for r in rows] == [
+        ("Quiz 1", True, datetime(2027, 1, 10, 14, 3, tzinfo=CASABLANCA)),
+        ("Forum", False, None),
+    ]

@@ -75,7 +75,7 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
             ]
         )
     body = [(i + 1, r) for i, r in enumerate(rows[1:], start=1) if any(c.strip() for c in r)]
-    activities = _activities(header, email_at)
+    activities = _activities(header, email_at, body)
     if not activities:
         raise MoodleError(
             [RowProblem(1, None, "no activity columns: is this the activity-completion report?")]
@@ -92,10 +92,8 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
                 problems.append(RowProblem(number, activity, f"unknown completion state {state!r}"))
                 continue
             completed = bool(state) and not _INCOMPLETE.match(state)
+            # The date is for the record only: one written in words (older sites) is dropped.
             when = _when(stamp, tz) if stamp else None
-            if stamp and when is None:
-                problems.append(RowProblem(number, activity, f"unreadable date {stamp!r}"))
-                continue
             found.append(Completion(number, name, email, activity, completed, state, when))
     if problems:
         raise MoodleError(problems)
@@ -112,14 +110,19 @@ def _decode(data: bytes) -> str:
         raise MoodleError([RowProblem(1, None, reason)]) from None
 
 
-def _activities(header: list[str], email_at: int) -> list[tuple[int, str]]:
+def _activities(
+    header: list[str], email_at: int, body: list[tuple[int, list[str]]]
+) -> list[tuple[int, str]]:
     """(column, name) of each activity: a named column after the identity fields followed
-    by its expected-completion column, whose header is a date or empty."""
+    by its expected-completion column, whose header is a date or empty (older sites write
+    the date in words: then the cells, all completion states, tell)."""
     found: list[tuple[int, str]] = []
     index = email_at + 1
     while index < len(header):
         following = header[index + 1] if index + 1 < len(header) else ""
-        if header[index] and (not following or _DATE.match(following)):
+        cells = [r[index].strip() for _n, r in body if index < len(r) and r[index].strip()]
+        states = bool(cells) and all(_COMPLETE.match(c) or _INCOMPLETE.match(c) for c in cells)
+        if header[index] and (not following or _DATE.match(following) or states):
             found.append((index, header[index]))
             index += 2
         else:

@@ -10,7 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import SystemClock
-from bot.content import load_content
+from bot.content import Programme, load_content
+from bot.i18n import Translator
 from bot.services.attendance import (
     AttendanceError,
     ReviewItem,
@@ -21,6 +22,7 @@ from bot.services.attendance import (
     resolve,
     review_items,
 )
+from bot.services.attendance_view import detail, roll
 from bot.services.csvfile import TableError
 from bot.settings import Settings
 from bot.storage import Database, repo
@@ -94,6 +96,8 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
                     await asyncio.to_thread(_write_private, args.out, mapping_csv(items))
                     print(f"{args.out}: {len(items)} row(s) to resolve (private file: names)")
                 _print_review(items, hint=args.out is None)
+            elif args.attendance_command == "list":
+                return await _list(db, programme, args.session)
             elif args.attendance_command == "resolve":
                 decisions = await read_mapping(db, data)
                 matched = await resolve(
@@ -133,3 +137,22 @@ def _write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.chmod(path, 0o600)
+
+
+async def _list(db: Database, programme: Programme, session_id: str) -> int:
+    """The terminal's /attendance: everyone of the session's cohorts, present or missing."""
+    session = next((s for s in programme.all_sessions() if s.id == session_id), None)
+    if session is None:
+        known = ", ".join(s.id for s in programme.all_sessions())
+        print(f"relais: no session {session_id!r} (known: {known})", file=sys.stderr)
+        return EXIT_INVALID
+    rows, review = await roll(db, session)
+    t = Translator("en", programme.tz)
+    present = sum(1 for _p, item in rows if item.attended)
+    print(f"{session.id}: {present} present, {len(rows) - present} missing, of {len(rows)}")
+    for participant, item in rows:
+        mark = "present" if item.attended else "missing"
+        print(f"  {mark:8} {participant.code} {participant.full_name}: {detail(t, item)}")
+    if review:
+        _print_review(review)
+    return EXIT_OK

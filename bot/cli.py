@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument(
         "--out", type=Path, metavar="FILE", help="write them as a mapping file to fill in"
     )
+    roll = attendance_sub.add_parser(
+        "list", help="who is recorded present at a session and who is missing"
+    )
+    roll.add_argument("session", help="the session id in programme.yaml")
     resolve = attendance_sub.add_parser(
         "resolve", help="apply a filled-in mapping file (name;email;participant)"
     )

@@ -47,8 +47,20 @@ def test_zoom_review_resolve_from_the_command_line(
     assert "1 decision(s) recorded, 1 row(s) matched" in out
     assert "to review (2):" in out
 
+    assert main(["attendance", "list", "intro-live"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "intro-live: 4 present, 96 missing, of 100" in out
+    assert "Hanane Bouzid: Zoom 73%" in out
+    assert "Meryem Ennaji: Zoom 80%" in out
+
     assert main(["attendance", "import-moodle", str(EXAMPLES / "moodle-completion.csv")]) == 0
     assert "3 activit(y/ies), 9 state(s) read, 6 completed" in capsys.readouterr().out
+    # The introduction also needs its two e-campus activities: only Omar has both.
+    assert main(["attendance", "list", "intro-live"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "intro-live: 1 present, 99 missing, of 100" in out
+    assert "Omar Skalli: Zoom 100% · e-campus 2/2" in out
+    assert main(["attendance", "list", "nowhere"]) == EXIT_INVALID
 
 
 def test_refusals_say_why_and_record_nothing(

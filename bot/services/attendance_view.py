@@ -9,9 +9,10 @@ from babel.numbers import format_percent
 
 from bot.content import Programme, Session
 from bot.i18n import Translator, escape
-from bot.services.attendance import review_items
+from bot.services.attendance import ReviewItem, review_items
 from bot.services.presence import Evidence, Presence, evidence_by_participant, imported, presence_at
 from bot.storage import Database, repo
+from bot.storage.repo import Participant
 
 
 def percent(t: Translator, share: float) -> str:
@@ -93,14 +94,22 @@ def detail(t: Translator, item: Presence) -> str:
     return " · ".join(parts) if parts else t.gettext("nothing recorded")
 
 
-async def roll_text(db: Database, programme: Programme, session: Session, t: Translator) -> str:
-    """/attendance SESSION: who is recorded present and who is missing (names: coordinators)."""
+async def roll(
+    db: Database, session: Session
+) -> tuple[list[tuple[Participant, Presence]], list[ReviewItem]]:
+    """Every participant of the session's cohorts with their presence, and its review list."""
     async with db.read() as conn:
         people = [p for p in await repo.list_participants(conn) if session.is_for(p.cohort)]
         evidence = await evidence_by_participant(conn)
         sources = await imported(conn)
         review = await review_items(conn, where=session.id)
     rows = [(p, presence_at(session, evidence.get(p.id, Evidence()), sources)) for p in people]
+    return rows, review
+
+
+async def roll_text(db: Database, programme: Programme, session: Session, t: Translator) -> str:
+    """/attendance SESSION: who is recorded present and who is missing (names: coordinators)."""
+    rows, review = await roll(db, session)
     present = [(p, item) for p, item in rows if item.attended]
     missing = [(p, item) for p, item in rows if not item.attended]
     lines = [

@@ -338,20 +338,20 @@ async def test_moodle_completion_report_records_activities_matched_by_email(
 def test_presence_needs_every_source_measured_and_the_threshold(content: Content) -> None:
     intro = next(s for s in content.programme.all_sessions() if s.id == "intro-live")
     visits = {"intro-live": [(local(10, 0), local(11, 12))]}  # 72 of 90 minutes: 80 %
-    zoom_only = Imported(frozenset({"intro-live"}), frozenset(), ecampus=False)
+    zoom_only = Imported(frozenset({"intro-live"}), {}, ecampus=False)
     assert presence_at(intro, Evidence(visits=visits), zoom_only).attended is True
     stricter = intro.model_copy(
         update={"attendance": intro.attendance.model_copy(update={"threshold": 81})}
     )
     assert presence_at(stricter, Evidence(visits=visits), zoom_only).attended is False
-    with_ecampus = Imported(frozenset({"intro-live"}), frozenset(), ecampus=True)
+    with_ecampus = Imported(frozenset({"intro-live"}), {}, ecampus=True)
     half = Evidence(visits=visits, completed={"Introduction : vidéo de présentation"})
     assert presence_at(intro, half, with_ecampus).attended is False
     # A coordinator's yes/no import overrides the measures.
     assert presence_at(
         intro, Evidence(visits=visits, manual={"intro-live": True}), with_ecampus
     ).attended
-    nothing = Imported(frozenset(), frozenset(), ecampus=False)
+    nothing = Imported(frozenset(), {}, ecampus=False)
     assert presence_at(intro, Evidence(), nothing).attended is None
 
 

@@ -135,6 +135,13 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     turn = await sara.send(f"/start {payload(fresh[0])}")
     assert turn.text.startswith(f"✅ Présence enregistrée : {MODULE_2} (jour 1, matin), à 09:15.")
 
+    # Check-ins are still to come: nobody is absent yet, and /me says where Sara stands.
+    async with db.read() as conn:
+        assert "tanger-module-2" not in await attended_of(conn, content.programme, s)
+    me = await sara.send("/me")
+    assert "<b>Présence</b>\n• pointages : 1 sur 4 à la session du 15 février" in me.text
+    assert "absence à Module 2" not in me.text
+
     # Lunch: between the morning's and the afternoon's check-ins.
     clock.set(at(15, 13, 0))
     pressed = await coordinator.press("Nouveau code")
@@ -164,7 +171,7 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
         f"{s.code} · Sara Bennani · pointages 1/4"
     )
     me = await sara.send("/me")
-    assert "<b>Présence</b>\n• pointages : 1 sur 4 à la session du 15 février" in me.text
+    assert "• absence à Module 2 : la dimension compétences" in me.text  # the last one is past
 
     stopped = await coordinator.press("Arrêter")
     assert stopped.text.startswith(f"Pointage clos pour {MODULE_2}.")

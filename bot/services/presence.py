@@ -4,7 +4,8 @@ The sources: the hand-typed yes/no import (an override: a coordinator's decision
 the Zoom report (the union of the visits, clipped to the scheduled window, against the
 session's threshold), the check-ins at the venue (every window of the session), and the
 e-campus activities the session lists. A session counts as attended when every source
-measured for it passes; with none it is unrecorded. Computed when asked, from the raw
+measured for it passes; with none, or check-ins still to come, it is unrecorded. Computed
+when asked, from the raw
 evidence, so a threshold changed in the calendar applies at once.
 """
 
@@ -45,11 +46,12 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """Which sources have data at all: a Zoom report per session, check-ins opened per
-    session, an e-campus report. Without them, missing evidence is 'not recorded yet'."""
+    """Which sources have data at all: a Zoom report per session, the latest check-in code
+    shown per session, an e-campus report. Without them, missing evidence is 'not
+    recorded yet'."""
 
     zoom_sessions: frozenset[str]
-    checkin_sessions: frozenset[str]
+    checkin_codes: dict[str, datetime]
     ecampus: bool
 
 
@@ -66,17 +68,33 @@ def presence_at(session: Session, evidence: Evidence, imported: Imported) -> Pre
         # Compared in whole numbers: 72 minutes of 90 is exactly 80 %, not 79.999...
         passes.append(seconds * 100 >= rules.threshold * scheduled)
     slots = evidence.slots.get(session.id, set())
-    if session.id in imported.checkin_sessions or slots:
-        required = [w[0] for w in session.checkin_windows()]
-        done = sum(1 for w in required if w in slots)
-        checkins = (done, len(required))
-        passes.append(done == len(required))
+    pending = False
+    latest_code = imported.checkin_codes.get(session.id)
+    if latest_code is not None or slots:
+        windows = session.checkin_windows()
+        done = sum(1 for w in windows if w[0] in slots)
+        checkins = (done, len(windows))
+        if done == len(windows):
+            passes.append(True)
+        elif latest_code is not None and latest_code >= windows[-1][1]:
+            # The last check-in has been opened: a missing one is an absence.
+            passes.append(False)
+        else:
+            # Check-ins still to come (the afternoon, tomorrow): not an absence yet.
+            pending = True
     if rules.activities and imported.ecampus:
         done = sum(1 for a in rules.activities if a in evidence.completed)
         activities = (done, len(rules.activities))
         passes.append(done == len(rules.activities))
     manual = evidence.manual.get(session.id)
-    attended = manual if manual is not None else (all(passes) if passes else None)
+    if manual is not None:
+        attended: bool | None = manual
+    elif not all(passes):
+        attended = False
+    elif pending or not passes:
+        attended = None
+    else:
+        attended = True
     return Presence(session, attended, zoom, checkins, activities, manual)
 
 
@@ -96,8 +114,10 @@ async def imported(conn: aiosqlite.Connection) -> Imported:
     """Which sources hold data."""
     async with conn.execute("SELECT DISTINCT session FROM attendance_visits") as cur:
         zoom = frozenset(r[0] for r in await cur.fetchall())
-    async with conn.execute("SELECT DISTINCT session FROM checkin_codes") as cur:
-        checkin = frozenset(r[0] for r in await cur.fetchall())
+    async with conn.execute(
+        "SELECT session, MAX(created_at) FROM checkin_codes GROUP BY session"
+    ) as cur:
+        checkin = {r[0]: from_db_time(r[1]) for r in await cur.fetchall()}
     async with conn.execute("SELECT 1 FROM ecampus_completions LIMIT 1") as cur:
         ecampus = await cur.fetchone() is not None
     return Imported(zoom, checkin, ecampus)

@@ -193,11 +193,13 @@ async def test_the_rotation_stops_when_the_session_ends(
     assert not [m for m in coordinator.chat if m.photo]
 
 
-async def test_checkin_commands_need_a_session(
+async def test_checkin_commands_are_in_the_help_and_need_a_session(
     db: Database, clock: FixedClock, new_user: NewUser
 ) -> None:
     coordinator = new_user("Salma")
     await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
+    shown = await coordinator.send("/help")
+    assert "/checkin SÉANCE — le QR code de pointage sur le lieu de la formation" in shown.text
     for command in ("/checkin", "/attendance nowhere"):
         turn: Turn = await coordinator.send(command)
         assert turn.text.startswith("Utilisation : /")

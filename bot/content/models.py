@@ -97,11 +97,6 @@ class Session(_Model):
         """Whether a participant of this cohort attends the session."""
         return self.cohorts is None or cohort_id in self.cohorts
 
-    @property
-    def duration(self) -> timedelta:
-        """The scheduled duration."""
-        return self.end_utc - self.start_utc
-
     def checkin_windows(self) -> list[tuple[str, datetime, datetime]]:
         """(id, start, end) of each check-in; the whole session when none is configured."""
         windows = self.attendance.checkins

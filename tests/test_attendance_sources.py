@@ -490,3 +490,28 @@ def test_moodle_layouts_older_and_with_more_identity_fields() -> None:
         ("Quiz 1", True, datetime(2027, 1, 10, 14, 3, tzinfo=CASABLANCA)),
         ("Forum", False, None),
     ]
+
+
+async def test_retention_erases_the_guests_names_too(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    from bot.services.privacy import apply_retention, retention_deadline
+
+    await sample_roster(db, clock, content)
+    await import_zoom(
+        db,
+        (EXAMPLES / "zoom-intro-live.csv").read_bytes(),
+        programme=content.programme,
+        session_id="intro-live",
+        clock=clock,
+        actor="t",
+    )
+    deadline = retention_deadline(content, 365)
+    assert deadline is not None
+    await apply_retention(db, content, 365, deadline)
+    async with db.read() as conn:
+        assert await review_items(conn) == []
+        async with conn.execute("SELECT COUNT(*) FROM attendance_visits") as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    assert row[0] == 7  # the matched visits stay, under ids, for the aggregates

@@ -151,6 +151,12 @@ async def apply_retention(db: Database, content: Content, days: int, now: dateti
             if participant is not None:
                 await _erase(conn, participant, False, now)
                 erased += 1
+        # Report rows nobody was matched to still name guests: they go too.
+        guests = 0
+        for table in ("attendance_visits", "ecampus_completions", "attendance_aliases"):
+            where = "" if table == "attendance_aliases" else " WHERE participant_id IS NULL"
+            cursor = await conn.execute(f"DELETE FROM {table}{where}")
+            guests += cursor.rowcount
         if erased:
             await repo.audit(
                 conn,
@@ -160,6 +166,6 @@ async def apply_retention(db: Database, content: Content, days: int, now: dateti
                 details={"erased": erased, "deadline": to_db_time(deadline)},
                 now=now,
             )
-    if erased:
+    if erased or guests:
         await db.compact()
     return erased

@@ -103,6 +103,35 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="import attendance from a CSV file (participant;session;attended)"
     )
     att_imp.add_argument("file", type=Path)
+    zoom = attendance_sub.add_parser(
+        "import-zoom",
+        help="import a Zoom participant report for one session (share of its duration)",
+    )
+    zoom.add_argument("file", type=Path)
+    zoom.add_argument("--session", required=True, help="the session id in programme.yaml")
+    zoom.add_argument(
+        "--timezone",
+        help="the Zoom account's time zone, e.g. Europe/Paris (default: the programme's)",
+    )
+    moodle = attendance_sub.add_parser(
+        "import-moodle", help="import Moodle's activity-completion report (the e-campus)"
+    )
+    moodle.add_argument("file", type=Path)
+    review = attendance_sub.add_parser(
+        "review", help="list the report rows nobody could match, and write a mapping file"
+    )
+    review.add_argument("--session", help="only this session's Zoom rows")
+    review.add_argument(
+        "--out", type=Path, metavar="FILE", help="write them as a mapping file to fill in"
+    )
+    roll = attendance_sub.add_parser(
+        "list", help="who is recorded present at a session and who is missing"
+    )
+    roll.add_argument("session", help="the session id in programme.yaml")
+    resolve = attendance_sub.add_parser(
+        "resolve", help="apply a filled-in mapping file (name;email;participant)"
+    )
+    resolve.add_argument("file", type=Path)
 
     attempts = sub.add_parser("attempts", help="manage questionnaire attempts")
     attempts_sub = attempts.add_subparsers(dest="attempts_command", required=True, metavar="ACTION")
@@ -215,6 +244,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_demo(args.out, settings, people=args.people, seed_value=args.seed)
     if args.command == "sandbox":
         return _sandbox(settings, args)
+    if args.command == "attendance" and args.attendance_command != "import":
+        from bot.attendance_cli import attendance_command
+
+        return asyncio.run(attendance_command(settings, args))
     if args.command in ("roster", "attendance"):
         try:
             data = args.file.read_bytes()

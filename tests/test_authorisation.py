@@ -45,6 +45,9 @@ MATRIX: list[tuple[str, frozenset[str]]] = [
     ("/export", EVALUATION),
     ("/report", EVALUATION),
     ("/reload", frozenset({"admin"})),
+    ("/checkin tanger-module-2", COORDINATION),
+    ("/attendance intro-live", COORDINATION),
+    ("press:ci:new:tanger-module-2", COORDINATION),
 ]
 REFUSALS = (
     "lien d'invitation personnel",

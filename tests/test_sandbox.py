@@ -188,3 +188,15 @@ def _report_text(path: Path) -> str:
     page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     return re.sub(r"\s+", " ", text)
+
+
+def test_moving_the_clock_renews_the_check_in_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(tmp_path, ":invite\n/checkin tanger-module-2\n:clock +3m\n")
+    args = ["sandbox", "--as", "coordinator", "--clock", "2027-02-15T09:10+00:00"]
+    assert main([*args, "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    before, after = out.split("simulated time is now")
+    assert before.count("[photo] Pointage : Module 2") == 1
+    assert "[photo] Pointage : Module 2" in after  # a new code on the screen

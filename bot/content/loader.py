@@ -128,6 +128,37 @@ def _check_programme(tree: Any, report: Callable[[Path_, str], None]) -> None:
                         report((*here, "end"), "ends before it starts")
                 except TypeError:
                     report((*here, "end"), "start and end must both have, or both omit, an offset")
+            _check_checkins(session, here, start, end, report)
+
+
+def _check_checkins(
+    session: dict[str, Any],
+    here: Path_,
+    start: datetime | None,
+    end: datetime | None,
+    report: Callable[[Path_, str], None],
+) -> None:
+    """Check-in windows lie inside their session, in order, with distinct ids."""
+    attendance = session.get("attendance")
+    windows = attendance.get("checkins") if isinstance(attendance, dict) else None
+    ids: set[str] = set()
+    for w, window in enumerate(windows if isinstance(windows, list) else []):
+        if not isinstance(window, dict):
+            continue
+        where: Path_ = (*here, "attendance", "checkins", w)
+        if window.get("id") in ids:
+            report((*where, "id"), f"duplicate check-in id {window.get('id')!r}")
+        ids.add(str(window.get("id")))
+        opens, closes = _when(window.get("start")), _when(window.get("end"))
+        if opens is None or closes is None:
+            continue
+        try:
+            if closes <= opens:
+                report((*where, "end"), "ends before it starts")
+            elif start is not None and end is not None and (opens < start or closes > end):
+                report(where, "a check-in must lie within its session")
+        except TypeError:
+            report((*where, "end"), "give the check-in times like the session's")
 
 
 def _when(value: object) -> datetime | None:

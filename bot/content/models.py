@@ -43,6 +43,27 @@ class Cohort(_Model):
     city: str | None = None
 
 
+class CheckinWindow(_Model):
+    """A moment of a residential session when participants scan the check-in QR code."""
+
+    id: Slug
+    label: LocalizedText | None = None
+    start: datetime
+    end: datetime
+
+
+class SessionAttendance(_Model):
+    """How a session's attendance is measured, beyond a hand-typed yes/no."""
+
+    # Zoom: the share of the scheduled duration that counts as present (the concept note's 80 %).
+    threshold: int = Field(default=80, ge=1, le=100)
+    # At the venue: every window needs a check-in (morning and afternoon...); none: one
+    # check-in during the session.
+    checkins: list[CheckinWindow] = Field(default_factory=list)
+    # The e-campus: Moodle activity names (as in its completion report) to complete.
+    activities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(default_factory=list)
+
+
 class Session(_Model):
     """One dated activity of the programme."""
 
@@ -55,6 +76,7 @@ class Session(_Model):
     link: str | None = Field(default=None, pattern=r"^https?://\S+$")
     place: LocalizedText | None = None
     description: LocalizedText | None = None
+    attendance: SessionAttendance = Field(default_factory=SessionAttendance)
 
     # Set by Programme once the time zone is known.
     tz: ZoneInfo = Field(default=ZoneInfo("UTC"), exclude=True)
@@ -74,6 +96,13 @@ class Session(_Model):
     def is_for(self, cohort_id: str | None) -> bool:
         """Whether a participant of this cohort attends the session."""
         return self.cohorts is None or cohort_id in self.cohorts
+
+    def checkin_windows(self) -> list[tuple[str, datetime, datetime]]:
+        """(id, start, end) of each check-in; the whole session when none is configured."""
+        windows = self.attendance.checkins
+        if not windows:
+            return [("session", self.start_utc, self.end_utc)]
+        return [(w.id, _aware(w.start, self.tz), _aware(w.end, self.tz)) for w in windows]
 
 
 def _aware(value: datetime, tz: ZoneInfo) -> datetime:

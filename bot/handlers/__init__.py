@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.handlers import (
     broadcast,
+    checkin,
     coordination,
     errors,
     evaluation,
@@ -56,10 +57,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("stats", coordination.stats, filters=PRIVATE))
     app.add_handler(CommandHandler("pending", coordination.pending, filters=PRIVATE))
     app.add_handler(CommandHandler("reload", coordination.reload, filters=PRIVATE))
+    app.add_handler(CommandHandler("checkin", checkin.open_checkin, filters=PRIVATE))
+    app.add_handler(CommandHandler("attendance", checkin.show_attendance, filters=PRIVATE))
     app.add_handler(CommandHandler("export", evaluation.send_export, filters=PRIVATE))
     app.add_handler(CommandHandler("report", evaluation.send_report, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=coordination.NUDGE_RE))
     app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
+    app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=r"^ci:"))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
     )

@@ -42,6 +42,11 @@ def help_text(t: Translator, identity: Identity) -> str:
                 "server (relais roster import, relais invites). Announcements and reminders to "
                 "the participants go through this bot."
             )
+            + "\n"
+            + t.gettext(
+                "/checkin SESSION — the check-in QR code at the venue\n"
+                "/attendance SESSION — who is recorded present, who is missing"
+            )
         )
     if Role.EVALUATOR in identity.roles:
         sections.append(

@@ -10,7 +10,9 @@ from bot.content import Programme
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
+from bot.services.attendance_view import presence_text
 from bot.services.certificates import certificate_status, status_text
+from bot.services.presence import presences_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import (
     ANSWERS_DATA,
@@ -25,7 +27,8 @@ NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort, next sessions, questionnaires to answer and KAT scores."""
+    """Stores nothing; shows the cohort, next sessions, questionnaires to answer (buttons),
+    KAT scores, attendance recorded and certificates."""
     rt = runtime(context)
     who = await caller(update, context)
     now = rt.clock.now()
@@ -51,6 +54,12 @@ async def me(update: Update, context: Context) -> None:
                 rows.append([InlineKeyboardButton(label, callback_data=ANSWERS_DATA)])
             else:
                 text += "\n" + release_text(who.t, rt.content)
+        async with rt.db.read() as conn:
+            attendance = presence_text(
+                who.t, await presences_of(conn, rt.content.programme, participant)
+            )
+        if attendance is not None:
+            text += "\n\n" + attendance
         status = await certificate_status(rt.db, rt.content, participant)
         if status is not None:
             text += "\n\n" + status_text(who.t, status)

@@ -24,6 +24,8 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("export", _("Export the responses")),
     ("report", _("Evaluation report")),
     ("plans", _("Action plans received")),
+    ("checkin", _("Check-in QR code for a session")),
+    ("attendance", _("Who attended a session")),
     ("language", _("Change the language")),
 )
 

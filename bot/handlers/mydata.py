@@ -59,6 +59,14 @@ async def mydata(update: Update, context: Context) -> None:
                 total=len(found.attendance),
             )
         )
+    if found.presence_records:
+        lines.append(
+            t.ngettext(
+                "%(n)d attendance record (Zoom, check-in, e-campus)",
+                "%(n)d attendance records (Zoom, check-ins, e-campus)",
+                found.presence_records,
+            )
+        )
     if found.plan:
         lines.append(t.gettext("Action plan: %(value)s", value=escape(found.plan)))
     lines.append(

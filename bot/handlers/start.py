@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.handlers import checkin
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator, escape
+from bot.services import checkin as checkin_service
 from bot.services.access import Identity
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.services.text import clean_text
@@ -20,6 +22,10 @@ async def start(update: Update, context: Context) -> None:
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
+        return
+    if context.args and context.args[0].startswith(checkin_service.PREFIX):
+        # A check-in QR code scanned at the venue, not an invitation.
+        await checkin.scan(update, context)
         return
     redemption: Redemption | None = None
     if context.args:

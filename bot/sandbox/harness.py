@@ -83,14 +83,15 @@ class Sandbox:
 
     async def tick(self) -> int:
         """What the scheduler would do at this (simulated) moment: plan, send what is due,
-        and refresh broadcast progress messages."""
+        refresh broadcast progress messages and check-in codes."""
         await replan(self.app)
         sender = runtime_of(self.app).sender
         sent = await sender.drain_all() if sender is not None else 0
         queue = self.app.job_queue
         if queue is not None:
             for job in queue.jobs():
-                if job.name and job.name.startswith("relais-broadcast-"):
+                # Broadcast progress, and the check-in QR code renewed as simulated time moves.
+                if job.name and job.name.startswith(("relais-broadcast-", "relais-checkin-")):
                     await job.run(self.app)
         return sent
 

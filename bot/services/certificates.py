@@ -10,25 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
 from bot.content.models import Session
 from bot.i18n import Translator, escape
+from bot.services.presence import Member, attended_by_participant, attended_of
 from bot.services.scores import attempt_scores, kat_result
 from bot.storage import Database, progress
 from bot.storage.repo import Participant
-
-
-class Member(Protocol):
-    """Whom a certificate status is computed for: a participant, or just its id and cohort."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def cohort(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +83,8 @@ async def certificate_status(
         return None
     rules = kat.certificates
     async with db.read() as conn:
-        attendance = await progress.attendance_of(conn, participant.id)
+        # From the yes/no import, the Zoom report, the check-ins and the e-campus.
+        attendance = await attended_of(conn, content.programme, participant)
         plan = await progress.latest_plan(conn, participant.id)
     result = await kat_result(db, content, participant.id)
     percent = result.post_percent if result is not None else None
@@ -117,7 +108,7 @@ async def certificate_statuses(
         return None
     rules = kat.certificates
     async with db.read() as conn:
-        attendance = await progress.attendance_by_participant(conn)
+        attendance = await attended_by_participant(conn, content.programme, people)
         planned = {plan.participant_id for plan in await progress.latest_plans(conn)}
     posts = (
         dict(post_percents)

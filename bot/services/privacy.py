@@ -61,7 +61,15 @@ async def _erase(
         (to_db_time(now), to_db_time(now), participant.id),
     )
     if with_answers:
-        for table in ("attempts", "attendance", "action_plans", "outbox"):
+        for table in (
+            "attempts",
+            "attendance",
+            "attendance_visits",
+            "ecampus_completions",
+            "checkins",
+            "action_plans",
+            "outbox",
+        ):
             await conn.execute(f"DELETE FROM {table} WHERE participant_id = ?", (participant.id,))
 
 
@@ -75,6 +83,8 @@ class MyData:
     attendance: dict[str, bool] = field(default_factory=dict)
     plan: str | None = None
     messages: int = 0
+    # Zoom visits, check-ins and e-campus completions recorded.
+    presence_records: int = 0
 
 
 async def my_data(db: Database, participant: Participant) -> MyData:
@@ -93,6 +103,12 @@ async def my_data(db: Database, participant: Participant) -> MyData:
         ) as cur:
             row = await cur.fetchone()
         found.messages = int(row[0]) if row else 0
+        for table in ("attendance_visits", "checkins", "ecampus_completions"):
+            async with conn.execute(
+                f"SELECT count(*) FROM {table} WHERE participant_id = ?", (participant.id,)
+            ) as cur:
+                row = await cur.fetchone()
+            found.presence_records += int(row[0]) if row else 0
     return found
 
 
@@ -123,6 +139,12 @@ async def apply_retention(db: Database, content: Content, days: int, now: dateti
             if participant is not None:
                 await _erase(conn, participant, False, now)
                 erased += 1
+        # Report rows nobody was matched to still name guests: they go too.
+        guests = 0
+        for table in ("attendance_visits", "ecampus_completions", "attendance_aliases"):
+            where = "" if table == "attendance_aliases" else " WHERE participant_id IS NULL"
+            cursor = await conn.execute(f"DELETE FROM {table}{where}")
+            guests += cursor.rowcount
         if erased:
             await repo.audit(
                 conn,
@@ -132,6 +154,6 @@ async def apply_retention(db: Database, content: Content, days: int, now: dateti
                 details={"erased": erased, "deadline": to_db_time(deadline)},
                 now=now,
             )
-    if erased:
+    if erased or guests:
         await db.compact()
     return erased

@@ -358,6 +358,73 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE attempts ADD COLUMN typed_message_id INTEGER;
     """,
+    # 11: attendance from where it happens: Zoom reports, check-ins at the venue, the e-campus.
+    """
+    -- One row per visit of a Zoom participant report. ``person`` is who it is: 'p:<id>'
+    -- once matched to a participant (the name and e-mail are then dropped), else the
+    -- normalised 'email:...' or 'name:...' of the report, kept with the name and e-mail
+    -- as written for the coordinator's review. Re-importing a report adds nothing.
+    CREATE TABLE attendance_visits (
+        id             INTEGER PRIMARY KEY,
+        session        TEXT NOT NULL,
+        person         TEXT NOT NULL,
+        participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+        name           TEXT,
+        email          TEXT,
+        reason         TEXT,
+        joined_at      TEXT NOT NULL,
+        left_at        TEXT NOT NULL,
+        imported_at    TEXT NOT NULL,
+        UNIQUE (session, person, joined_at, left_at)
+    );
+    CREATE INDEX attendance_visits_participant ON attendance_visits(participant_id);
+
+    -- Moodle's activity-completion report: one row per person and activity, the latest
+    -- import wins. Same ``person`` convention as the visits.
+    CREATE TABLE ecampus_completions (
+        id             INTEGER PRIMARY KEY,
+        activity       TEXT NOT NULL,
+        person         TEXT NOT NULL,
+        participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+        name           TEXT,
+        email          TEXT,
+        reason         TEXT,
+        completed      INTEGER NOT NULL CHECK (completed IN (0, 1)),
+        state          TEXT NOT NULL,
+        completed_at   TEXT,
+        imported_at    TEXT NOT NULL,
+        UNIQUE (activity, person)
+    );
+    CREATE INDEX ecampus_completions_participant ON ecampus_completions(participant_id);
+
+    -- How the coordinator resolved a name or e-mail the imports could not match:
+    -- a participant, or NULL for someone to ignore (a guest speaker).
+    CREATE TABLE attendance_aliases (
+        person         TEXT PRIMARY KEY,
+        participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+        created_by     TEXT NOT NULL,
+        created_at     TEXT NOT NULL
+    );
+
+    -- The short-lived codes behind the check-in QR codes, stored as SHA-256 hashes.
+    CREATE TABLE checkin_codes (
+        token_hash TEXT PRIMARY KEY,
+        session    TEXT NOT NULL,
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX checkin_codes_session ON checkin_codes(session);
+
+    -- A participant scanned the code during one check-in window (slot) of a session.
+    CREATE TABLE checkins (
+        participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        session        TEXT NOT NULL,
+        slot           TEXT NOT NULL,
+        checked_at     TEXT NOT NULL,
+        PRIMARY KEY (participant_id, session, slot)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -217,6 +217,63 @@ TABLES: Final[dict[str, Table]] = {
     ),
     "outbox_payloads": Table(None, {"id": KEEP, "body": KEEP}),
     "plan_epoch": Table(None, {"id": KEEP, "epoch": KEEP}),
+    # Attendance from Zoom, Moodle and the venue. Matched rows keep only the participant id
+    # (the name and e-mail were dropped when matched); the whole rows go with --answers.
+    "attendance_visits": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "session": KEEP,
+            "person": KEEP,  # 'p:<id>' once matched
+            "participant_id": KEEP,
+            "name": NULL,
+            "email": NULL,
+            "reason": KEEP,
+            "joined_at": KEEP,
+            "left_at": KEEP,
+            "imported_at": KEEP,
+        },
+    ),
+    "ecampus_completions": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "activity": KEEP,
+            "person": KEEP,
+            "participant_id": KEEP,
+            "name": NULL,
+            "email": NULL,
+            "reason": KEEP,
+            "completed": KEEP,
+            "state": KEEP,
+            "completed_at": KEEP,
+            "imported_at": KEEP,
+        },
+    ),
+    # A resolution names the person as a Zoom or Moodle report wrote them.
+    "attendance_aliases": Table(
+        "participant_id = :pid",
+        {
+            "person": DELETE_ROW,
+            "participant_id": DELETE_ROW,
+            "created_by": DELETE_ROW,
+            "created_at": DELETE_ROW,
+        },
+    ),
+    "checkin_codes": Table(
+        None,
+        {
+            "token_hash": KEEP,
+            "session": KEEP,
+            "created_by": STAFF,
+            "created_at": KEEP,
+            "expires_at": KEEP,
+        },
+    ),
+    "checkins": Table(
+        "participant_id = :pid",
+        {"participant_id": KEEP, "session": KEEP, "slot": KEEP, "checked_at": KEEP},
+    ),
     # Counts of people per answer, cohort and gender: aggregates, no one's row.
     "answer_tally": Table(
         None,

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from bot.content.certificate_texts import CertificateTexts, check_signatures
 from bot.content.instruments import Instrument, check_instrument
 from bot.content.models import LocalizedText, Programme
 
@@ -48,6 +49,8 @@ class Content:
     version: str
     files: tuple[Path, ...]
     instruments: dict[str, Instrument] = field(default_factory=dict)
+    # What the certificates say (certificates.yaml); None: Relais issues none.
+    certificates: CertificateTexts | None = None
 
     def instrument(self, kind: str) -> Instrument | None:
         """The KAT, satisfaction or follow-up questionnaire, if the content has it."""
@@ -158,6 +161,7 @@ REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "kat.yaml": (Instrument, _no_raw_checks),
     "satisfaction.yaml": (Instrument, _no_raw_checks),
     "followup.yaml": (Instrument, _no_raw_checks),
+    "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
 INSTRUMENT_FILES = {
@@ -216,6 +220,9 @@ def _load_file(
         if result.kind != expected:
             report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
         for where, message in check_instrument(result, programme):
+            report(where, message)
+    if isinstance(result, CertificateTexts):
+        for where, message in check_signatures(result, path.parent):
             report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None
@@ -283,11 +290,13 @@ def load_content(content_dir: Path) -> Content:
     order = ("kat", "satisfaction", "followup")
     found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
     instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
+    texts = loaded.get("certificates.yaml")
     return Content(
         programme=programme,
         version=digest.hexdigest(),
         files=tuple(files),
         instruments=instruments,
+        certificates=texts if isinstance(texts, CertificateTexts) else None,
     )
 
 
@@ -297,11 +306,15 @@ def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
     found: dict[str, list[Problem]] = {"en": [], "ar": []}
     for path in content.files:
         display = _display(path)
-        model: BaseModel = (
+        model: BaseModel | None = (
             content.programme
             if path.name == "programme.yaml"
+            else content.certificates
+            if path.name == "certificates.yaml"
             else content.instruments[INSTRUMENT_FILES[path.name]]
         )
+        if model is None:
+            continue
         tree = _TREES.get(display)
         for where, text in _texts(model, ()):
             for locale, problems in found.items():

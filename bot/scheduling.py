@@ -19,6 +19,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot.certificate_sender import DELIVERY_SECONDS, deliver_pending
 from bot.content import ContentError, load_content
 from bot.i18n import Translator
 from bot.runtime import Runtime, runtime_of
@@ -56,6 +57,10 @@ async def start_background(app: AnyApp) -> None:
     await _retention(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(_retention_job, interval=24 * 3600, name="relais-retention")
+        # Certificates approved from the command line (another process) are sent from here.
+        app.job_queue.run_repeating(
+            _certificates_job, interval=DELIVERY_SECONDS, first=1.0, name="relais-certificates"
+        )
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         # Only where the platform and the main thread allow it (not in every test runner).
         asyncio.get_running_loop().add_signal_handler(
@@ -149,3 +154,7 @@ async def _checkpoint_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await _retention(context.application)
+
+
+async def _certificates_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await deliver_pending(context.bot, runtime_of(context.application))

@@ -7,10 +7,12 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content import Programme
+from bot.handlers.certificates import again_button, issued_text
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
 from bot.services.certificates import certificate_status, status_text
+from bot.services.certification import certificates_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import kat_result, results_visible, scores_text
 
@@ -18,20 +20,21 @@ NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort, next sessions and questionnaires to answer (buttons)."""
+    """Stores nothing; shows the cohort, next sessions, questionnaires to answer and the
+    certificates issued (buttons to start one, or to receive a certificate again)."""
     rt = runtime(context)
     who = await caller(update, context)
     now = rt.clock.now()
     text = me_text(who, rt.content.programme, now)
     participant = who.identity.participant
-    keyboard = None
+    rows: list[list[InlineKeyboardButton]] = []
     if participant is not None:
         todo = await pending(rt.db, rt.content, participant, now)
         if todo:
             text += "\n\n" + todo_text(who.t, todo)
-            keyboard = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo]
-            )
+            rows += [
+                [InlineKeyboardButton(todo_label(who.t, p), callback_data=p.data)] for p in todo
+            ]
         if results_visible(rt.content, participant, now):
             result = await kat_result(rt.db, rt.content, participant.id)
             if result is not None and result.post is not None:
@@ -39,7 +42,11 @@ async def me(update: Update, context: Context) -> None:
         status = await certificate_status(rt.db, rt.content, participant)
         if status is not None:
             text += "\n\n" + status_text(who.t, status)
-    await reply(update, who, text, keyboard)
+        issued = await certificates_of(rt.db, participant.id)
+        if issued:
+            text += "\n\n" + issued_text(who.t, issued)
+            rows += [[again_button(who.t, cert)] for cert in issued if not cert.revoked]
+    await reply(update, who, text, InlineKeyboardMarkup(rows) if rows else None)
 
 
 def todo_text(t: Translator, todo: list[Pending]) -> str:

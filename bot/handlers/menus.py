@@ -24,6 +24,7 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("export", _("Export the responses")),
     ("report", _("Evaluation report")),
     ("plans", _("Action plans received")),
+    ("certificates", _("Certificates to approve")),
     ("language", _("Change the language")),
 )
 

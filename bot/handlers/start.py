@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.handlers.certificates import verify_link
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator, escape
 from bot.services.access import Identity
+from bot.services.certification import DEEP_LINK_PREFIX
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.storage.repo import Role
 
@@ -21,6 +23,10 @@ async def start(update: Update, context: Context) -> None:
     if user is None or chat is None:
         return
     redemption: Redemption | None = None
+    if context.args and context.args[0].startswith(DEEP_LINK_PREFIX):
+        # A certificate's QR code: anyone may check it, enrolled or not.
+        await verify_link(update, context, context.args[0])
+        return
     if context.args:
         redemption = await redeem(
             rt.db,

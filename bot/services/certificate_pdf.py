@@ -17,7 +17,7 @@ from fpdf import FPDF
 
 from bot.content import LocalizedText
 from bot.content.certificate_texts import CertificateTexts, Signatory
-from bot.i18n import Translator
+from bot.i18n import Translator, _
 from bot.services.certification import deep_link, display_code
 
 FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
@@ -130,7 +130,7 @@ def render(
     pdf.ln(6)
     both(level.title, 30, bold=True, color=_ACCENT)
     pdf.ln(4)
-    label("is awarded to", 13)
+    label(_("is awarded to"), 13)
     pdf.ln(2)
     # The name on a line of its own: a right-to-left name is never mixed into Latin text.
     pdf.centred(data.holder, 26, bold=True, gap=0.6)
@@ -139,7 +139,7 @@ def render(
     pdf.ln(6)
     both(level.activity.title, 16, bold=True, color=_ACCENT)
     pdf.ln(2)
-    label("Objectives", 10)
+    label(_("Objectives"), 10)
     for objective in level.activity.objectives:
         both(objective, 10)
     pdf.ln(5)
@@ -151,7 +151,7 @@ def render(
     for other in others:
         pdf.use(8, color=_MUTED)
         pdf.multi_cell(0, 4, hours[other.locale], align="C", new_x="LMARGIN", new_y="NEXT")
-    label("Issued on %(date)s", 11, date=main.date(data.issued_at))
+    label(_("Issued on %(date)s"), 11, date=main.date(data.issued_at))
     _signatories(pdf, level.signatories, main, folder)
     _verification(pdf, data, main)
     return bytes(pdf.output())

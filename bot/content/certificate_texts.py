@@ -74,19 +74,21 @@ class CertificateTexts(_Model):
         return self.success if name == "success" else self.participation
 
 
-def check_signatures(
-    texts: CertificateTexts, folder: Path
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every signature image that is missing, unreadable or not a PNG/JPEG, with its path."""
+def check_signatures(tree: object, folder: Path) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every signature image that is missing or not a PNG/JPEG, from the raw YAML tree (so
+    that these show along with any other problem of the file)."""
     found: list[tuple[tuple[str | int, ...], str]] = []
+    if not isinstance(tree, dict):
+        return found
     for name in LEVELS:
-        for index, signatory in enumerate(texts.level(name).signatories):
-            if signatory.signature is None:
-                continue
-            where = (name, "signatories", index, "signature")
-            problem = signature_problem(folder, signatory.signature)
-            if problem is not None:
-                found.append((where, problem))
+        level = tree.get(name)
+        people = level.get("signatories") if isinstance(level, dict) else None
+        for index, person in enumerate(people if isinstance(people, list) else []):
+            signature = person.get("signature") if isinstance(person, dict) else None
+            if isinstance(signature, str):
+                problem = signature_problem(folder, signature)
+                if problem is not None:
+                    found.append(((name, "signatories", index, "signature"), problem))
     return found
 
 

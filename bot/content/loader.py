@@ -199,6 +199,9 @@ def _load_file(
         problems.append(Problem(display, _line(tree, where), _field(where), message))
 
     checker(tree, report)
+    if path.name == "certificates.yaml":
+        for where, message in check_signatures(tree, path.parent):
+            report(where, message)
     try:
         result = model.model_validate(_plain(tree))
     except ValidationError as exc:
@@ -220,9 +223,6 @@ def _load_file(
         if result.kind != expected:
             report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
         for where, message in check_instrument(result, programme):
-            report(where, message)
-    if isinstance(result, CertificateTexts):
-        for where, message in check_signatures(result, path.parent):
             report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None

@@ -396,3 +396,90 @@ def test_pdf_pages_render_to_png(tmp_path: Path, content: Content) -> None:
         ["pdftotext", str(source), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "خديجة الإدريسي" in text  # poppler gives the Arabic name in reading order
+
+
+def test_command_line_lists_approves_issues_verifies_and_revokes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import os
+
+    from bot import cli
+
+    for name in list(os.environ):
+        if name.startswith("RELAIS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_BOT_USERNAME", "relais_test_bot")
+    # After every cohort's final quiz has closed (Marrakech: 17 March 2027).
+    when = FixedClock(datetime(2027, 4, 1, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(cli, "SystemClock", lambda: when)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "external_id;full_name;email;cohort\nAN-0001;Omar Skalli;omar@example.org;marrakech\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["roster", "import", str(roster)]) == 0
+    content = load_content(CONTENT_DIR)
+    kat = content.instrument("kat")
+    assert kat is not None
+    assert kat.certificates is not None
+    needed = sessions_required(content, kat.certificates, "marrakech")["participation"]
+    attendance = tmp_path / "attendance.csv"
+    attendance.write_text(
+        "participant;session;attended\n" + "".join(f"AN-0001;{s.id};oui\n" for s in needed),
+        encoding="utf-8",
+    )
+    assert cli.main(["attendance", "import", str(attendance)]) == 0
+
+    async def post_test() -> None:
+        async with Database.opened(tmp_path / "relais.db") as db:
+            async with db.read() as conn:
+                from bot.storage.repo import participant_by_key
+
+                omar = await participant_by_key(conn, "AN-0001")
+            assert omar is not None
+            right = {item.id: item.answer for item in kat.items[:4]}
+            await submitted_attempt(db, when, content, omar.id, "kat", "post", right)
+
+    asyncio.run(post_test())
+    capsys.readouterr()
+
+    assert cli.main(["certificates", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "Omar Skalli  marrakech  participation: READY | success: missing attendance at 2" in (
+        listing
+    )
+    assert "a final quiz score of 60 % (theirs: 40 %), and the action plan" in listing
+    assert listing.endswith("1 ready, 0 issued, 1 participants\n")
+
+    assert cli.main(["certificates", "approve", "AN-0001", "success"]) == 1
+    assert ": not-ready, nothing done" in capsys.readouterr().err
+    assert cli.main(["certificates", "approve", "--all"]) == 0
+    approved = capsys.readouterr().out
+    match = re.search(r"participation approved, code ([0-9A-Z-]{19});", approved)
+    assert match is not None
+    code = match.group(1)
+    assert cli.main(["certificates", "approve", "--all"]) == 0
+    assert capsys.readouterr().out == "nothing is ready\n"
+
+    out = tmp_path / "omar.pdf"
+    assert cli.main(["certificates", "issue", code, "--out", str(out)]) == 0
+    text = pdf_text(out.read_bytes())
+    assert "Omar Skalli" in text
+    assert "Certificat de participation" in text
+    assert code in text
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    capsys.readouterr()
+    assert cli.main(["certificates", "verify", code.lower()]) == 0
+    assert "Holder: O. S." in capsys.readouterr().out
+    assert cli.main(["certificates", "revoke", code, "--reason", "name misspelt"]) == 0
+    assert cli.main(["certificates", "verify", code]) == 1
+    assert "❌ This certificate has been revoked" in capsys.readouterr().out
+    assert cli.main(["certificates", "issue", code]) == 1
+    # Revoked, the participant can be approved again: a new certificate with a new code.
+    assert cli.main(["certificates", "approve", "AN-0001", "participation"]) == 0
+    assert code not in capsys.readouterr().out

@@ -10,7 +10,6 @@ from bot.certificate_sender import deliver_pending, record_sent, send_certificat
 from bot.handlers.common import Caller, Context, answer_query, caller, reply, runtime, staff_caller
 from bot.i18n import Translator, escape
 from bot.services.access import COORDINATION
-from bot.services.certificates import Level
 from bot.services.certification import (
     ApproveStatus,
     Candidate,
@@ -19,6 +18,7 @@ from bot.services.certification import (
     approve_all,
     certificates_of,
     level_name,
+    missing_text,
     queue,
     verification_text,
     verify,
@@ -51,31 +51,6 @@ async def list_certificates(update: Update, context: Context) -> None:
 def _name(candidate: Candidate) -> str:
     person = candidate.participant
     return f"{person.code} · {escape(person.full_name)} · {escape(person.cohort)}"
-
-
-def missing_text(t: Translator, level: Level) -> str:
-    """What one level still lacks, in a few words, for the coordinators."""
-    missing: list[str] = []
-    sessions = len(level.absent) + len(level.unrecorded)
-    if sessions:
-        missing.append(
-            t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", sessions)
-        )
-    if level.quiz_percent is None:
-        missing.append(
-            t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
-        )
-    elif level.quiz_missing:
-        missing.append(
-            t.gettext(
-                "a final quiz score of %(required)d %% (theirs: %(score)d %%)",
-                required=level.quiz_required,
-                score=round(level.quiz_percent),
-            )
-        )
-    if level.plan_missing:
-        missing.append(t.gettext("the action plan"))
-    return t.list(missing)
 
 
 def queue_screen(t: Translator, found: Queue) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -396,3 +396,28 @@ def verification_text(t: Translator, result: Verification) -> str:
     if result.revoked_at is not None:
         lines.append(t.gettext("Revoked on: %(date)s", date=t.date(result.revoked_at)))
     return "\n".join(lines)
+
+
+def missing_text(t: Translator, level: Level) -> str:
+    """What one level still lacks, in a few words, for the coordinators."""
+    missing: list[str] = []
+    sessions = len(level.absent) + len(level.unrecorded)
+    if sessions:
+        missing.append(
+            t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", sessions)
+        )
+    if level.quiz_percent is None:
+        missing.append(
+            t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
+        )
+    elif level.quiz_missing:
+        missing.append(
+            t.gettext(
+                "a final quiz score of %(required)d %% (theirs: %(score)d %%)",
+                required=level.quiz_required,
+                score=round(level.quiz_percent),
+            )
+        )
+    if level.plan_missing:
+        missing.append(t.gettext("the action plan"))
+    return t.list(missing)

@@ -69,6 +69,12 @@ async def start_background(app: AnyApp) -> None:
         app.bot_data["sighup"] = True
     with contextlib.suppress(OSError):
         pid_file(rt).write_text(str(os.getpid()), encoding="ascii")
+    if rt.settings.webhook_url is not None:
+        from bot.verify_page import start_verification_page
+
+        app.bot_data["verify_page"] = await start_verification_page(
+            rt, rt.settings.webhook_listen, rt.settings.verify_port
+        )
 
 
 async def reload_content(app: AnyApp) -> list[str]:
@@ -96,6 +102,9 @@ async def stop_background(app: AnyApp) -> None:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
     with contextlib.suppress(OSError):
         pid_file(runtime_of(app)).unlink(missing_ok=True)
+    page = app.bot_data.pop("verify_page", None)
+    if page is not None:
+        await page.cleanup()
     task = app.bot_data.pop("sender_task", None)
     sender = runtime_of(app).sender
     if isinstance(task, asyncio.Task):

@@ -29,6 +29,7 @@ from bot.services.certification import (
     normalise_code,
     revoke,
 )
+from bot.settings import Settings
 from bot.storage import Database
 from bot.storage import certificates as store
 from bot.storage.repo import Participant, Role
@@ -483,3 +484,75 @@ def test_command_line_lists_approves_issues_verifies_and_revokes(
     # Revoked, the participant can be approved again: a new certificate with a new code.
     assert cli.main(["certificates", "approve", "AN-0001", "participation"]) == 0
     assert code not in capsys.readouterr().out
+
+
+async def test_webhook_mode_serves_the_public_verification_page(
+    settings: Settings, content: Content, clock: FixedClock
+) -> None:
+    import socket
+
+    import aiohttp
+    from pydantic import SecretStr
+
+    from bot.app import webhook_of
+    from bot.certificate_sender import verification_url
+    from bot.runtime import runtime_of
+    from bot.sandbox.harness import open_sandbox
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+
+    hook_port, page_port = free_port(), free_port()
+    hooked = settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{hook_port}/relais-hook",
+            "webhook_port": hook_port,
+            "webhook_secret": SecretStr("s3cret-token"),
+            "verify_port": page_port,
+        }
+    )
+    async with open_sandbox(hooked, content, clock=clock, webhook=webhook_of(hooked)) as sandbox:
+        participant = await add_participant(sandbox.db, clock)
+        code = new_code()
+        async with sandbox.db.transaction() as conn:
+            await store.insert(
+                conn,
+                participant_id=participant.id,
+                level="success",
+                code=code,
+                initials=initials(participant.full_name),
+                actor="test",
+                content_version=content.version,
+                now=clock.now(),
+            )
+        page = f"http://127.0.0.1:{page_port}/verify/{code}"
+        assert verification_url(runtime_of(sandbox.app), code) == page.replace(
+            f":{page_port}", f":{hook_port}"
+        )  # under the bot's public address; the proxy forwards /verify/* to the page's port
+        async with aiohttp.ClientSession() as session:
+            async with session.get(page, headers={"Accept-Language": "fr-MA,fr;q=0.9"}) as got:
+                assert got.status == 200
+                assert got.headers["Content-Security-Policy"].startswith("default-src 'none'")
+                html = await got.text()
+            assert '<html lang="fr" dir="ltr">' in html
+            assert "<p>✅ Certificat valide</p>" in html
+            assert "<p>Titulaire : K. E. I.</p>" in html
+            assert "<p>Certificat : Certificat de réussite</p>" in html
+            assert "Khadija" not in html
+            async with session.get(page, headers={"Accept-Language": "ar"}) as got:
+                assert '<html lang="ar" dir="rtl">' in await got.text()
+            for _ in range(MAX_FAILURES):
+                async with session.get(page[:-3] + "ZZZ") as got:
+                    assert got.status == 404
+            async with session.get(page) as got:
+                assert got.status == 429
+                assert "Trop de codes inconnus" in await got.text()
+            await revoke(sandbox.db, code, actor="test", reason="x", now=clock.now())
+            # An hour later the address may check again, and sees the revocation.
+            clock.advance(timedelta(hours=2))
+            async with session.get(page) as got:
+                assert got.status == 200
+                assert "❌ Ce certificat a été révoqué" in await got.text()

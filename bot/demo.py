@@ -59,6 +59,22 @@ async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: S
     )
 
 
+async def _certificates(out: Path, sandbox: Sandbox) -> None:
+    """The certificates as their holders received them in the chat, to open in a PDF viewer."""
+    from bot.storage import certificates as store
+
+    async with sandbox.db.read() as conn:
+        issued = [c for c in await store.all_certificates(conn) if c.file_id]
+    folder = out / "certificates"
+    folder.mkdir(exist_ok=True)
+    for cert in issued:
+        assert cert.file_id is not None
+        (folder / f"{cert.level}-{cert.code}.pdf").write_bytes(
+            sandbox.api.files[cert.file_id].content
+        )
+    print(f"6. Certificates: {len(issued)} received in the chat, as PDF in {folder}.\n")
+
+
 async def _play(out: Path, settings: Settings) -> int:
     content = load_content(settings.content_dir)
     clock = FixedClock(DEMO_NOW)
@@ -84,5 +100,6 @@ async def _play(out: Path, settings: Settings) -> int:
         status = await play_script(session, lines, str(DEMO_SCRIPT))
         if status == 0:
             await _evaluation(out, sandbox, content, settings)
+            await _certificates(out, sandbox)
     print(f"Database: {settings.database}")
     return status

@@ -142,3 +142,8 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     assert len(rows) == 101
     assert len(list((out_dir / "qr").glob("*.png"))) == 100
+    # The coordinator approves Omar's certificate; he receives it; an employer verifies it.
+    assert "Approuvé : la personne le reçoit maintenant." in out
+    assert "[document] 🎓 Félicitations, Omar Skalli !" in out
+    assert "✅ Certificat valide\n    Titulaire : O. S." in out
+    assert len(list((out_dir / "certificates").glob("participation-*.pdf"))) == 1

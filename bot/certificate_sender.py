@@ -2,8 +2,9 @@
 
 A certificate is marked ``sending`` (committed) before the upload and ``sent``, with
 Telegram's file id, after; a crash between the two sends it again at the next round,
-as the outbox does. A participant not enrolled yet, or who blocked the bot, keeps it
-pending (blocked: failed after a few rounds) and can ask for it again from ``/me``.
+as the outbox does. For a participant not enrolled yet, or who blocked the bot, it
+stays pending and goes out once they enrol or unblock it; a copy is always one tap
+away in ``/me``.
 The running bot delivers right after an approval in the chat, and every minute for
 approvals made from the command line.
 """

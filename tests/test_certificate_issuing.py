@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from bot.app import RelaisApp
 from bot.clock import FixedClock
 from bot.content import Content, check_content, load_content
 from bot.i18n import LOCALES, Translator, load_catalogs
@@ -556,3 +557,64 @@ async def test_webhook_mode_serves_the_public_verification_page(
             async with session.get(page) as got:
                 assert got.status == 200
                 assert "❌ Ce certificat a été révoqué" in await got.text()
+
+
+async def test_an_approval_from_the_command_line_reaches_the_holder_once_enrolled(
+    app: RelaisApp, db: Database, clock: FixedClock, content: Content, new_user: NewUser
+) -> None:
+    from bot.certificate_sender import deliver_pending
+    from bot.runtime import runtime_of
+    from bot.services.certification import ApproveStatus, approve
+
+    rt = runtime_of(app)
+    participant = await add_participant(db, clock, external_id="A-010")
+    kat = content.instrument("kat")
+    assert kat is not None
+    assert kat.certificates is not None
+    needed = sessions_required(content, kat.certificates, participant.cohort)["participation"]
+    rows = "participant;session;attended\n" + "".join(
+        f"{participant.code};{s.id};oui\n" for s in needed
+    )
+    await import_attendance(db, rows.encode(), programme=content.programme, clock=clock, actor="t")
+    right = {item.id: item.answer for item in kat.items[:3]}
+    await submitted_attempt(db, clock, content, participant.id, "kat", "post", right)
+    clock.set(AFTER_QUIZ)
+    approved = await approve(
+        db, content, participant.id, "participation", actor="cli", now=clock.now()
+    )
+    assert approved.status is ApproveStatus.APPROVED
+    # Not in the chat yet: it waits.
+    assert await deliver_pending(app.bot, rt) == 0
+    assert [c.delivery for c in await _certs(db, participant)] == ["pending"]
+
+    user = new_user("Khadija")
+    await user.send(f"/start {(await invite_for(db, clock, participant)).token}")
+    assert await deliver_pending(app.bot, rt) == 1
+    assert user.chat[-1].document is not None
+    assert user.chat[-1].text.startswith("🎓 Félicitations")
+    # Every later round finds nothing to send: it is never sent twice.
+    assert await deliver_pending(app.bot, rt) == 0
+    assert len([m for m in user.chat if m.document]) == 1
+
+    # A second holder who blocked the bot: it waits until they unblock it.
+    other = await add_participant(db, clock, external_id="A-011", full_name="Omar Skalli")
+    await import_attendance(
+        db,
+        (
+            "participant;session;attended\n" + "".join(f"A-011;{s.id};oui\n" for s in needed)
+        ).encode(),
+        programme=content.programme,
+        clock=clock,
+        actor="t",
+    )
+    await submitted_attempt(db, clock, content, other.id, "kat", "post", right)
+    omar = new_user("Omar")
+    await omar.send(f"/start {(await invite_for(db, clock, other)).token}")
+    await omar.block()
+    await approve(db, content, other.id, "participation", actor="cli", now=clock.now())
+    assert await deliver_pending(app.bot, rt) == 0
+    [waiting] = await _certs(db, other)
+    assert waiting.delivery == "pending"
+    await omar.unblock()
+    assert await deliver_pending(app.bot, rt) == 1
+    assert omar.chat[-1].document is not None

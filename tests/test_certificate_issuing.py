@@ -151,6 +151,7 @@ async def test_approve_then_the_participant_receives_it_and_anyone_verifies_it(
     # The same button again, from the old message: nothing is issued twice.
     again = await salma.press_data(data, screen.last)
     assert again.answers[0]["text"] == "Déjà délivré : rien n'a été fait."
+    assert again.sent == []  # no apology: the screen already showed the queue as it is
     async with db.read() as conn:
         assert len(await store.of_participant(conn, participant.id)) == 1
     assert len(user.chat) == mark + 1

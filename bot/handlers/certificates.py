@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.certificate_sender import deliver_pending, record_sent, send_certificate
 from bot.handlers.common import Caller, Context, answer_query, caller, reply, runtime, staff_caller
@@ -193,7 +194,12 @@ async def _refresh(update: Update, context: Context, who: Caller) -> None:
     if query is None or found is None or query.message is None:
         return
     text, markup = queue_screen(who.t, found)
-    await query.edit_message_text(who.t.bidi(text), reply_markup=markup)
+    try:
+        await query.edit_message_text(who.t.bidi(text), reply_markup=markup)
+    except BadRequest as exc:
+        # Pressed on a screen that already shows the queue as it is: nothing to change.
+        if "not modified" not in exc.message:
+            raise
 
 
 def issued_text(t: Translator, issued: list[Certificate]) -> str:

@@ -200,29 +200,35 @@ async def approve(
         return Approval(ApproveStatus.ALREADY, candidate.issued[level], candidate.participant)
     if level not in candidate.ready():
         return Approval(ApproveStatus.NOT_READY, participant=candidate.participant)
+    return await _issue(db, content, candidate.participant, level, actor=actor, now=now)
+
+
+async def _issue(
+    db: Database, content: Content, person: Participant, level: str, *, actor: str, now: datetime
+) -> Approval:
     async with db.transaction() as conn:
         cert = await store.insert(
             conn,
-            participant_id=participant_id,
+            participant_id=person.id,
             level=level,
             code=new_code(),
-            initials=initials(candidate.participant.full_name),
+            initials=initials(person.full_name),
             actor=actor,
             content_version=content.version,
             now=now,
         )
         if cert is None:
             # Approved meanwhile by someone else: the unique index kept it to one.
-            return Approval(ApproveStatus.ALREADY, participant=candidate.participant)
+            return Approval(ApproveStatus.ALREADY, participant=person)
         await audit(
             conn,
             actor=actor,
             action="certificate.approve",
-            target=candidate.participant.code,
+            target=person.code,
             details={"level": level, "certificate": cert.id},
             now=now,
         )
-    return Approval(ApproveStatus.APPROVED, cert, candidate.participant)
+    return Approval(ApproveStatus.APPROVED, cert, person)
 
 
 async def approve_all(
@@ -239,12 +245,11 @@ async def approve_all(
         return []
     if fingerprint is not None and fingerprint != found.fingerprint:
         return None
-    results = []
-    for candidate, level in found.ready:
-        results.append(
-            await approve(db, content, candidate.participant.id, level, actor=actor, now=now)
-        )
-    return results
+    # One look at everyone, then one insert each: the unique index still stops a twin.
+    return [
+        await _issue(db, content, candidate.participant, level, actor=actor, now=now)
+        for candidate, level in found.ready
+    ]
 
 
 async def find_participant(db: Database, key: str) -> Participant | None:

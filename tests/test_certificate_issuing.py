@@ -619,3 +619,17 @@ async def test_an_approval_from_the_command_line_reaches_the_holder_once_enrolle
     await omar.unblock()
     assert await deliver_pending(app.bot, rt) == 1
     assert omar.chat[-1].document is not None
+
+
+async def test_an_invitation_token_that_begins_like_a_code_still_enrols(
+    db: Database, clock: FixedClock, new_user: NewUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import invites
+
+    # One token in 4,096 begins with "v_": it must not be taken for a certificate's code.
+    monkeypatch.setattr(invites, "new_token", lambda: "v_" + "A" * 30)
+    participant = await add_participant(db, clock)
+    invite = await invite_for(db, clock, participant)
+    assert invite.token.startswith("v_")
+    welcome = await new_user("Khadija").send(f"/start {invite.token}")
+    assert welcome.text.startswith("Bienvenue, Khadija El Idrissi !")

@@ -9,7 +9,7 @@ from bot.handlers.common import Caller, Context, access_text, caller, reply, run
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator, escape
 from bot.services.access import Identity
-from bot.services.certification import DEEP_LINK_PREFIX
+from bot.services.certification import is_verification
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.storage.repo import Role
 
@@ -23,7 +23,7 @@ async def start(update: Update, context: Context) -> None:
     if user is None or chat is None:
         return
     redemption: Redemption | None = None
-    if context.args and context.args[0].startswith(DEEP_LINK_PREFIX):
+    if context.args and is_verification(context.args[0]):
         # A certificate's QR code: anyone may check it, enrolled or not.
         await verify_link(update, context, context.args[0])
         return

@@ -36,6 +36,8 @@ from bot.storage.repo import (
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16  # 80 random bits: far beyond what a rate-limited guesser can reach
 DEEP_LINK_PREFIX = "v_"
+# The length of an invitation token (``bot.services.invites``), which a payload may also be.
+INVITE_TOKEN_LENGTH = 32
 # Wrong codes one Telegram account or one address may try before it is made to wait.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(hours=1)
@@ -126,6 +128,15 @@ def normalise_code(text: str) -> str | None:
     if len(cleaned) != CODE_LENGTH or any(ch not in ALPHABET for ch in cleaned):
         return None
     return cleaned
+
+
+def is_verification(payload: str) -> bool:
+    """Whether a ``/start`` payload is a certificate's QR code rather than an invitation.
+
+    Invitation tokens are 32 URL-safe characters and may begin with ``v_`` too: only a
+    shorter payload is a verification (a code is 16 characters after the prefix).
+    """
+    return payload.startswith(DEEP_LINK_PREFIX) and len(payload) < INVITE_TOKEN_LENGTH
 
 
 def display_code(code: str) -> str:

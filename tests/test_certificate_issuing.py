@@ -633,3 +633,43 @@ async def test_an_invitation_token_that_begins_like_a_code_still_enrols(
     assert invite.token.startswith("v_")
     welcome = await new_user("Khadija").send(f"/start {invite.token}")
     assert welcome.text.startswith("Bienvenue, Khadija El Idrissi !")
+
+
+def test_long_texts_in_three_languages_are_set_smaller_on_one_page(content: Content) -> None:
+    from bot.content import LocalizedText
+
+    load_catalogs()
+    texts = content.certificates
+    assert texts is not None
+    success = texts.success
+    many = [
+        LocalizedText(
+            fr=f"Objectif {n} : {'mieux accompagner ' * 8}", en=f"Objective {n}", ar="هدف"
+        )
+        for n in range(1, 9)
+    ]
+    longer = success.model_copy(
+        update={"activity": success.activity.model_copy(update={"objectives": many})}
+    )
+    crowded = texts.model_copy(update={"success": longer, "languages": ["fr", "en", "ar"]})
+    translators = {loc: Translator(loc, content.programme.tz) for loc in LOCALES}
+    data = CertificateData("success", "Omar Skalli", new_code(), AFTER_QUIZ, "relais_demo_bot")
+    reader = PdfReader(
+        io.BytesIO(render(crowded, data, translators=translators, folder=CONTENT_DIR))
+    )
+    assert len(reader.pages) == 1
+    heights: dict[str, float] = {}
+
+    def seen(text: str, cm: list[float], tm: list[float], font: object, size: object) -> None:
+        if text.strip():
+            heights[text.strip()] = tm[5]  # points above the page's bottom edge
+
+    text = reader.pages[0].extract_text(visitor_text=seen)
+    assert "Objectif 8" in text
+    assert "Objective 8" in text
+    assert "Certificate of achievement" in text
+    assert "60 hours of learning" in text
+    # Everything down to the date stays above the signatures (54 mm = 153 pt from the edge).
+    body = [y for line, y in heights.items() if "Objecti" in line or "Issued on" in line]
+    assert body
+    assert min(body) > 150

@@ -79,6 +79,12 @@ class _Document(FPDF):
         self.multi_cell(0, size * gap, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
+# Long texts (many objectives, several languages) are set smaller rather than run into
+# the signatures: each try scales every size down.
+_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+_BODY_BOTTOM = 54.0  # mm above the page's bottom edge: the signatures and QR code start there
+
+
 def render(
     texts: CertificateTexts,
     data: CertificateData,
@@ -87,6 +93,23 @@ def render(
     folder: Path,
 ) -> bytes:
     """The certificate's PDF bytes; ``translators`` holds one per document language."""
+    for scale in _SCALES:
+        pdf = _build(texts, data, translators, folder, scale)
+        if pdf.get_y() <= pdf.h - _BODY_BOTTOM:
+            break
+    _signatories(pdf, texts.level(data.level).signatories, translators[texts.languages[0]], folder)
+    _verification(pdf, data, translators[texts.languages[0]])
+    return bytes(pdf.output())
+
+
+def _build(
+    texts: CertificateTexts,
+    data: CertificateData,
+    translators: dict[str, Translator],
+    folder: Path,
+    k: float,
+) -> _Document:
+    """The page down to the date of issue, every size multiplied by ``k``."""
     level = texts.level(data.level)
     languages = texts.languages
     main, others = translators[languages[0]], [translators[loc] for loc in languages[1:]]
@@ -102,59 +125,50 @@ def render(
     pdf.set_line_width(0.3)
     pdf.rect(11, 11, pdf.w - 22, pdf.h - 22)
 
+    def under(text: str, size: float, ratio: float) -> None:
+        """A translation beneath the main text, smaller and muted."""
+        pdf.use(size * ratio, color=_MUTED)
+        pdf.multi_cell(0, size * ratio * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+
     def both(
         text: LocalizedText, size: float, bold: bool = False, color: tuple[int, int, int] = _INK
     ) -> None:
-        pdf.centred(text.get(main.locale), size, bold=bold, color=color)
+        pdf.centred(text.get(main.locale), size * k, bold=bold, color=color)
         for other in others:
-            pdf.use(size * 0.6, color=_MUTED)
-            pdf.multi_cell(
-                0, size * 0.3, text.get(other.locale), align="C", new_x="LMARGIN", new_y="NEXT"
-            )
+            under(text.get(other.locale), size * k, 0.6)
 
     def label(message: str, size: float, **params: object) -> None:
-        pdf.centred(main.gettext(message, **params), size)
+        pdf.centred(main.gettext(message, **params), size * k)
         for other in others:
-            pdf.use(size * 0.7, color=_MUTED)
-            pdf.multi_cell(
-                0,
-                size * 0.32,
-                other.gettext(message, **params),
-                align="C",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
+            under(other.gettext(message, **params), size * k, 0.7)
 
     pdf.set_y(20)
     both(texts.issuer, 12, color=_MUTED)
-    pdf.ln(6)
+    pdf.ln(6 * k)
     both(level.title, 30, bold=True, color=_ACCENT)
-    pdf.ln(4)
+    pdf.ln(4 * k)
     label(_("is awarded to"), 13)
-    pdf.ln(2)
+    pdf.ln(2 * k)
     # The name on a line of its own: a right-to-left name is never mixed into Latin text.
-    pdf.centred(data.holder, 26, bold=True, gap=0.6)
-    pdf.ln(3)
+    pdf.centred(data.holder, 26 * k, bold=True, gap=0.6)
+    pdf.ln(3 * k)
     both(level.level, 12)
-    pdf.ln(6)
+    pdf.ln(6 * k)
     both(level.activity.title, 16, bold=True, color=_ACCENT)
-    pdf.ln(2)
+    pdf.ln(2 * k)
     label(_("Objectives"), 10)
     for objective in level.activity.objectives:
         both(objective, 10)
-    pdf.ln(5)
+    pdf.ln(5 * k)
     hours = {
         tr.locale: tr.ngettext("%(n)d hour of learning", "%(n)d hours of learning", level.hours)
         for tr in (main, *others)
     }
-    pdf.centred(hours[main.locale], 12, bold=True)
+    pdf.centred(hours[main.locale], 12 * k, bold=True)
     for other in others:
-        pdf.use(8, color=_MUTED)
-        pdf.multi_cell(0, 4, hours[other.locale], align="C", new_x="LMARGIN", new_y="NEXT")
+        under(hours[other.locale], 12 * k, 0.7)
     label(_("Issued on %(date)s"), 11, date=main.date(data.issued_at))
-    _signatories(pdf, level.signatories, main, folder)
-    _verification(pdf, data, main)
-    return bytes(pdf.output())
+    return pdf
 
 
 def _signatories(pdf: _Document, people: list[Signatory], t: Translator, folder: Path) -> None:

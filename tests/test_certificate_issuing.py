@@ -161,6 +161,9 @@ async def test_approve_then_the_participant_receives_it_and_anyone_verifies_it(
     assert "🎓 Certificat de participation, délivré le mercredi 10 mars 2027" in me.text
     copy = await user.press("📄 Recevoir à nouveau : Certificat de participation")
     assert copy.last.document == cert.file_id
+    mine = await user.send("/mydata")
+    shown = "-".join(cert.code[i : i + 4] for i in range(0, 16, 4))
+    assert f"1 certificat, code de vérification : {shown}" in mine.text
 
     # Someone else's certificate cannot be fetched with forged data.
     other = new_user("Curieux")

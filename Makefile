@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix bot tests benchmarks
 
 test: $(STAMP) catalogs lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not clients"
 
 check: $(STAMP)
 	$(BIN)/relais check

@@ -140,6 +140,22 @@ async def _class(
     )
 
 
+async def _certificates(out: Path, db: Database, api: BotAPIEmulator) -> None:
+    """The certificates as their holders received them in the chat, to open in a PDF viewer."""
+    from bot.storage import certificates as store
+
+    async with db.read() as conn:
+        issued = [c for c in await store.all_certificates(conn) if c.file_id]
+    folder = out / "certificates"
+    folder.mkdir(exist_ok=True)
+    for cert in issued:
+        assert cert.file_id is not None
+        (folder / f"{cert.level}-{cert.code}.pdf").write_bytes(
+            api.files[cert.file_id].content
+        )
+    print(f"8. Certificates: {len(issued)} received in the chat, as PDF in {folder}.\n")
+
+
 async def _play(out: Path, settings: Settings, people: int | None, seed_value: int) -> int:
     content = load_content(settings.content_dir)
     clock = FixedClock(DEMO_NOW)
@@ -179,6 +195,7 @@ async def _play(out: Path, settings: Settings, people: int | None, seed_value: i
             print(f"6. The simulated class stopped: {exc}")
             return 1
         await _evaluation(out, db, content, settings)
+        await _certificates(out, db, sandbox.api)
     finally:
         await db.close()
     print(f"Database: {settings.database}")

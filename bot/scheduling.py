@@ -17,6 +17,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot.certificate_sender import DELIVERY_SECONDS, deliver_pending
 from bot.content import ContentError, load_content
 from bot.i18n import Translator
 from bot.runtime import runtime_of
@@ -51,12 +52,22 @@ async def start_background(app: AnyApp) -> None:
     await _retention(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(_retention_job, interval=24 * 3600, name="relais-retention")
+        # Certificates approved from the command line (another process) are sent from here.
+        app.job_queue.run_repeating(
+            _certificates_job, interval=DELIVERY_SECONDS, first=1.0, name="relais-certificates"
+        )
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         # Only where the platform and the main thread allow it (not in every test runner).
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, lambda: app.create_task(reload_content(app))
         )
         app.bot_data["sighup"] = True
+    if rt.settings.webhook_url is not None:
+        from bot.verify_page import start_verification_page
+
+        app.bot_data["verify_page"] = await start_verification_page(
+            rt, rt.settings.webhook_listen, rt.settings.verify_port
+        )
 
 
 async def reload_content(app: AnyApp) -> list[str]:
@@ -86,6 +97,9 @@ async def stop_background(app: AnyApp) -> None:
     if app.bot_data.pop("sighup", False):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    page = app.bot_data.pop("verify_page", None)
+    if page is not None:
+        await page.cleanup()
     task = app.bot_data.pop("sender_task", None)
     sender = runtime_of(app).sender
     if isinstance(task, asyncio.Task):
@@ -154,3 +168,7 @@ async def _checkpoint_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await _retention(context.application)
+
+
+async def _certificates_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await deliver_pending(context.bot, runtime_of(context.application))

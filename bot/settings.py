@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    # Webhook mode only: the public certificate verification page (/verify/<code>).
+    verify_port: int = Field(default=8444, ge=1, le=65535)
 
     @field_validator("webhook_url", mode="after")
     @classmethod

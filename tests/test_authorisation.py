@@ -48,6 +48,13 @@ MATRIX: list[tuple[str, frozenset[str]]] = [
     ("/checkin tanger-module-2", COORDINATION),
     ("/attendance intro-live", COORDINATION),
     ("press:ci:new:tanger-module-2", COORDINATION),
+    ("/certificates", COORDINATION),
+    ("press:cert:ok:1:p", COORDINATION),
+    ("press:cert:all:0123456789", COORDINATION),
+    # Nobody fetches a certificate that is not theirs (here: none exists).
+    ("press:cert:get:1", frozenset()),
+    # Anyone may check a certificate's code.
+    ("/start v_0000000000000000", EVERYONE),
 ]
 REFUSALS = (
     "lien d'invitation personnel",

@@ -180,6 +180,11 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
         .read_text(encoding="utf-8")
         .startswith("participant;session;attended\n")
     )
+    # The coordinator approves Omar's certificate; he receives it; an employer verifies it.
+    assert "Approuvé : la personne le reçoit maintenant." in out
+    assert "[document] 🎓 Félicitations, Omar Skalli !" in out
+    assert "✅ Certificat valide\n    Titulaire : O. S." in out
+    assert len(list((out_dir / "certificates").glob("participation-*.pdf"))) == 1
 
 
 def _report_text(path: Path) -> str:

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from bot.content.certificate_texts import CertificateTexts, check_signatures
 from bot.content.instruments import Instrument, check_instrument
 from bot.content.models import LocalizedText, Programme
 
@@ -48,6 +49,8 @@ class Content:
     version: str
     files: tuple[Path, ...]
     instruments: dict[str, Instrument] = field(default_factory=dict)
+    # What the certificates say (certificates.yaml); None: Relais issues none.
+    certificates: CertificateTexts | None = None
 
     def instrument(self, kind: str) -> Instrument | None:
         """The KAT, satisfaction or follow-up questionnaire, if the content has it."""
@@ -189,6 +192,7 @@ REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "kat.yaml": (Instrument, _no_raw_checks),
     "satisfaction.yaml": (Instrument, _no_raw_checks),
     "followup.yaml": (Instrument, _no_raw_checks),
+    "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
 INSTRUMENT_FILES = {
@@ -255,6 +259,9 @@ def _load_file(
         problems.append(Problem(display, _line(tree, where), _field(where), message))
 
     checker(tree, report)
+    if path.name == "certificates.yaml":
+        for where, message in check_signatures(tree, path.parent):
+            report(where, message)
     try:
         result = model.model_validate(_plain(tree))
     except ValidationError as exc:
@@ -357,11 +364,13 @@ def load_content(content_dir: Path) -> Content:
     order = ("kat", "satisfaction", "followup")
     found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
     instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
+    texts = loaded.get("certificates.yaml")
     content = Content(
         programme=programme,
         version=digest.hexdigest(),
         files=tuple(files),
         instruments=instruments,
+        certificates=texts if isinstance(texts, CertificateTexts) else None,
     )
     problems = _screen_problems(content, content_dir)
     if problems:
@@ -394,11 +403,15 @@ def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
     found: dict[str, list[Problem]] = {"en": [], "ar": []}
     for path in content.files:
         display = _display(path)
-        model: BaseModel = (
+        model: BaseModel | None = (
             content.programme
             if path.name == "programme.yaml"
+            else content.certificates
+            if path.name == "certificates.yaml"
             else content.instruments[INSTRUMENT_FILES[path.name]]
         )
+        if model is None:
+            continue
         tree = _TREES.get(display)
         for where, text in _texts(model, ()):
             for locale, problems in found.items():

@@ -21,6 +21,7 @@ from telegram.ext import (
 from bot.handlers import (
     broadcast,
     checkin,
+    certificates,
     coordination,
     errors,
     evaluation,
@@ -61,9 +62,15 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("attendance", checkin.show_attendance, filters=PRIVATE))
     app.add_handler(CommandHandler("export", evaluation.send_export, filters=PRIVATE))
     app.add_handler(CommandHandler("report", evaluation.send_report, filters=PRIVATE))
+    app.add_handler(CommandHandler("certificates", certificates.list_certificates, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=coordination.NUDGE_RE))
     app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
     app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=r"^ci:"))
+    app.add_handler(CallbackQueryHandler(certificates.approve_one, pattern=certificates.APPROVE_RE))
+    app.add_handler(
+        CallbackQueryHandler(certificates.approve_everyone, pattern=certificates.ALL_RE)
+    )
+    app.add_handler(CallbackQueryHandler(certificates.send_again, pattern=certificates.GET_RE))
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
     )

@@ -7,12 +7,14 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content import Programme
+from bot.handlers.certificates import again_button, issued_text
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
 from bot.services.attendance_view import presence_text
 from bot.services.certificates import certificate_status, status_text
 from bot.services.presence import presences_of
+from bot.services.certification import certificates_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import (
     ANSWERS_DATA,
@@ -27,8 +29,8 @@ NEXT_SESSIONS = 5
 
 
 async def me(update: Update, context: Context) -> None:
-    """Stores nothing; shows the cohort, next sessions, questionnaires to answer (buttons),
-    KAT scores, attendance recorded and certificates."""
+    """Stores nothing; shows the cohort, next sessions, questionnaires to answer, KAT scores,
+    attendance recorded and certificates (buttons to start one, or to receive one again)."""
     rt = runtime(context)
     who = await caller(update, context)
     now = rt.clock.now()
@@ -63,6 +65,10 @@ async def me(update: Update, context: Context) -> None:
         status = await certificate_status(rt.db, rt.content, participant)
         if status is not None:
             text += "\n\n" + status_text(who.t, status)
+        issued = await certificates_of(rt.db, participant.id)
+        if issued:
+            text += "\n\n" + issued_text(who.t, issued)
+            rows += [[again_button(who.t, cert)] for cert in issued if not cert.revoked]
     await reply(update, who, text, InlineKeyboardMarkup(rows) if rows else None)
 
 

@@ -26,6 +26,7 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("plans", _("Action plans received")),
     ("checkin", _("Check-in QR code for a session")),
     ("attendance", _("Who attended a session")),
+    ("certificates", _("Certificates to approve")),
     ("language", _("Change the language")),
 )
 

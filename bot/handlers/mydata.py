@@ -7,6 +7,7 @@ from telegram import Update
 from bot.handlers.common import Context, access_text, caller, reply, runtime
 from bot.handlers.start import privacy_notice
 from bot.i18n import escape
+from bot.services.certification import certificates_of, display_code
 from bot.services.privacy import my_data
 
 
@@ -69,6 +70,16 @@ async def mydata(update: Update, context: Context) -> None:
         )
     if found.plan:
         lines.append(t.gettext("Action plan: %(value)s", value=escape(found.plan)))
+    issued = await certificates_of(rt.db, participant.id)
+    if issued:
+        lines.append(
+            t.ngettext(
+                "%(n)d certificate, verification codes: %(codes)s",
+                "%(n)d certificates, verification codes: %(codes)s",
+                len(issued),
+                codes=", ".join(display_code(cert.code) for cert in issued),
+            )
+        )
     lines.append(
         t.ngettext(
             "%(n)d message sent to you by the bot",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.handlers import checkin
+from bot.handlers.certificates import verify_link
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.menus import set_staff_menu
 from bot.i18n import Translator, escape
 from bot.services import checkin as checkin_service
 from bot.services.access import Identity
+from bot.services.certification import is_verification
 from bot.services.invites import RedeemStatus, Redemption, redeem
 from bot.services.text import clean_text
 from bot.storage.repo import Role
@@ -28,6 +30,10 @@ async def start(update: Update, context: Context) -> None:
         await checkin.scan(update, context)
         return
     redemption: Redemption | None = None
+    if context.args and is_verification(context.args[0]):
+        # A certificate's QR code: anyone may check it, enrolled or not.
+        await verify_link(update, context, context.args[0])
+        return
     if context.args:
         redemption = await redeem(
             rt.db,

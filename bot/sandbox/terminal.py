@@ -7,6 +7,10 @@ One line is one action, typed or read from a script:
 - ``:as participant|coordinator|evaluator|admin|stranger [N]`` switches person;
 - ``:clock +2d`` / ``+3h`` / ``+30m`` / an ISO date moves simulated time (with ``--clock``);
 - ``:tick`` sends what the scheduler and the outbox have due now, and refreshes progress;
+- ``:press TEXT`` presses the button labelled TEXT, or the letter of the option TEXT;
+- ``:attendance FILE`` imports attendance as the course team does (``relais attendance import``);
+- ``:verify [participant N]`` opens the link of the QR code on that participant's latest
+  certificate, as anyone scanning it would;
 - ``:block``, ``:unblock``, ``:doc FILE [caption]``, ``:chat``, ``:last [N]``, ``:help``,
   ``:quit``;
 - in scripts, ``#`` starts a comment and ``##`` a heading printed in the transcript;
@@ -25,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FixedClock
+from bot.runtime import runtime_of
 from bot.sandbox.chat import BotBlocked, SimulatedUser
 from bot.sandbox.emulator import ChatEvent, SentMessage
 from bot.sandbox.harness import Sandbox, Seed
@@ -125,6 +130,8 @@ class Session:
     role: str = "participant"
     index: int = 1
     people: dict[tuple[str, int], SimulatedUser] = field(default_factory=dict)
+    # The folder of the script being played: files it names are found there too.
+    folder: Path | None = None
 
     @property
     def clock(self) -> FixedClock | None:
@@ -255,6 +262,16 @@ class Session:
             for message in messages:
                 self.transcript.message("Relais", message)
             write("")
+        elif command == "press":
+            user = self.person()
+            mark = len(user.events)
+            await self._press_label(user, " ".join(args))
+            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+        elif command == "attendance":
+            await self._attendance(args)
+        elif command == "verify":
+            index = int(args[1]) if len(args) > 1 else (int(args[0]) if args else 1)
+            await self.play(f"/start {await self._certificate_link(index)}")
         elif command == "tick":
             user = self.person()
             mark = len(user.events)
@@ -263,6 +280,55 @@ class Session:
         else:
             raise ScriptError(f"unknown command :{command}; type :help")
         return True
+
+    async def _press_label(self, user: SimulatedUser, label: str) -> None:
+        """Press by what the button says, or by the letter a long option is written with."""
+        message = next((m for m in reversed(user.chat) if m.buttons), None)
+        if message is None or not label:
+            raise ScriptError("usage: :press TEXT (on a message with buttons)")
+        buttons = [b for row in message.buttons for b in row]
+        wanted = {label}
+        for line in html.unescape(_TAG.sub("", message.text)).splitlines():
+            letter, dot, text = line.partition(". ")
+            if dot and text.strip() == label:
+                wanted.add(letter.strip())
+        for button in buttons:
+            if button["text"].removeprefix("✓ ").strip() in wanted:
+                await user.press_data(button["callback_data"], message)
+                return
+        raise ScriptError(f"no button {label!r} on the latest keyboard")
+
+    async def _attendance(self, args: list[str]) -> None:
+        from bot.services.attendance import AttendanceError, import_attendance
+
+        if not args:
+            raise ScriptError("usage: :attendance FILE")
+        try:
+            data = await asyncio.to_thread(_read_near, Path(args[0]), self.folder)
+        except OSError as exc:
+            raise ScriptError(f"cannot read {args[0]}: {exc.strerror}") from None
+        sandbox = self.sandbox
+        try:
+            count = await import_attendance(
+                sandbox.db,
+                data,
+                programme=runtime_of(sandbox.app).content.programme,
+                clock=sandbox.clock,
+                actor="sandbox",
+            )
+        except AttendanceError as exc:
+            raise ScriptError(f"{args[0]}: nothing imported: {exc}") from None
+        self.transcript.write(f"  (attendance: {count} row(s) imported from {args[0]})\n")
+
+    async def _certificate_link(self, index: int) -> str:
+        from bot.services.certification import DEEP_LINK_PREFIX, certificates_of
+
+        participant = self.invite_of("participant", index).participant
+        assert participant is not None
+        issued = await certificates_of(self.sandbox.db, participant.id)
+        if not issued:
+            raise ScriptError(f"participant {index} has no certificate yet")
+        return DEEP_LINK_PREFIX + issued[-1].code
 
     def _move_clock(self, args: list[str]) -> None:
         clock = self.clock
@@ -286,9 +352,17 @@ class Session:
         self.transcript.write(f"  (simulated time is now {clock.now():%Y-%m-%d %H:%M} UTC)\n")
 
 
+def _read_near(path: Path, folder: Path | None) -> bytes:
+    """A file named in a script: relative to the working directory, else to the script."""
+    if not path.is_file() and folder is not None:
+        path = folder / path
+    return path.read_bytes()
+
+
 async def play_script(session: Session, lines: list[str], source: str) -> int:
     """Play a script, echoing each action; stop at the first line that cannot be played."""
     write = session.transcript.write
+    session.folder = Path(source).parent
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or (line.startswith("#") and not line.startswith("##")):
@@ -297,7 +371,7 @@ async def play_script(session: Session, lines: list[str], source: str) -> int:
             write(session.transcript.style.bold(line.lstrip("# ").strip()))
             write("")
             continue
-        if not line.startswith(":") or line.startswith((":invite", ":doc")):
+        if not line.startswith(":") or line.startswith((":invite", ":doc", ":press", ":verify")):
             who = session.person().account.first_name
             write(f"  {who} > {line}")
         try:

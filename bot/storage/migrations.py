@@ -425,6 +425,42 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (participant_id, session, slot)
     );
     """,
+    # 12: certificates approved by a coordinator, their delivery in the chat and revocation;
+    # failed verification attempts, to rate-limit the guessing of codes.
+    """
+    CREATE TABLE certificates (
+        id              INTEGER PRIMARY KEY,
+        participant_id  INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        level           TEXT NOT NULL CHECK (level IN ('participation', 'success')),
+        code            TEXT NOT NULL UNIQUE,
+        -- Kept at approval: what a verifier is shown, even once the name has been erased.
+        holder_initials TEXT NOT NULL,
+        approved_by     TEXT NOT NULL,
+        approved_at     TEXT NOT NULL,
+        content_version TEXT NOT NULL,
+        delivery        TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (delivery IN ('pending', 'sending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        delivered_at    TEXT,
+        file_id         TEXT,
+        revoked_at      TEXT,
+        revoked_by      TEXT,
+        revoke_reason   TEXT
+    );
+    -- Nothing is issued twice: one live certificate per participant and level (a revoked
+    -- one may be replaced by a new approval, with a new code).
+    CREATE UNIQUE INDEX certificates_live ON certificates(participant_id, level)
+        WHERE revoked_at IS NULL;
+    CREATE INDEX certificates_to_deliver ON certificates(delivery)
+        WHERE delivery IN ('pending', 'sending');
+
+    CREATE TABLE verification_failures (
+        key TEXT NOT NULL,
+        at  TEXT NOT NULL
+    );
+    CREATE INDEX verification_failures_key ON verification_failures(key, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -274,6 +274,32 @@ TABLES: Final[dict[str, Table]] = {
         "participant_id = :pid",
         {"participant_id": KEEP, "session": KEEP, "slot": KEEP, "checked_at": KEEP},
     ),
+    "certificates": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "participant_id": KEEP,
+            "level": KEEP,
+            "code": KEEP,
+            # What a verifier is shown: kept, so that a certificate stays verifiable.
+            "holder_initials": KEEP,
+            "approved_by": STAFF,
+            "approved_at": KEEP,
+            "content_version": KEEP,
+            "delivery": KEEP,
+            "attempts": KEEP,
+            "last_error": KEEP,
+            "delivered_at": KEEP,
+            # Telegram's handle to the PDF, which carries the full name: it cannot be sent
+            # again once the person is forgotten.
+            "file_id": NULL,
+            "revoked_at": KEEP,
+            "revoked_by": STAFF,
+            "revoke_reason": KEEP,
+        },
+    ),
+    # Wrong verification codes per Telegram account or address, for the rate limit.
+    "verification_failures": Table(None, {"key": STAFF, "at": KEEP}),
     # Counts of people per answer, cohort and gender: aggregates, no one's row.
     "answer_tally": Table(
         None,

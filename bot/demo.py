@@ -150,9 +150,7 @@ async def _certificates(out: Path, db: Database, api: BotAPIEmulator) -> None:
     folder.mkdir(exist_ok=True)
     for cert in issued:
         assert cert.file_id is not None
-        (folder / f"{cert.level}-{cert.code}.pdf").write_bytes(
-            api.files[cert.file_id].content
-        )
+        (folder / f"{cert.level}-{cert.code}.pdf").write_bytes(api.files[cert.file_id].content)
     print(f"8. Certificates: {len(issued)} received in the chat, as PDF in {folder}.\n")
 
 

@@ -20,8 +20,8 @@ from telegram.ext import (
 
 from bot.handlers import (
     broadcast,
-    checkin,
     certificates,
+    checkin,
     coordination,
     errors,
     evaluation,

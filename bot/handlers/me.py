@@ -13,8 +13,8 @@ from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
 from bot.services.attendance_view import presence_text
 from bot.services.certificates import certificate_status, status_text
-from bot.services.presence import presences_of
 from bot.services.certification import certificates_of
+from bot.services.presence import presences_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import (
     ANSWERS_DATA,

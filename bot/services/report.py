@@ -17,7 +17,7 @@ from datetime import datetime
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Stage
 from bot.content.models import LocalizedText
-from bot.services import disclosure, versions
+from bot.services import certification, disclosure, versions
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import normalised_change
 from bot.services.stats import response_counts
@@ -178,6 +178,8 @@ class CertificateFigures:
     participation: int | None
     success: int | None
     missing: dict[str, int | None]
+    # Certificates issued (approved and not revoked) per level.
+    issued: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -479,11 +481,13 @@ async def _certificates(
     def shown(count: int) -> int | None:
         return count if disclosure.binary_shown(count, total, k) else None
 
+    issued = await certification.counts_by_level(db)
     return CertificateFigures(
         total,
         shown(participation),
         shown(success),
         {reason: shown(count) for reason, count in missing.most_common() if count},
+        {level: shown(issued.get(level, 0)) for level in ("participation", "success")},
     )
 
 

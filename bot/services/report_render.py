@@ -986,6 +986,22 @@ class _Page:
         ]
         self.para(t.gettext("Participants enrolled: %(n)s", n=_count(total, t)), "meta")
         self.table(columns, rows)
+        if found.issued:
+            self.heading(t.gettext("Certificates issued (approved, not revoked)"))
+            self.table(
+                columns,
+                [
+                    [
+                        _e(name),
+                        self.count(found.issued.get(level)),
+                        self.percent(share(found.issued.get(level))),
+                    ]
+                    for level, name in (
+                        ("participation", t.gettext("Participation certificate")),
+                        ("success", t.gettext("Success certificate")),
+                    )
+                ],
+            )
         if found.missing:
             self.heading(t.gettext("Most often missing for the success certificate"))
             columns = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 # answer tally, and what is stored on the attempt itself. bot/storage/tally.py rebuilds
 # with the same text, so the two can never count differently.
 TALLY_ROWS = """
-    SELECT a.instrument, a.stage, x.item, j.value, p.cohort, COALESCE(p.gender, 'unknown'),
+    SELECT a.instrument, a.stage, x.item, j.value, {cohort}, {gender},
            CASE WHEN t.type = 'quiz' THEN COALESCE(x.correct, x.value = t.answer) ELSE -1 END,
            {sign} * COUNT(*)
     FROM attempts a
@@ -23,7 +23,7 @@ TALLY_ROWS = """
     WHERE {attempts}
     GROUP BY 1, 2, 3, 4, 5, 6, 7{extra}
     UNION ALL
-    SELECT a.instrument, a.stage, x.item, '*', p.cohort, COALESCE(p.gender, 'unknown'), -1,
+    SELECT a.instrument, a.stage, x.item, '*', {cohort}, {gender}, -1,
            {sign} * COUNT(*)
     FROM attempts a
     JOIN participants p ON p.id = a.participant_id
@@ -32,6 +32,13 @@ TALLY_ROWS = """
     WHERE {attempts}
     GROUP BY 1, 2, 3, 4, 5, 6, 7{extra}
 """
+# Counted with the person's group as it is now.
+NOW_SIGNED = {
+    "sign": "1",
+    "extra": "",
+    "cohort": "p.cohort",
+    "gender": "COALESCE(p.gender, 'unknown')",
+}
 ATTEMPT_SUMMARY = """
     score = (SELECT COUNT(*) FROM answers x JOIN tally_items t
              ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
@@ -321,6 +328,8 @@ MIGRATIONS: tuple[str, ...] = (
         " AND a.instrument = new.instrument AND a.stage = new.stage",
         sign="CASE WHEN a.id = new.id THEN 1 ELSE -1 END",
         extra=", a.id = new.id",
+        cohort="p.cohort",
+        gender="COALESCE(p.gender, 'unknown')",
     )
     + """) WHERE true
         ON CONFLICT DO UPDATE SET n = n + excluded.n;
@@ -332,12 +341,27 @@ MIGRATIONS: tuple[str, ...] = (
     + """
         WHERE id = new.id;
     END;
-    -- Changes the summaries cannot follow row by row: rebuild them before the next report.
+    -- Someone moved to another cohort (or their gender was corrected): their counted
+    -- answers move with them, out of the old group and into the new one.
     CREATE TRIGGER tally_moved AFTER UPDATE OF cohort, gender ON participants
     WHEN old.cohort IS NOT new.cohort OR old.gender IS NOT new.gender
     BEGIN
-        UPDATE tally_state SET dirty = 1 WHERE dirty = 0;
+        INSERT INTO answer_tally (instrument, stage, item, category, cohort, gender, correct, n)
+        SELECT * FROM ("""
+    + TALLY_ROWS.format(
+        attempts="a.tallied = 1 AND a.participant_id = new.id",
+        sign="-1",
+        extra="",
+        cohort="old.cohort",
+        gender="COALESCE(old.gender, 'unknown')",
+    )
+    + """
+        UNION ALL """
+    + TALLY_ROWS.format(attempts="a.tallied = 1 AND a.participant_id = new.id", **NOW_SIGNED)
+    + """) WHERE true
+        ON CONFLICT DO UPDATE SET n = n + excluded.n;
     END;
+    -- Changes the summaries cannot follow row by row: rebuild them before the next report.
     CREATE TRIGGER tally_attempt_deleted AFTER DELETE ON attempts WHEN old.tallied = 1
     BEGIN
         UPDATE tally_state SET dirty = 1 WHERE dirty = 0;

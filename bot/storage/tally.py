@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.content import Content
-from bot.storage.migrations import ATTEMPT_SUMMARY, TALLY_ROWS
+from bot.storage.migrations import ATTEMPT_SUMMARY, NOW_SIGNED, TALLY_ROWS
 from bot.storage.repo import fetch_all, fetch_one
 
 
@@ -108,7 +108,7 @@ async def rebuild(conn: aiosqlite.Connection) -> None:
     )
     await conn.execute(
         "INSERT INTO answer_tally (instrument, stage, item, category, cohort, gender, correct, n)"
-        + TALLY_ROWS.format(attempts="a.tallied = 1", sign="1", extra="")
+        + TALLY_ROWS.format(attempts="a.tallied = 1", **NOW_SIGNED)
     )
     await conn.execute("UPDATE tally_state SET dirty = 0")
 

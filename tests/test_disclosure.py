@@ -23,7 +23,7 @@ from bot.clock import FixedClock
 from bot.content import Content
 from bot.services import disclosure
 from bot.services.report import MEAN_DECIMALS, SHARE_DECIMALS, Figures, StageFigures, figures
-from bot.services.scores import normalised_change
+from bot.services.scores import normalised_change, stamp_of
 from bot.storage import Database, answers, repo
 from bot.storage.repo import ParticipantFields
 from tests.auditor import Atom, Problem, Select, audit
@@ -85,8 +85,10 @@ async def store(db: Database, content: Content, people: list[Person]) -> None:
                     seed=number,
                     now=clock.now(),
                 )
+                instrument = content.instruments[kind]
                 for item, value in values.items():
-                    await answers.save_answer(conn, attempt.id, item, value, clock.now())
+                    stamp = stamp_of(instrument.item(item), value)
+                    await answers.save_answer(conn, attempt.id, item, value, clock.now(), stamp)
                 await answers.submit(conn, attempt.id, clock.now())
 
 

@@ -19,7 +19,7 @@ async def summaries(db: Database) -> tuple[set[tuple[object, ...]], set[tuple[ob
             for c in await tally.counts(conn)
         }
         rows = await conn.execute_fetchall(
-            "SELECT id, tallied, score, rating, correct_items FROM attempts"
+            "SELECT id, tallied, score, score_max, rating, correct_items FROM attempts"
         )
     return counts, {tuple(r) for r in rows}
 

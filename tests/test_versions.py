@@ -103,7 +103,7 @@ async def report_score(db: Database, content: Content, clock: FixedClock, pid: i
     """The pre-test score the report counts for one person."""
     await figures(db, content, clock.now())
     async with db.read() as conn:
-        return (await tally.scores(conn, "kat", "pre"))[pid]
+        return (await tally.scores(conn, "kat", "pre"))[pid][0]
 
 
 async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_given_under(

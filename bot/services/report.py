@@ -535,9 +535,8 @@ async def figures(
             right = await tally.right_answers(conn, kat.kind, first, last)
             finals = await tally.scores(conn, kat.kind, last)
         result.kat = _kat(kat, pairs, right, k, await _corrections(db, content, kat, k))
-        maximum = kat.max_score
-        if maximum:
-            scores = {pid: 100 * score / maximum for pid, score in finals.items()}
+        # The certificates' percentage: of the questions scored, as for each person's /me.
+        scores = {pid: 100 * score / asked for pid, (score, asked) in finals.items() if asked}
     result.certificates = await _certificates(db, content, scores, k)
     return result
 

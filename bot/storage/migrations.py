@@ -12,7 +12,7 @@ from __future__ import annotations
 # with the same text, so the two can never count differently.
 TALLY_ROWS = """
     SELECT a.instrument, a.stage, x.item, j.value, {cohort}, {gender},
-           CASE WHEN t.type = 'quiz' THEN COALESCE(x.correct, x.value = t.answer) ELSE -1 END,
+           CASE WHEN t.type = 'quiz' THEN COALESCE(x.correct, -1) ELSE -1 END,
            {sign} * COUNT(*)
     FROM attempts a
     JOIN participants p ON p.id = a.participant_id
@@ -40,12 +40,11 @@ NOW_SIGNED = {
     "gender": "COALESCE(p.gender, 'unknown')",
 }
 ATTEMPT_SUMMARY = """
-    score = (SELECT COUNT(*) FROM answers x JOIN tally_items t
-             ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
-             WHERE x.attempt_id = {attempt}.id AND COALESCE(x.correct, x.value = t.answer)),
-    correct_items = (SELECT json_group_array(x.item) FROM answers x JOIN tally_items t
-             ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'quiz'
-             WHERE x.attempt_id = {attempt}.id AND COALESCE(x.correct, x.value = t.answer)),
+    score = (SELECT COALESCE(SUM(x.correct), 0) FROM answers x
+             WHERE x.attempt_id = {attempt}.id),
+    score_max = (SELECT COUNT(x.correct) FROM answers x WHERE x.attempt_id = {attempt}.id),
+    correct_items = (SELECT json_group_array(x.item) FROM answers x
+             WHERE x.attempt_id = {attempt}.id AND x.correct = 1),
     rating = (SELECT AVG(CAST(x.value AS REAL)) FROM answers x JOIN tally_items t
               ON t.instrument = {attempt}.instrument AND t.item = x.item AND t.type = 'scale'
               WHERE x.attempt_id = {attempt}.id AND x.value <> 'null')
@@ -285,6 +284,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE attempts ADD COLUMN tallied INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE attempts ADD COLUMN score INTEGER;
+    ALTER TABLE attempts ADD COLUMN score_max INTEGER;
     ALTER TABLE attempts ADD COLUMN rating REAL;
     ALTER TABLE attempts ADD COLUMN correct_items TEXT;
     CREATE INDEX attempts_tallied ON attempts(instrument, stage) WHERE tallied = 1;

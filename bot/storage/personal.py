@@ -122,6 +122,7 @@ TABLES: Final[dict[str, Table]] = {
             # rating, the quiz items answered right (pseudonymous, like the answers).
             "tallied": KEEP,
             "score": KEEP,
+            "score_max": KEEP,
             "rating": KEEP,
             "correct_items": KEEP,
         },

@@ -194,15 +194,17 @@ async def right_answers(
     return {(r[0], str(r[1])): r[2] for r in rows}
 
 
-async def scores(conn: aiosqlite.Connection, instrument: str, stage: str) -> dict[int, int]:
-    """Participant -> score of their counted attempt at one stage of a quiz."""
+async def scores(
+    conn: aiosqlite.Connection, instrument: str, stage: str
+) -> dict[int, tuple[int, int]]:
+    """Participant -> (score, questions scored) of their counted attempt at a quiz stage."""
     rows = await fetch_all(
         conn,
-        "SELECT participant_id, score FROM attempts WHERE tallied = 1 AND instrument = ?"
-        " AND stage = ?",
+        "SELECT participant_id, score, score_max FROM attempts WHERE tallied = 1"
+        " AND instrument = ? AND stage = ?",
         (instrument, stage),
     )
-    return {r[0]: r[1] or 0 for r in rows}
+    return {r[0]: (r[1] or 0, r[2] or 0) for r in rows}
 
 
 async def open_answers(

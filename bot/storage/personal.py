@@ -129,7 +129,14 @@ TABLES: Final[dict[str, Table]] = {
     ),
     "answers": Table(
         "attempt_id IN (SELECT id FROM attempts WHERE participant_id = :pid)",
-        {"attempt_id": KEEP, "item": KEEP, "value": KEEP, "answered_at": KEEP},
+        {
+            "attempt_id": KEEP,
+            "item": KEEP,
+            "value": KEEP,
+            "answered_at": KEEP,
+            "item_version": KEEP,
+            "correct": KEEP,
+        },
     ),
     "attendance": Table(
         "participant_id = :pid",
@@ -317,6 +324,20 @@ TABLES: Final[dict[str, Table]] = {
     ),
     "tally_items": Table(None, {"instrument": KEEP, "item": KEEP, "type": KEEP, "answer": KEEP}),
     "tally_state": Table(None, {"id": KEEP, "dirty": KEEP}),
+    # Each version of each item the bot has loaded: content, no one's data.
+    "item_versions": Table(
+        None,
+        {
+            "instrument": KEEP,
+            "item": KEEP,
+            "fingerprint": KEEP,
+            "definition": KEEP,
+            "answer_key": KEEP,
+            "scored_key": KEEP,
+            "position": KEEP,
+            "first_seen": KEEP,
+        },
+    ),
 }
 
 

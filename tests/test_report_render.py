@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -12,7 +13,7 @@ import pytest
 from bot.content import Content, load_content
 from bot.i18n import Translator, load_catalogs
 from bot.services.report import Figures
-from bot.services.report_render import render_charts, render_html
+from bot.services.report_render import _shape, render_charts, render_html
 from tests.conftest import CONTENT_DIR
 from tests.test_disclosure import Person, make_people, report_of
 
@@ -127,3 +128,14 @@ def test_arabic_is_right_to_left(figures: Figures, content: Content) -> None:
     parse(page)
     assert '<html lang="ar" dir="rtl">' in page
     assert "طنجة" in page
+
+
+def test_arabic_charts_have_every_glyph_joined(figures: Figures, content: Content) -> None:
+    # Before: every Arabic letter was a missing-glyph box (matplotlib's font has none).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        charts = render_charts(figures, content, Translator("ar", content.programme.tz))
+    assert charts
+    # Letters are drawn in their joined (presentation) forms, in visual order.
+    assert _shape("نسبة") != "نسبة"
+    assert all("\ufe70" <= ch <= "\ufeff" for ch in _shape("نسبة"))

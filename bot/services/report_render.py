@@ -9,13 +9,20 @@ and the charts alike, so no number the disclosure rules withheld can appear here
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import arabic_reshaper
+import matplotlib
 from babel.numbers import format_decimal, format_percent
+from bidi import get_display
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -36,6 +43,7 @@ from bot.services.report import (
     StageFigures,
 )
 
+FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 # 8 inches at 135 dpi: 1080 px, the width a phone shows a photo at without scaling up.
 WIDTH_IN = 8.0
 DPI = 135
@@ -99,7 +107,26 @@ def _wrap(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
         wrapped[-1] = textwrap.shorten(wrapped[-1] + " …", width, placeholder=" …")
         if not wrapped[-1].endswith("…"):
             wrapped[-1] += " …"
-    return "\n".join(wrapped)
+    return "\n".join(_shape(line) for line in wrapped)
+
+
+ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def _shape(text: str) -> str:
+    """Arabic text as matplotlib must draw it: letters joined, in visual order (matplotlib
+    has no text shaping of its own); other text unchanged."""
+    if not ARABIC.search(text):
+        return text
+    return str(get_display(arabic_reshaper.reshape(text)))
+
+
+@functools.cache
+def _fonts() -> None:
+    """Draw Arabic with the Noto font the package ships, Latin with matplotlib's own."""
+    for name in ("NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf"):
+        font_manager.fontManager.addfont(str(FONTS / name))
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", "Noto Naskh Arabic"]
 
 
 def _instrument_title(content: Content, kind: str, t: Translator) -> str:
@@ -182,6 +209,7 @@ def _reason_name(reason: str, t: Translator) -> str:
 
 def _figure(height: float) -> Figure:
     """A phone-width figure on an Agg canvas."""
+    _fonts()
     figure = Figure(
         figsize=(WIDTH_IN, min(max(height, 4.0), MAX_HEIGHT_IN)), dpi=DPI, layout="constrained"
     )
@@ -205,7 +233,7 @@ def _style(axes: Axes, t: Translator, limit: float = 1.0) -> None:
     axes.set_xlim(0, limit)
     ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
     axes.xaxis.set_major_locator(FixedLocator(ticks))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _percent(v, t)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _shape(_percent(v, t))))
     _frame(axes)
 
 
@@ -221,7 +249,14 @@ def _frame(axes: Axes) -> None:
 def _suppressed(axes: Axes, x: float, y: float, t: Translator, colour: str = MUTED) -> None:
     """Write "hidden" where a withheld bar would be."""
     axes.text(
-        x, y, _hidden(t), va="center", ha="left", fontsize=FONT, color=colour, fontstyle="italic"
+        x,
+        y,
+        _shape(_hidden(t)),
+        va="center",
+        ha="left",
+        fontsize=FONT,
+        color=colour,
+        fontstyle="italic",
     )
 
 
@@ -234,18 +269,20 @@ def _rows(axes: Axes, labels: Sequence[str], xlabel: str) -> None:
 
 def _value(axes: Axes, x: float, y: float, text: str) -> None:
     """Write a bar's value just after its end."""
-    axes.text(x, y, text, va="center", ha="left", fontsize=FONT)
+    axes.text(x, y, _shape(text), va="center", ha="left", fontsize=FONT)
 
 
 def _legend(figure: Figure, handles: Sequence[Patch], ncols: int, title: str | None = None) -> None:
     """A legend above the plot, outside the axes."""
+    for handle in handles:
+        handle.set_label(_shape(str(handle.get_label())))
     legend = figure.legend(
         handles=list(handles),
         loc="outside lower center",
         ncols=ncols,
         fontsize=FONT,
         frameon=False,
-        title=title,
+        title=None if title is None else _shape(title),
     )
     if title is not None:
         legend.get_title().set_fontsize(FONT)
@@ -275,7 +312,7 @@ def _rates_chart(figures: Figures, content: Content, t: Translator) -> _Chart | 
         _value(axes, row.rate + 0.01, y, _percent(row.rate, t))
     _style(axes, t, 1.2)
     _rows(axes, [_wrap(b[0], 40, 2) for b in bars], t.gettext("Share of the roster who answered"))
-    figure.suptitle(title, fontsize=TITLE_FONT)
+    figure.suptitle(_shape(title), fontsize=TITLE_FONT)
     return _Chart("rates.png", "rates", title, _png(figure))
 
 

@@ -48,13 +48,17 @@ async def _evaluation(out: Path, sandbox: Sandbox, content: Content, settings: S
     await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
     found = await figures(db, content, sandbox.clock.now(), settings.report_min_cell)
     (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
+    # The same report in Arabic (right to left), as `relais report --locale ar` writes it.
+    arabic = Translator("ar", content.programme.tz)
+    (out / "report-ar.html").write_text(render_html(found, content, arabic), encoding="utf-8")
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     for name, data in render_charts(found, content, t):
         (charts / name).write_bytes(data)
     print(
         f"5. Evaluation: {answers} answers exported to {out / 'export.csv'} and "
-        f"{out / 'export.xlsx'} (participants as codes); report in {out / 'report.html'}, "
+        f"{out / 'export.xlsx'} (participants as codes); report in {out / 'report.html'} "
+        f"(in Arabic: {out / 'report-ar.html'}), "
         f"charts in {charts} (figures under {found.k} respondents hidden).\n"
     )
 

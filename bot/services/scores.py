@@ -8,7 +8,7 @@ from statistics import fmean
 from typing import Any
 
 from bot.content import Content
-from bot.content.instruments import Instrument
+from bot.content.instruments import Instrument, Item
 from bot.i18n import Translator, escape
 from bot.storage import Database
 from bot.storage import answers as store
@@ -16,13 +16,20 @@ from bot.storage.answers import Attempt
 from bot.storage.repo import Participant
 
 
+def is_correct(item: Item, value: Any) -> bool | None:
+    """Whether an answer to a quiz item is right; None when not a quiz item or not answered.
+
+    The one place that compares an answer with the key: the score, the certificates, the
+    exports and the report all come here, so a versioned key is plugged in here only.
+    """
+    if item.type != "quiz" or value is None:
+        return None
+    return bool(value == item.answer)
+
+
 def score(instrument: Instrument, answers: dict[str, Any]) -> int:
     """One point per quiz item answered with its right option."""
-    return sum(
-        1
-        for item in instrument.items
-        if item.type == "quiz" and answers.get(item.id) == item.answer
-    )
+    return sum(1 for item in instrument.items if is_correct(item, answers.get(item.id)))
 
 
 def normalised_gain(pre: int, post: int, maximum: int) -> float | None:
@@ -114,7 +121,7 @@ async def results_text(
         answers = await store.answers_of(conn, attempt.id) if attempt else {}
     for number, item in enumerate(kat.items, start=1):
         right = item.option(item.answer or "")
-        mark = "✅" if answers.get(item.id) == item.answer else "❌"
+        mark = "✅" if is_correct(item, answers.get(item.id)) else "❌"
         lines.append("")
         lines.append(f"{mark} {number}. {escape(item.text.get(loc))}")
         if right is not None:

@@ -429,10 +429,11 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     )
     t = Translator(args.locale, content.programme.tz)
     if args.format == "moodle":
-        if args.instrument or args.since or args.until:
+        if args.instrument or args.since or args.until or args.with_identities:
             print(
-                "relais: --format moodle takes no --instrument, --since or --until"
-                " (it holds the KAT and the certificates as they stand)",
+                "relais: --format moodle takes no --instrument, --since, --until or"
+                " --with-identities (it holds the KAT and the certificates as they stand,"
+                " by e-mail)",
                 file=sys.stderr,
             )
             return EXIT_INVALID

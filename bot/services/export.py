@@ -383,7 +383,8 @@ class _Sheet:
         self.rows = 0
         cells = []
         for value in header:
-            cell = WriteOnlyCell(self.sheet, value=_xlsx_value(self.sheet, value))
+            cell = WriteOnlyCell(self.sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+            cell.data_type = "s"  # a header is text, whatever it starts with
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cells.append(cell)

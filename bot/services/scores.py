@@ -19,8 +19,8 @@ from bot.storage.repo import Participant
 def is_correct(item: Item, value: Any) -> bool | None:
     """Whether an answer to a quiz item is right; None when not a quiz item or not answered.
 
-    The one place that compares an answer with the key: the score, the certificates, the
-    exports and the report all come here, so a versioned key is plugged in here only.
+    The one place that compares an answer with the key: the scores, the certificates and
+    the exports come here, so a versioned key is plugged in here only.
     """
     if item.type != "quiz" or value is None:
         return None

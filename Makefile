@@ -5,10 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DOMAIN := relais
 
-.PHONY: help install catalogs extract update-catalogs lint format test demo sandbox run check bench clean
+.PHONY: help install catalogs extract update-catalogs lint format test test-clients clients demo sandbox run check bench clean
 
 help:
 	@echo "make test     install, compile the catalogs, lint, type-check and run the tests"
+	@echo "make test-clients  open the demo's exports in LibreOffice Calc and print its report with Chromium"
 	@echo "make demo     play the scripted demo: the real bot against a local Telegram emulator"
 	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
 	@echo "make run      run the bot against Telegram (RELAIS_BOT_TOKEN in the environment or .env)"
@@ -48,6 +49,25 @@ format: $(STAMP)
 
 test: $(STAMP) catalogs lint
 	$(BIN)/pytest -q -m "not clients"
+
+# The programs people open the files with, from the distribution's packages (Debian names):
+# LibreOffice Calc without its GUI, Chromium, poppler's PDF tools, fonts for Arabic.
+CLIENT_PACKAGES := libreoffice-calc-nogui chromium poppler-utils fonts-noto-core fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+clients:
+	@missing=$$(for p in $(CLIENT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			-o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+
+test-clients: $(STAMP) catalogs clients
+	$(BIN)/pytest -q -m clients
 
 check: $(STAMP)
 	$(BIN)/relais check

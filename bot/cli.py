@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram.request import BaseRequest
 
@@ -20,6 +21,10 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Database, MigrationError, repo
 from bot.storage.lock import AlreadyRunning, InstanceLock, running_pid
 from bot.storage.repo import Role
+
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.i18n import Translator
 
 EXIT_OK, EXIT_INVALID, EXIT_CONFIG = 0, 1, 2
 CLI_ACTOR = "cli"
@@ -173,8 +178,17 @@ def _parser() -> argparse.ArgumentParser:
     cast.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     cast.add_argument("--no-wait", action="store_true", help="queue and exit without progress")
 
-    export = sub.add_parser("export", help="export the responses (pseudonymous CSV or XLSX)")
-    export.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    export = sub.add_parser(
+        "export",
+        help="export the responses (pseudonymous CSV or XLSX), or the grades for Moodle",
+    )
+    export.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "moodle"],
+        default="xlsx",
+        help="moodle: KAT percentages and certificates by e-mail for Moodle's CSV grade"
+        " import (identities: owner-only file, audited)",
+    )
     export.add_argument("--out", type=Path, help="file to write (default: relais-export.FORMAT)")
     export.add_argument("--instrument", choices=["kat", "satisfaction", "followup"])
     export.add_argument("--cohort", help="only this cohort")
@@ -548,8 +562,18 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     filters = export.Filters(
         args.instrument, args.cohort, _date(args.since, "since"), _date(args.until, "until")
     )
-    out = args.out or Path(f"relais-export.{args.format}")
     t = Translator(args.locale, content.programme.tz)
+    if args.format == "moodle":
+        if args.instrument or args.since or args.until or args.with_identities:
+            print(
+                "relais: --format moodle takes no --instrument, --since, --until or"
+                " --with-identities (it holds the KAT and the certificates as they stand,"
+                " by e-mail)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        return await _export_moodle(settings, content, args, t)
+    out = args.out or Path(f"relais-export.{args.format}")
     async with Database.opened(settings.database) as db:
         writer = export.write_csv if args.format == "csv" else export.write_xlsx
         count = await writer(db, content, out, filters, t)
@@ -572,6 +596,25 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
                 db, actor=CLI_ACTOR, action="export.identities", details={"rows": people}, now=now
             )
             print(f"{args.with_identities}: identities of {people} participant(s); keep it private")
+    return EXIT_OK
+
+
+async def _export_moodle(
+    settings: Settings, content: Content, args: argparse.Namespace, t: Translator
+) -> int:
+    """The grades file for Moodle: it names people, so it is written for its owner only."""
+    from bot.services import export
+
+    out = args.out or Path("relais-moodle-grades.csv")
+    async with Database.opened(settings.database) as db:
+        written = await export.write_moodle(db, content, out, t, args.cohort)
+        details = {"format": "moodle", "cohort": args.cohort, "rows": written.rows}
+        await export.record(
+            db, actor=CLI_ACTOR, action="export.moodle", details=details, now=SystemClock().now()
+        )
+    print(f"{out}: grades of {written.rows} participant(s) for Moodle; keep it private")
+    if written.without_email:
+        print(f"{written.without_email} participant(s) without an e-mail left out")
     return EXIT_OK
 
 

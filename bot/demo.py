@@ -82,6 +82,9 @@ async def _evaluation(out: Path, db: Database, content: Content, settings: Setti
     await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
     found = await figures(db, content, REPORT_AT, settings.report_min_cell)
     (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
+    # The same report in Arabic (right to left), as `relais report --locale ar` writes it.
+    arabic = Translator("ar", content.programme.tz)
+    (out / "report-ar.html").write_text(render_html(found, content, arabic), encoding="utf-8")
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     for name, data in render_charts(found, content, t):
@@ -89,8 +92,8 @@ async def _evaluation(out: Path, db: Database, content: Content, settings: Setti
     print(
         f"7. Evaluation on {REPORT_AT:%Y-%m-%d} (every stage closed): {answers} answers "
         f"exported to {out / 'export.csv'} and {out / 'export.xlsx'} (participants as codes); "
-        f"report in {out / 'report.html'}, charts in {charts} (figures under {found.k} "
-        "people hidden).\n"
+        f"report in {out / 'report.html'} (in Arabic: {out / 'report-ar.html'}), charts in "
+        f"{charts} (every figure on at least {found.k} people).\n"
     )
 
 

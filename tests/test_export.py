@@ -20,7 +20,7 @@ from bot.services import export
 from bot.services.report import figures
 from bot.services.scores import normalised_change, stamp_of
 from bot.storage import Database, answers, repo
-from bot.storage.repo import ParticipantFields
+from bot.storage.repo import Participant, ParticipantFields, Role
 
 Expected = dict[tuple[str, str, str, str], Any]  # (code, instrument, stage, item) -> value
 
@@ -296,3 +296,364 @@ def test_export_and_report_from_the_command_line(
     assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert list((tmp_path / "c").glob("*.png"))
     assert "identities of 8 participant(s)" in capsys.readouterr().out
+
+
+# --- Issue 12: exports that are safe, scorable, readable, and a Moodle grades file ------
+
+# What participants may type that a spreadsheet would run or that XML cannot hold.
+HOSTILE = [
+    '=HYPERLINK("http://x","click")',
+    "=1+1",
+    "+33 6 12",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTab",
+    "\rReturn",
+    "Vertical\x0btab",
+    "Normal, é ع",
+]
+
+
+async def _person(db: Database, clock: FixedClock, number: int, **fields: Any) -> Participant:
+    values: dict[str, Any] = {
+        "external_id": f"AN-{number:04d}",
+        "full_name": f"Personne {number}",
+        "email": f"p{number}@example.org",
+        "gender": "female",
+        "agency": None,
+        "region": None,
+        "cohort": "tanger",
+        "language": "fr",
+    }
+    values.update(fields)
+    async with db.transaction() as conn:
+        return await repo.insert_participant(conn, ParticipantFields(**values), clock.now())
+
+
+async def _hostile_followups(db: Database, clock: FixedClock, content: Content) -> None:
+    from tests.conftest import submitted_attempt
+
+    for number, text in enumerate(HOSTILE):
+        pid = (await _person(db, clock, number)).id
+        given = {"usefulness": 4, "frequency": "weekly", "example": text}
+        await submitted_attempt(db, clock, content, pid, "followup", "six-months", given)
+
+
+async def test_typed_formulas_and_control_characters_stay_text_in_csv_and_xlsx(
+    db: Database, clock: FixedClock, content: Content, t: Translator, tmp_path: Path
+) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    await _hostile_followups(db, clock, content)
+    path = tmp_path / "export.csv"
+    await export.write_csv(db, content, path, export.Filters("followup"), t)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    typed = [r for r in rows if r["item"] == "example"]
+    values = {r["value"] for r in typed}
+    for text in HOSTILE:
+        if text[0] in "=+-@\t":
+            assert "'" + text in values, text
+    assert "Normal, é ع" in values
+    assert not any(v[:1] in "=+-@\t" for r in rows for v in r.values() if v)
+
+    book_path = tmp_path / "export.xlsx"
+    # Before: one \x0b made openpyxl stop mid-file (IllegalCharacterError).
+    await export.write_xlsx(db, content, book_path, export.Filters("followup"), t)
+    book = load_workbook(book_path)  # the full reader: it sees data types and formulas
+    long_sheet = book["answers"]
+    header = [c.value for c in long_sheet[1]]
+    column = header.index("value") + 1
+    cells = [
+        long_sheet.cell(row, column)
+        for row in range(2, long_sheet.max_row + 1)
+        if long_sheet.cell(row, header.index("item") + 1).value == "example"
+    ]
+    assert {c.data_type for c in cells} == {"s"}
+    # XML reads a raw carriage return back as a line feed: the line break survives.
+    expected = {ILLEGAL_CHARACTERS_RE.sub("\ufffd", text).replace("\r", "\n") for text in HOSTILE}
+    assert {c.value for c in cells} == expected
+    assert "Vertical\ufffdtab" in expected
+    wide = book["followup"]
+    wide_header = [c.value for c in wide[1]]
+    example = next(i for i, h in enumerate(wide_header, 1) if str(h).startswith("example ·"))
+    column_cells = [wide.cell(r, example) for r in range(2, wide.max_row + 1)]
+    assert {c.data_type for c in column_cells} == {"s"}
+    assert '=HYPERLINK("http://x","click")' in {c.value for c in column_cells}
+
+
+async def test_the_evaluator_receives_a_safe_file_in_the_chat(
+    db: Database, clock: FixedClock, content: Content, new_user: Any, api: Any, tmp_path: Path
+) -> None:
+    from tests.conftest import staff_invite
+
+    await _hostile_followups(db, clock, content)
+    evaluator = new_user("Karim")
+    await evaluator.send(f"/start {(await staff_invite(db, clock, Role.EVALUATOR)).token}")
+    sent = await evaluator.send("/export followup")
+    assert sent.last.document is not None
+    received = tmp_path / "received.xlsx"
+    received.write_bytes(api.files[sent.last.document].content)
+    book = load_workbook(received)
+    formulas = [c for row in book["answers"].iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+
+
+def _kat_given(content: Content, code_rng: random.Random, right: int) -> dict[str, Any]:
+    """KAT answers with exactly ``right`` right ones."""
+    kat = content.instruments["kat"]
+    given: dict[str, Any] = {}
+    for index, item in enumerate(kat.items):
+        wrong = [o.id for o in item.options or [] if o.id != item.answer]
+        given[item.id] = item.answer if index < right else code_rng.choice(wrong)
+    return given
+
+
+async def test_the_kat_sheet_can_be_scored_and_the_codebook_names_the_answer(
+    db: Database, clock: FixedClock, content: Content, t: Translator, tmp_path: Path
+) -> None:
+    from tests.conftest import submitted_attempt
+
+    kat = content.instruments["kat"]
+    rng = random.Random(12)
+    scores = {0: (3, 8), 1: (5, None), 2: (10, 9)}
+    codes: dict[int, str] = {}
+    answered: dict[tuple[int, str], dict[str, Any]] = {}
+    for number, (pre, post) in scores.items():
+        person = await _person(db, clock, number, gender="male" if number else "female")
+        codes[number] = person.code
+        pid = person.id
+        for stage, right in (("pre", pre), ("post", post)):
+            if right is None:
+                continue
+            answered[(number, stage)] = _kat_given(content, rng, right)
+            given = answered[(number, stage)]
+            await submitted_attempt(db, clock, content, pid, "kat", stage, given)
+    path = tmp_path / "kat.xlsx"
+    await export.write_xlsx(db, content, path, export.Filters("kat"), t)
+    book = load_workbook(path, read_only=True)
+    lines = list(book["kat"].iter_rows(values_only=True))
+    header = list(lines[0])
+    assert header[:6] == ["participant", "cohort", "gender", "max_score", "pre_score", "post_score"]
+    assert header[6:10] == ["q01_pre", "q01_pre_correct", "q01_post", "q01_post_correct"]
+    # The reader drops trailing empty cells: pad the rows back to the header.
+    by_code = {
+        line[0]: dict(zip(header, [*line, *[None] * (len(header) - len(line))], strict=True))
+        for line in lines[1:]
+    }
+    assert set(by_code) == set(codes.values())  # one row per participant, pre and post side by side
+    for number, (pre, post) in scores.items():
+        row = by_code[codes[number]]
+        assert row["max_score"] == 10
+        assert row["pre_score"] == pre
+        assert row["post_score"] == (post if post is not None else None)
+        for index, item in enumerate(kat.items):
+            assert row[f"{item.id}_pre_correct"] == (1 if index < pre else 0)
+            mark = row[f"{item.id}_post_correct"]
+            assert mark == (None if post is None else int(index < post))
+            chosen = next(
+                o for o in item.options or [] if o.id == answered[(number, "pre")][item.id]
+            )
+            assert row[f"{item.id}_pre"] == chosen.text.get("fr")
+        # The sum of the marks is the score: a spreadsheet user can check one with the other.
+        assert sum(row[f"{i.id}_pre_correct"] for i in kat.items) == row["pre_score"]
+
+    codebook = list(book["codebook"].iter_rows(values_only=True))
+    columns = list(codebook[0])
+    assert columns == list(export.CODEBOOK_COLUMNS)
+    q01 = kat.items[0]
+    q01_rows = [dict(zip(columns, r, strict=True)) for r in codebook[1:] if r[1] == "q01"]
+    assert {r["answer"] for r in q01_rows} == {q01.answer}
+    assert [r["code"] for r in q01_rows if r["correct"] == "yes"] == [q01.answer]
+    assert len({r["item_version"] for r in q01_rows}) == 1
+    assert q01_rows[0]["item_version"]
+
+
+async def test_the_item_version_changes_with_the_wording_or_the_key(content: Content) -> None:
+    item = content.instruments["kat"].items[0]
+    other = next(o.id for o in item.options or [] if o.id != item.answer)
+    assert export.item_version(item) == export.item_version(item.model_copy())
+    assert export.item_version(item) != export.item_version(
+        item.model_copy(update={"answer": other})
+    )
+
+
+async def test_xlsx_sheets_are_readable_and_right_to_left_in_arabic(
+    db: Database, clock: FixedClock, content: Content, tmp_path: Path
+) -> None:
+    load_catalogs()
+    await populate(db, clock, content, n=6)
+    for locale in ("fr", "ar"):
+        path = tmp_path / f"export-{locale}.xlsx"
+        await export.write_xlsx(
+            db, content, path, export.Filters(), Translator(locale, content.programme.tz)
+        )
+        book = load_workbook(path)
+        for sheet in book.worksheets:
+            assert sheet.freeze_panes in ("A2", "B2"), sheet.title
+            assert sheet.auto_filter.ref == (
+                f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+            ), sheet.title
+            widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1]]
+            assert all(8 <= w <= 60 for w in widths), (sheet.title, widths)
+            assert bool(sheet.sheet_view.rightToLeft) is (locale == "ar"), sheet.title
+            assert all(c.font.b for c in sheet[1])
+        assert (
+            book["answers"].column_dimensions["F"].width
+            < book["answers"].column_dimensions["G"].width
+        )  # item (a code) narrower than item_text
+
+
+async def test_the_fast_csv_rows_equal_the_reference_rows(
+    db: Database, clock: FixedClock, content: Content, t: Translator, tmp_path: Path
+) -> None:
+    await populate(db, clock, content, n=9)
+    reference = [
+        [export.neutralise(c) if i in (2, 6, 7, 8) else c for i, c in enumerate(row)]
+        async for row in _reference_rows(db, content, t)
+    ]
+    path = tmp_path / "export.csv"
+    await export.write_csv(db, content, path, export.Filters(), t)
+    written = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert written[1:] == reference
+
+
+async def _reference_rows(db: Database, content: Content, t: Translator) -> Any:
+    async for answer in export.answers(db, export.Filters()):
+        yield export.long_row(answer, content, t)
+
+
+async def test_moodle_grades_by_email_with_kat_percentages_and_certificates(
+    db: Database, clock: FixedClock, content: Content, t: Translator, tmp_path: Path
+) -> None:
+    from bot.services.certificates import sessions_required
+    from bot.storage import progress
+    from tests.conftest import submitted_attempt
+
+    kat = content.instruments["kat"]
+    rules = kat.certificates
+    assert rules is not None
+    rng = random.Random(9)
+    plan = [
+        # number, pre right, post right, attended everything, plan submitted, e-mail
+        (0, 4, 9, True, True, "p0@example.org"),  # 90 %: achievement
+        (1, 2, 5, True, False, "p1@example.org"),  # 50 %, no plan: participation
+        (2, 6, None, False, False, "p2@example.org"),  # no post-test: none
+        (3, 5, 7, False, False, None),  # no e-mail: left out (Moodle could not match it)
+    ]
+    for number, pre, post, attended, planned, email in plan:
+        pid = (await _person(db, clock, number, email=email)).id
+        await submitted_attempt(
+            db, clock, content, pid, "kat", "pre", _kat_given(content, rng, pre)
+        )
+        if post is not None:
+            given = _kat_given(content, rng, post)
+            await submitted_attempt(db, clock, content, pid, "kat", "post", given)
+        async with db.transaction() as conn:
+            if attended:
+                required = sessions_required(content, rules, "tanger")
+                for session in {s.id for level in required.values() for s in level}:
+                    await progress.record_attendance(conn, pid, session, True, clock.now())
+            if planned:
+                await progress.add_plan(
+                    conn,
+                    pid,
+                    file_id="f",
+                    file_unique_id="u",
+                    file_name="plan.pdf",
+                    mime_type="application/pdf",
+                    size=10,
+                    now=clock.now(),
+                )
+    path = tmp_path / "moodle.csv"
+    written = await export.write_moodle(db, content, path, t)
+    assert written == export.MoodleExport(rows=3, without_email=1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8").splitlines()))
+    assert rows == [
+        ["email", "idnumber", "fullname", "kat_pre", "kat_post", "certificate"],
+        ["p0@example.org", "AN-0000", "Personne 0", "40", "90", "Réussite"],
+        ["p1@example.org", "AN-0001", "Personne 1", "20", "50", "Participation"],
+        ["p2@example.org", "AN-0002", "Personne 2", "60", "-", "Aucun"],
+    ]
+
+
+async def test_only_coordinators_get_the_moodle_grades_in_the_chat(
+    db: Database, clock: FixedClock, content: Content, new_user: Any, api: Any
+) -> None:
+    from tests.conftest import staff_invite
+
+    await populate(db, clock, content, n=4)
+    evaluator = new_user("Karim")
+    await evaluator.send(f"/start {(await staff_invite(db, clock, Role.EVALUATOR)).token}")
+    refused = await evaluator.send("/export moodle")
+    assert refused.text == "Les notes nominatives sont réservées à la coordination."
+    assert refused.last.document is None
+
+    coordinator = new_user("Salma")
+    await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
+    sent = await coordinator.send("/export moodle")
+    document = sent.last
+    assert document.document is not None
+    received = api.files[document.document]
+    assert received.file_name == "relais-moodle-grades.csv"
+    lines = received.content.decode("utf-8").splitlines()
+    assert lines[0] == "email,idnumber,fullname,kat_pre,kat_post,certificate"
+    assert len(lines) == 5
+    assert all("@example.org" in line for line in lines[1:])
+    assert "Notes de 4 participants" in document.text
+    async with db.read() as conn:
+        actions = [e.action for e in await repo.audit_entries(conn)]
+    assert "export.moodle" in actions
+
+
+def test_moodle_grades_and_identities_from_the_command_line_are_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.cli import EXIT_INVALID, EXIT_OK, main
+    from tests.conftest import CONTENT_DIR
+
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    monkeypatch.chdir(tmp_path)
+
+    async def fill() -> None:
+        from bot.content import load_content
+
+        db = await Database.open(tmp_path / "relais.db")
+        try:
+            await populate(
+                db, FixedClock(datetime(2027, 1, 6, tzinfo=UTC)), load_content(CONTENT_DIR), n=5
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(fill())
+    ids = tmp_path / "ids.csv"
+    ids.write_text("old", encoding="utf-8")
+    ids.chmod(0o644)
+    assert main(["export", "--format", "moodle"]) == EXIT_OK
+    grades = tmp_path / "relais-moodle-grades.csv"
+    assert grades.stat().st_mode & 0o777 == 0o600
+    assert len(grades.read_text(encoding="utf-8").splitlines()) == 6
+    assert "grades of 5 participant(s) for Moodle" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "export",
+                "--out",
+                str(tmp_path / "x.csv"),
+                "--format",
+                "csv",
+                "--with-identities",
+                str(ids),
+            ]
+        )
+        == EXIT_OK
+    )
+    assert ids.stat().st_mode & 0o777 == 0o600
+    assert main(["export", "--format", "moodle", "--instrument", "kat"]) == EXIT_INVALID

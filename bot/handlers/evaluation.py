@@ -23,7 +23,8 @@ from bot.services.report_render import render_charts, render_html
 async def send_export(update: Update, context: Context) -> None:
     """Stores an audit entry; sends the responses as XLSX (or CSV: /export csv), codes only.
 
-    ``/export identities`` sends codes with names to coordinators only.
+    ``/export identities`` sends codes with names, ``/export moodle`` the grades by e-mail
+    for Moodle's import: both to coordinators (and admins) only.
     """
     rt = runtime(context)
     who = await staff_caller(update, context, EVALUATION)
@@ -45,6 +46,28 @@ async def send_export(update: Update, context: Context) -> None:
                 rt.db, actor=actor, action="export.identities", details={"rows": rows}, now=now
             )
             caption = t.gettext("Identities: keep this file private.")
+        elif "moodle" in args:
+            if not roles & COORDINATION:
+                await reply(update, who, t.gettext("Grades by name are for coordinators only."))
+                return
+            cohorts = [a for a in args if a in rt.content.programme.cohort_ids]
+            path = Path(tmp) / "relais-moodle-grades.csv"
+            cohort = cohorts[0] if cohorts else None
+            written = await export.write_moodle(rt.db, rt.content, path, t, cohort)
+            await export.record(
+                rt.db,
+                actor=actor,
+                action="export.moodle",
+                details={"format": "moodle", "cohort": cohort, "rows": written.rows},
+                now=now,
+            )
+            caption = t.ngettext(
+                "Grades of %(n)d participant for Moodle's grade import; names and e-mails:"
+                " keep this file private.",
+                "Grades of %(n)d participants for Moodle's grade import; names and e-mails:"
+                " keep this file private.",
+                written.rows,
+            )
         else:
             fmt = "csv" if "csv" in args else "xlsx"
             kinds = [a for a in args if a in rt.content.instruments]

@@ -4,27 +4,39 @@ Participants appear only as their stable code, with cohort and gender. Names,
 e-mails and Telegram ids go in a separate identities file, for coordinators only.
 Rows are streamed from SQLite to the file (openpyxl's write-only mode for XLSX),
 so memory does not grow with the number of answers.
+
+Participants' typed text is data, never a formula: a cell that a spreadsheet would read
+as one (``=``, ``+``, ``-``, ``@``, tab, carriage return first) gets a leading apostrophe
+in CSV and is a string-typed cell in XLSX; characters that XLSX cannot hold are replaced.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import aiosqlite
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from bot.content import Content
-from bot.content.instruments import Item
+from bot.content.instruments import Instrument, Item
 from bot.i18n import Translator
+from bot.services.certificates import certificate_statuses
+from bot.services.scores import is_correct, score
 from bot.services.versions import Catalog, catalog, seen_item
 from bot.storage import Database, repo
+from bot.storage import answers as store
 from bot.storage.repo import from_db_time
 
 LONG_COLUMNS = (
@@ -40,6 +52,12 @@ LONG_COLUMNS = (
     "answered_at_local",
     "answered_at_utc",
 )
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's list).
+FORMULA_START = frozenset("=+-@\t\r")
+
+MOODLE_COLUMNS = ("email", "idnumber", "fullname", "kat_pre", "kat_post", "certificate")
+# Moodle's grade import reads "-" (and an empty cell) as "no grade".
+MOODLE_NO_GRADE = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +85,15 @@ class Answer:
     attempt: int
     # The version of the item the person answered (None: unknown, given before versions).
     item_version: str | None = None
+    # Quiz items: right under the key of that version (or a declared correction of it).
+    correct: bool | None = None
 
 
 # Every answer of the latest submitted attempt per participant and stage; filters are
 # appended as AND clauses, then ANSWERS_ORDER.
 ANSWERS_SQL = (
     "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
-    " x.item, x.value, x.answered_at, x.item_version FROM answers x"
+    " x.item, x.value, x.answered_at, x.item_version, x.correct FROM answers x"
     " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
     " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
     " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
@@ -82,8 +102,8 @@ ANSWERS_SQL = (
 ANSWERS_ORDER = " ORDER BY a.instrument, p.code, a.stage, a.id"
 
 
-async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
-    """Every answer of the latest submitted attempt per participant and stage, in order."""
+async def _rows(db: Database, filters: Filters) -> AsyncIterator[aiosqlite.Row]:
+    """The rows of ``ANSWERS_SQL`` with the filters, as SQLite gives them."""
     sql = ANSWERS_SQL
     params: list[Any] = []
     if filters.instrument:
@@ -104,18 +124,30 @@ async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
         # million answers; 2,000 rows at a time stay small in memory.
         cursor.iter_chunk_size = 2000
         async for row in cursor:
-            yield Answer(
-                participant=row["code"],
-                cohort=row["cohort"],
-                gender=row["gender"] or "",
-                instrument=row["instrument"],
-                stage=row["stage"],
-                item=row["item"],
-                value=json.loads(row["value"]),
-                answered_at=from_db_time(row["answered_at"]),
-                attempt=row["attempt"],
-                item_version=row["item_version"],
-            )
+            yield row
+
+
+async def answers(db: Database, filters: Filters) -> AsyncIterator[Answer]:
+    """Every answer of the latest submitted attempt per participant and stage, in order."""
+    async for row in _rows(db, filters):
+        yield Answer(
+            participant=row["code"],
+            cohort=row["cohort"],
+            gender=row["gender"] or "",
+            instrument=row["instrument"],
+            stage=row["stage"],
+            item=row["item"],
+            value=json.loads(row["value"]),
+            answered_at=from_db_time(row["answered_at"]),
+            attempt=row["attempt"],
+            item_version=row["item_version"],
+            correct=None if row["correct"] is None else bool(row["correct"]),
+        )
+
+
+def neutralise(text: str) -> str:
+    """CSV: a leading apostrophe on text that a spreadsheet would run as a formula."""
+    return "'" + text if text and text[0] in FORMULA_START else text
 
 
 def value_code(value: Any) -> str:
@@ -137,10 +169,136 @@ def value_label(item: Item | None, value: Any, t: Translator) -> str:
     return "; ".join(o.text.get(t.locale) for i in ids if (o := item.option(str(i))) is not None)
 
 
+def item_version(item: Item) -> str:
+    """The version of the item loaded now (answers store the version they answered:
+    ``answers.item_version``, the same fingerprint)."""
+    return item.fingerprint
+
+
+@dataclass(slots=True)
+class _ItemText:
+    """An item's words in one language, looked up once per export instead of once per row."""
+
+    item: Item | None
+    text: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class _LongRows:
+    """Turns database rows into lines of the long table, caching labels and times.
+
+    A million answers repeat a few hundred distinct (item, value) pairs and minutes: each is
+    decoded, labelled and formatted once. ``safe`` neutralises formulas (for CSV).
+    """
+
+    def __init__(
+        self, content: Content, t: Translator, seen: Catalog | None, *, safe: bool
+    ) -> None:
+        self.content = content
+        self.seen = seen
+        self.locale = t.locale
+        self.tz = content.programme.tz
+        self.clean = neutralise if safe else _same
+        self.skipped = t.gettext("(skipped)")
+        # (instrument, item, version) -> the words of the version the person answered.
+        self.items: dict[tuple[str, str, str | None], _ItemText] = {}
+        self.values: dict[tuple[str, str, str | None, str], tuple[str, str]] = {}
+        self.local: dict[str, str] = {}
+        self.genders: dict[str, str] = {}
+
+    def item(self, instrument: str, item_id: str, version: str | None = None) -> _ItemText:
+        key = (instrument, item_id, version)
+        found = self.items.get(key)
+        if found is None:
+            if self.seen is not None:
+                item = seen_item(self.seen, self.content, instrument, item_id, version)
+            else:
+                loaded = self.content.instrument(instrument)
+                item = loaded.item(item_id) if loaded is not None else None
+            if item is None:  # an answer to an item since removed from the content
+                found = _ItemText(None, "")
+            else:
+                options = {o.id: o.text.get(self.locale) for o in item.options or []}
+                found = _ItemText(item, self.clean(item.text.get(self.locale)), options)
+            self.items[key] = found
+        return found
+
+    def label(self, info: _ItemText, value: Any) -> str:
+        if value is None:
+            return self.skipped
+        item = info.item
+        if item is None or item.type in ("text", "scale"):
+            return str(value)
+        ids = value if isinstance(value, list) else [value]
+        return "; ".join(label for i in ids if (label := info.options.get(str(i))) is not None)
+
+    def value(
+        self, instrument: str, item_id: str, version: str | None, stored: str
+    ) -> tuple[str, str]:
+        """The code and the label of a stored answer (JSON)."""
+        key = (instrument, item_id, version, stored)
+        found = self.values.get(key)
+        if found is None:
+            info = self.item(instrument, item_id, version)
+            value = json.loads(stored)
+            found = (self.clean(value_code(value)), self.clean(self.label(info, value)))
+            # Typed texts are all different: keep only the answers that recur.
+            if info.item is not None and info.item.type != "text":
+                self.values[key] = found
+        return found
+
+    def times(self, stored: str) -> tuple[str, str]:
+        # Stored by repo.to_db_time: "YYYY-MM-DDTHH:MM:SS+00:00".
+        if len(stored) == 25 and stored.endswith("+00:00"):
+            utc = stored[:19] + "Z"
+            minute = stored[:16]
+        else:
+            moment = from_db_time(stored)
+            utc = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            minute = moment.strftime("%Y-%m-%dT%H:%M")
+        local = self.local.get(minute)
+        if local is None:
+            if len(self.local) > 100_000:
+                self.local.clear()
+            moment = datetime.fromisoformat(minute).replace(tzinfo=UTC)
+            local = self.local[minute] = moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return local, utc
+
+    def line(self, row: aiosqlite.Row) -> list[str]:
+        """One line of the long table."""
+        # By position, in ANSWERS_SQL's order: code, cohort, gender, instrument, stage,
+        # attempt, item, value, answered_at, item_version, correct.
+        code, cohort, gender, instrument, stage, _, item_id, stored, answered_at, version, _ = row
+        gender = gender or ""
+        shown = self.genders.get(gender)
+        if shown is None:
+            shown = self.genders[gender] = self.clean(gender)
+        value, label = self.value(instrument, item_id, version, stored)
+        local, utc = self.times(answered_at)
+        return [
+            code,
+            cohort,
+            shown,
+            instrument,
+            stage,
+            item_id,
+            self.item(instrument, item_id, version).text,
+            value,
+            label,
+            local,
+            utc,
+        ]
+
+
+def _same(text: str) -> str:
+    return text
+
+
 def long_row(
     answer: Answer, content: Content, t: Translator, seen: Catalog | None = None
 ) -> list[str]:
-    """One line of the long table, in the wording of the version the person answered."""
+    """One line of the long table, in the wording of the version the person answered (the
+    reference the fast path in ``_LongRows`` matches)."""
     if seen is not None:
         item = seen_item(seen, content, answer.instrument, answer.item, answer.item_version)
     else:
@@ -167,23 +325,105 @@ async def write_csv(
 ) -> int:
     """The long table as CSV, UTF-8 with BOM and ';' so that Excel in French opens it right."""
     count = 0
-    seen = await catalog(db)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    line = _LongRows(content, t, await catalog(db), safe=True).line
+    # The BOM by hand, then plain UTF-8: the utf-8-sig codec costs a check on every write.
+    with path.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+        handle.write("\ufeff")
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(LONG_COLUMNS)
-        async for answer in answers(db, filters):
-            writer.writerow(long_row(answer, content, t, seen))
+        async for row in _rows(db, filters):
+            writer.writerow(line(row))
             count += 1
     return count
 
 
-def _header(sheet: Any, values: list[str]) -> None:
-    cells = []
-    for value in values:
+# --- XLSX -------------------------------------------------------------------------------
+
+# Column widths in characters, by column name or kind: enough for the usual content, and
+# long texts stop at a width that still leaves the next column on screen.
+_WIDTHS = {
+    "participant": 11,
+    "cohort": 12,
+    "gender": 9,
+    "instrument": 13,
+    "stage": 12,
+    "item": 8,
+    "item_text": 50,
+    "value": 16,
+    "value_label": 36,
+    "answered_at_local": 17,
+    "answered_at_utc": 21,
+    "type": 8,
+    "optional": 9,
+    "code": 8,
+    "label": 40,
+    "answer": 8,
+    "correct": 8,
+    "item_version": 12,
+    "max_score": 10,
+}
+_ITEM_WIDTHS = {"scale": 14, "quiz": 28, "single": 28, "multi": 36, "text": 50}
+
+
+def _xlsx_value(sheet: Any, value: Any) -> Any:
+    """What openpyxl may write: text never becomes a formula, nor an unreadable file."""
+    if not isinstance(value, str):
+        return value
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        # XML 1.0 cannot hold most control characters (openpyxl would stop mid-file);
+        # the CSV keeps the exact text.
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    if value.startswith("="):
+        # openpyxl stores any text starting with "=" as a formula: force a string cell.
         cell = WriteOnlyCell(sheet, value=value)
-        cell.font = Font(bold=True)
-        cells.append(cell)
-    sheet.append(cells)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+class _Sheet:
+    """A write-only sheet a person can read: bold frozen header, filter, widths, direction."""
+
+    def __init__(
+        self,
+        book: Workbook,
+        title: str,
+        header: Sequence[str],
+        widths: Sequence[float],
+        *,
+        rtl: bool,
+        frozen_columns: int = 0,
+    ) -> None:
+        self.sheet = book.create_sheet(title=title)
+        # Widths, panes and direction go before the first row: write-only mode writes the
+        # sheet's head with it.
+        for index, width in enumerate(widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.sheet.freeze_panes = f"{get_column_letter(frozen_columns + 1)}2"
+        self.sheet.sheet_view.rightToLeft = rtl
+        self.columns = len(header)
+        self.rows = 0
+        cells = []
+        for value in header:
+            cell = WriteOnlyCell(self.sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+            cell.data_type = "s"  # a header is text, whatever it starts with
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cells.append(cell)
+        self.sheet.append(cells)
+
+    def append(self, values: Sequence[Any]) -> None:
+        self.sheet.append([_xlsx_value(self.sheet, v) for v in values])
+        self.rows += 1
+
+    def close(self) -> None:
+        """The filter covers the header and every row written."""
+        last = get_column_letter(max(self.columns, 1))
+        self.sheet.auto_filter.ref = f"A1:{last}{self.rows + 1}"
+
+
+def _widths(names: Sequence[str]) -> list[float]:
+    return [_WIDTHS.get(name, min(max(len(name) + 2, 10), 40)) for name in names]
 
 
 def _cell_value(item: Item | None, value: Any, t: Translator) -> Any:
@@ -195,50 +435,130 @@ def _cell_value(item: Item | None, value: Any, t: Translator) -> Any:
     return value_label(item, value, t)
 
 
-async def write_xlsx(
-    db: Database, content: Content, path: Path, filters: Filters, t: Translator
-) -> int:
-    """One wide sheet per instrument, the long sheet, and the codebook; returns the answers."""
-    book = Workbook(write_only=True)
-    kinds = [k for k in content.instruments if filters.instrument in (None, k)]
-    for kind in kinds:
-        instrument = content.instruments[kind]
-        sheet = book.create_sheet(title=kind)
-        items = instrument.items
-        _header(
-            sheet,
-            # Fixed column names, the same as the long table's, for scripts (R, SPSS...).
-            ["participant", "cohort", "gender", "stage"]
-            + [f"{i.id} · {i.text.get(t.locale)}"[:120] for i in items],
-        )
-        row: dict[str, Any] | None = None
-        key: tuple[str, str] | None = None
-        async for answer in answers(
-            db, Filters(kind, filters.cohort, filters.since, filters.until)
-        ):
-            if (answer.participant, answer.stage) != key:
-                if row is not None:
-                    sheet.append(_wide(row, items, t))
-                key = (answer.participant, answer.stage)
-                row = {
-                    "_": [answer.participant, answer.cohort, answer.gender, answer.stage],
-                }
-            assert row is not None
-            row[answer.item] = answer.value
-        if row is not None:
-            sheet.append(_wide(row, items, t))
-    long_sheet = book.create_sheet(title="answers")
-    _header(long_sheet, list(LONG_COLUMNS))
-    count = 0
-    seen = await catalog(db)
-    async for answer in answers(db, filters):
-        long_sheet.append(long_row(answer, content, t, seen))
-        count += 1
-    codebook = book.create_sheet(title="codebook")
-    _header(
-        codebook,
-        ["instrument", "item", "type", "optional", "item_text", "code", "label"],
-    )
+def _scored(instrument: Instrument) -> bool:
+    return any(item.type == "quiz" for item in instrument.items)
+
+
+async def _wide_sheet(
+    book: Workbook,
+    db: Database,
+    instrument: Instrument,
+    filters: Filters,
+    t: Translator,
+    rtl: bool,
+) -> None:
+    """One row per participant and stage, one readable column per item."""
+    items = instrument.items
+    # Fixed column names, the same as the long table's, for scripts (R, SPSS...).
+    names = ["participant", "cohort", "gender", "stage"]
+    header = names + [f"{i.id} · {i.text.get(t.locale)}"[:120] for i in items]
+    widths = _widths(names) + [_ITEM_WIDTHS[i.type] for i in items]
+    sheet = _Sheet(book, instrument.kind, header, widths, rtl=rtl, frozen_columns=1)
+    row: dict[str, Any] | None = None
+    key: tuple[str, str] | None = None
+    async for answer in answers(
+        db, Filters(instrument.kind, filters.cohort, filters.since, filters.until)
+    ):
+        if (answer.participant, answer.stage) != key:
+            if row is not None:
+                sheet.append(_wide(row, items, t))
+            key = (answer.participant, answer.stage)
+            row = {"_": [answer.participant, answer.cohort, answer.gender, answer.stage]}
+        assert row is not None
+        row[answer.item] = answer.value
+    if row is not None:
+        sheet.append(_wide(row, items, t))
+    sheet.close()
+
+
+def _wide(row: dict[str, Any], items: list[Item], t: Translator) -> list[Any]:
+    return [*row["_"], *(_cell_value(i, row.get(i.id), t) if i.id in row else "" for i in items)]
+
+
+def scored_columns(instrument: Instrument) -> list[str]:
+    """The scorable sheet's columns: scores per stage, then each item's answer and mark."""
+    stages = [s.id for s in instrument.stages]
+    names = ["participant", "cohort", "gender", "max_score"]
+    names += [f"{stage}_score" for stage in stages]
+    for item in instrument.items:
+        for stage in stages:
+            names += [f"{item.id}_{stage}", f"{item.id}_{stage}_correct"]
+    return names
+
+
+async def _scored_sheet(
+    book: Workbook,
+    db: Database,
+    instrument: Instrument,
+    filters: Filters,
+    t: Translator,
+    rtl: bool,
+) -> None:
+    """One row per participant, stages side by side: scores, each answer, right (1) or not (0)."""
+    names = scored_columns(instrument)
+    stages = [s.id for s in instrument.stages]
+    widths = _widths(names[: 4 + len(stages)])
+    for item in instrument.items:
+        widths += [_ITEM_WIDTHS[item.type], 9] * len(stages)
+    sheet = _Sheet(book, instrument.kind, names, widths, rtl=rtl, frozen_columns=1)
+
+    def line(person: list[str], given: dict[str, dict[str, Answer]]) -> list[Any]:
+        cells: list[Any] = [*person, instrument.max_score]
+        # Empty cells (None) where a stage was not taken: a spreadsheet's mean skips them.
+        # Right or wrong as stored: under the key of the version each person answered.
+        cells += [
+            sum(1 for a in given[s].values() if a.correct) if s in given else None for s in stages
+        ]
+        for item in instrument.items:
+            for stage in stages:
+                if stage not in given or item.id not in given[stage]:
+                    cells += [None, None]
+                    continue
+                found = given[stage][item.id]
+                right = found.correct
+                cells += [
+                    _cell_value(item, found.value, t),
+                    None if right is None else int(right),
+                ]
+        return cells
+
+    person: list[str] | None = None
+    given: dict[str, dict[str, Answer]] = {}
+    async for answer in answers(
+        db, Filters(instrument.kind, filters.cohort, filters.since, filters.until)
+    ):
+        if person is None or answer.participant != person[0]:
+            if person is not None:
+                sheet.append(line(person, given))
+            person = [answer.participant, answer.cohort, answer.gender]
+            given = {}
+        given.setdefault(answer.stage, {})[answer.item] = answer
+    if person is not None:
+        sheet.append(line(person, given))
+    sheet.close()
+
+
+# The first seven as before this issue, for scripts that read the codebook by position.
+CODEBOOK_COLUMNS = (
+    "instrument",
+    "item",
+    "type",
+    "optional",
+    "item_text",
+    "code",
+    "label",
+    "answer",
+    "correct",
+    "item_version",
+)
+
+
+def _codebook(book: Workbook, content: Content, kinds: list[str], t: Translator, rtl: bool) -> None:
+    """Items, types, options with their codes, scale ends; for quiz items the right answer."""
+    names = list(CODEBOOK_COLUMNS)
+    widths = _widths(names)
+    widths[names.index("item_text")] = 60
+    sheet = _Sheet(book, "codebook", names, widths, rtl=rtl)
     for kind in kinds:
         for item in content.instruments[kind].items:
             base = [
@@ -248,20 +568,60 @@ async def write_xlsx(
                 "yes" if item.optional else "",
                 item.text.get(t.locale),
             ]
+            version = item_version(item)
             if item.options:
                 for option in item.options:
-                    codebook.append([*base, option.id, option.text.get(t.locale)])
+                    right = is_correct(item, option.id)
+                    mark = "" if right is None else ("yes" if right else "no")
+                    label = option.text.get(t.locale)
+                    sheet.append([*base, option.id, label, item.answer or "", mark, version])
             elif item.type == "scale" and item.labels is not None:
-                codebook.append([*base, "1", item.labels.low.get(t.locale)])
-                codebook.append([*base, "5", item.labels.high.get(t.locale)])
+                sheet.append([*base, "1", item.labels.low.get(t.locale), "", "", version])
+                sheet.append([*base, "5", item.labels.high.get(t.locale), "", "", version])
             else:
-                codebook.append([*base, "", ""])
+                sheet.append([*base, "", "", "", "", version])
+    sheet.close()
+
+
+async def write_xlsx(
+    db: Database, content: Content, path: Path, filters: Filters, t: Translator
+) -> int:
+    """One wide sheet per instrument (the KAT scorable), the long sheet, the codebook.
+
+    Returns the number of answers. An Arabic export has right-to-left sheets.
+    """
+    rtl = t.locale == "ar"
+    book = Workbook(write_only=True)
+    kinds = [k for k in content.instruments if filters.instrument in (None, k)]
+    for kind in kinds:
+        instrument = content.instruments[kind]
+        if _scored(instrument):
+            await _scored_sheet(book, db, instrument, filters, t, rtl)
+        else:
+            await _wide_sheet(book, db, instrument, filters, t, rtl)
+    long_sheet = _Sheet(book, "answers", LONG_COLUMNS, _widths(LONG_COLUMNS), rtl=rtl)
+    count = 0
+    line = _LongRows(content, t, await catalog(db), safe=False).line
+    async for row in _rows(db, filters):
+        long_sheet.append(line(row))
+        count += 1
+    long_sheet.close()
+    _codebook(book, content, kinds, t, rtl)
     book.save(path)
     return count
 
 
-def _wide(row: dict[str, Any], items: list[Item], t: Translator) -> list[Any]:
-    return [*row["_"], *(_cell_value(i, row.get(i.id), t) if i.id in row else "" for i in items)]
+# --- Files with identities --------------------------------------------------------------
+
+
+@contextmanager
+def private_file(path: Path, encoding: str) -> Iterator[IO[str]]:
+    """A text file only its owner can read: identities never sit world-readable on disk."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # An existing file keeps its mode through O_CREAT: tighten it too.
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding=encoding, newline="") as handle:
+        yield handle
 
 
 async def write_identities(db: Database, path: Path) -> int:
@@ -269,7 +629,7 @@ async def write_identities(db: Database, path: Path) -> int:
     async with db.read() as conn:
         people = await repo.list_participants(conn)
         bound = {p.id: b for p, b in await repo.bound_participants(conn)}
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with private_file(path, "utf-8-sig") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["participant", "full_name", "email", "cohort", "telegram_user_id"])
         for person in people:
@@ -277,13 +637,84 @@ async def write_identities(db: Database, path: Path) -> int:
             writer.writerow(
                 [
                     person.code,
-                    person.full_name,
-                    person.email or "",
+                    neutralise(person.full_name),
+                    neutralise(person.email or ""),
                     person.cohort,
                     binding.user_id if binding else "",
                 ]
             )
     return len(people)
+
+
+def _percent(points: int | None, maximum: int) -> str:
+    if points is None or not maximum:
+        return MOODLE_NO_GRADE
+    return f"{100 * points / maximum:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
+class MoodleExport:
+    """What the Moodle file holds: rows written, participants left out for want of an e-mail."""
+
+    rows: int
+    without_email: int
+
+
+async def write_moodle(
+    db: Database, content: Content, path: Path, t: Translator, cohort: str | None = None
+) -> MoodleExport:
+    """KAT percentages and certificate status by e-mail, for Moodle's CSV grade import.
+
+    One row per participant with an e-mail: ``email`` and ``idnumber`` (the roster's
+    external id) to identify the user, ``kat_pre`` and ``kat_post`` in percent (0-100,
+    ``-`` when not taken: no grade), ``certificate`` as one of three words that a Moodle
+    scale can list. Comma-separated UTF-8, Moodle's defaults. Identities: owner-only file.
+    """
+    kat = content.instrument("kat")
+    async with db.read() as conn:
+        people = [p for p in await repo.list_participants(conn) if cohort in (None, p.cohort)]
+        taken = await store.submitted_with_answers(conn, "kat") if kat else []
+    points: dict[tuple[int, str], int] = {}
+    if kat is not None:
+        for attempt, given in taken:
+            points[(attempt.participant_id, attempt.stage)] = score(kat, given)
+    statuses = await certificate_statuses(db, content, people) or {}
+    words = {
+        "success": t.gettext("Achievement"),
+        "participation": t.gettext("Participation"),
+        "none": t.gettext("No certificate"),
+    }
+    maximum = kat.max_score if kat else 0
+    rows = 0
+    without = 0
+    with private_file(path, "utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MOODLE_COLUMNS)
+        for person in people:
+            if not person.email:
+                without += 1
+                continue
+            status = statuses.get(person.id)
+            if status is None:  # no certificate rules in the content
+                certificate = MOODLE_NO_GRADE
+            elif status.success.obtained:
+                certificate = words["success"]
+            elif status.participation.obtained:
+                certificate = words["participation"]
+            else:
+                certificate = words["none"]
+            writer.writerow(
+                [
+                    person.email,
+                    person.external_id or "",
+                    neutralise(person.full_name),
+                    _percent(points.get((person.id, "pre")), maximum),
+                    _percent(points.get((person.id, "post")), maximum),
+                    certificate,
+                ]
+            )
+            rows += 1
+    return MoodleExport(rows, without)
 
 
 async def record(

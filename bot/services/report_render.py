@@ -517,17 +517,27 @@ figure { margin: 1rem 0; }
 img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption { text-align: center; color: #555; font-size: .9rem; }
 ul.answers li { margin: .35rem 0; white-space: pre-wrap; overflow-wrap: anywhere; }
-@page { margin: 1.5cm; }
+"""
+
+# The printed report (and its PDF): A4, one section per page, no table, chart or note cut
+# in two when it fits on a page, headers repeated when a long table does not, nothing to
+# click. Kept apart from CSS so that the screen styles can change without touching it.
+PRINT_CSS = """
+@page { size: A4; margin: 1.5cm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 11pt; }
-  nav { display: none; }
+  html, body { background: #fff; }
+  body { max-width: none; padding: 0; font-size: 11pt; line-height: 1.35;
+    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  nav, button, input, select, textarea, [role="button"], .no-print { display: none !important; }
   section { break-before: page; page-break-before: always; }
   .table-wrap { overflow: visible; }
+  table { width: 100%; min-width: 0; }
+  table, figure, .note { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
+  tr, td, th, img, caption { break-inside: avoid; page-break-inside: avoid; }
+  caption, h2, h3 { break-after: avoid; page-break-after: avoid; }
   thead th, .note { background: none; }
-  tr, figure, img, .note { break-inside: avoid; page-break-inside: avoid; }
-  img { max-width: 17cm; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  img { max-width: 100%; max-height: 22cm; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -661,7 +671,7 @@ class _Page:
         self.add('<head><meta charset="utf-8">')
         self.add('<meta name="viewport" content="width=device-width, initial-scale=1">')
         self.add(f"<title>{_e(heading)} — {_e(title)}</title>")
-        self.add(f"<style>{CSS}</style></head><body>")
+        self.add(f"<style>{CSS}{PRINT_CSS}</style></head><body>")
         self.add(f"<header><h1>{_e(title)}</h1>")
         self.para(heading, "meta")
         self.para(

@@ -28,17 +28,24 @@ def stamp_of(item: Item | None, value: Any) -> Stamp | None:
     return Stamp(item.fingerprint, correct)
 
 
+def is_correct(item: Item, value: Any) -> bool | None:
+    """Whether an answer to a quiz item is right; None when not a quiz item or not answered.
+
+    The one place that compares an answer with the key: the scores, the certificates and
+    the exports come here, so a versioned key is plugged in here only.
+    """
+    if item.type != "quiz" or value is None:
+        return None
+    return bool(value == item.answer)
+
+
 def score(instrument: Instrument, answers: dict[str, Any]) -> int:
     """One point per quiz item answered with its right option, under the key loaded now.
 
     Only for answers not stored yet: stored answers are scored by ``attempt_scores``, with
     the key each was given under.
     """
-    return sum(
-        1
-        for item in instrument.items
-        if item.type == "quiz" and answers.get(item.id) == item.answer
-    )
+    return sum(1 for item in instrument.items if is_correct(item, answers.get(item.id)))
 
 
 def normalised_gain(pre: float, post: float, maximum: float) -> float | None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
@@ -21,11 +21,13 @@ from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
+from bot.ratelimit import RelaisRateLimiter
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools use it
 from bot.scheduling import start_background, stop_background
 from bot.settings import Settings
 from bot.storage import Database
+from bot.updates import PerUserProcessor
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +69,14 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     token: str | None = None,
     rate_limit: bool = True,
+    rate_limiter: RelaisRateLimiter | None = None,
 ) -> RelaisApp:
     """Build the bot; pass request objects to talk to something other than the network.
 
-    ``rate_limit=False`` drops PTB's limiter (30 calls/s), for tests and benchmarks that
-    play thousands of updates against the emulator, where it would only add waiting.
+    Updates of different people are handled concurrently, each person's in order
+    (``PerUserProcessor``); calls to Telegram go through ``RelaisRateLimiter``. Tests pass
+    a limiter on simulated time (``rate_limiter``); ``rate_limit=False`` drops it, for the
+    fuzz test that plays thousands of updates where pacing would only add waiting.
     """
     load_catalogs()
     rt = Runtime(settings=settings, content=content, clock=clock or SystemClock())
@@ -86,10 +91,13 @@ def build_application(
         .post_init(_post_init_live)
         .post_stop(_post_stop_live)
         .post_shutdown(_post_shutdown)
+        # The production setting, in tests too: concurrent across people, ordered for each.
+        .concurrent_updates(PerUserProcessor())
     )
     if rate_limit:
-        # Retries once on RetryAfter; the outbox does its own pacing for mass messages.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))
+        builder = builder.rate_limiter(
+            rate_limiter or RelaisRateLimiter(bulk_rate=settings.outbox_rate)
+        )
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:

@@ -23,7 +23,7 @@ from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
 from bot.storage.repo import Participant
-from tests.conftest import CONTENT_DIR, add_participant, invite_for
+from tests.conftest import CONTENT_DIR, add_participant, invite_for, simulated_limiter
 
 SURVEY = """\
 id: satisfaction
@@ -95,7 +95,12 @@ async def app(
     settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
 ) -> AsyncIterator[RelaisApp]:
     application = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
     )
     async with running(application):
         yield application
@@ -322,7 +327,12 @@ async def test_resume_after_restart_from_continue_in_me(
     tmp_path: Path,
 ) -> None:
     first = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
     )
     async with running(first):
         db = runtime_of(first).db
@@ -337,7 +347,12 @@ async def test_resume_after_restart_from_continue_in_me(
     clock.advance(timedelta(days=3))
 
     second = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
     )
     async with running(second):
         user = SimulatedUser(api, direct_delivery(second, api), 620_001, "Khadija")

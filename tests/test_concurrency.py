@@ -1,0 +1,124 @@
+"""Updates of different people run at the same time; one person's, strictly in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+
+from bot.clock import FixedClock
+from bot.content import Content
+from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.offline import OfflineBotAPI
+from bot.storage import Database
+from bot.storage import answers as store
+from bot.storage.repo import Participant
+from bot.updates import PerUserProcessor, ordering_key
+from tests.conftest import add_participant, invite_for
+
+KAT_BUTTON = "Commencer : Test d'acquisition des connaissances · Test avant la formation"
+
+
+async def enrolled(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser], external_id: str
+) -> tuple[SimulatedUser, Participant]:
+    participant = await add_participant(db, clock, external_id=external_id)
+    invite = await invite_for(db, clock, participant)
+    user = new_user("Khadija")
+    await user.send(f"/start {invite.token}")
+    await user.send("/me")
+    await user.press(KAT_BUTTON)
+    assert "Question 1/10" in user.chat[-1].text
+    return user, participant
+
+
+async def kat_answers(db: Database, participant: Participant) -> dict[str, Any]:
+    async with db.read() as conn:
+        attempt = await store.latest_attempt(conn, participant.id, "kat", "pre")
+        assert attempt is not None
+        return await store.answers_of(conn, attempt.id)
+
+
+async def test_two_taps_of_one_user_delivered_together_are_applied_in_order_while_others_overlap(
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    api: OfflineBotAPI,
+    new_user: Callable[..., SimulatedUser],
+) -> None:
+    amina, amina_p = await enrolled(db, clock, new_user, "A-001")
+    omar, omar_p = await enrolled(db, clock, new_user, "A-002")
+    kat = content.instrument("kat")
+    assert kat is not None
+    screen = amina.chat[-1]
+    first = screen.buttons[0][0]["callback_data"]  # q:<attempt>:<revision>:a:<option>
+    attempt_id, revision = first.split(":")[1:3]
+    second_option = (kat.items[1].options or [])[0].id
+    # The tap on question 2 as her phone sends it once question 2 shows (one revision on).
+    second = f"q:{attempt_id}:{int(revision) + 1}:a:{second_option}"
+
+    # Amina's first tap is held at Telegram (its answerCallbackQuery does not come back).
+    held = api.inject("hold", "answerCallbackQuery")
+    tap_one = asyncio.create_task(amina.press_data(first, screen))
+    await held.entered.wait()
+    # Her second tap arrives at once, as a double tap or a fast thumb does.
+    tap_two = asyncio.create_task(amina.press_data(second, screen))
+
+    # Meanwhile Omar's tap is handled from start to finish: different people overlap.
+    async with asyncio.timeout(5):
+        turn = await omar.press(omar.chat[-1].button_texts[0])
+    assert "Question 2/10" in turn.edited[0].text
+    assert list(await kat_answers(db, omar_p)) == ["q01"]
+    # Amina's second tap has not started: it waits for her first to be finished.
+    assert list(await kat_answers(db, amina_p)) == ["q01"]
+    assert not tap_two.done()
+
+    held.gate.set()
+    await asyncio.gather(tap_one, tap_two)
+    assert list(await kat_answers(db, amina_p)) == ["q01", "q02"]
+    assert (await kat_answers(db, amina_p))["q02"] == second_option
+    # She saw question 2 and then question 3, in that order: the screen ends on 3.
+    edits = [e.message.text for e in amina.events if e.kind == "edited" and e.message]
+    assert "Question 3/10" in amina.chat[-1].text
+    assert edits.count(amina.chat[-1].text) >= 1
+    assert not any(e.kind == "answer" and e.text for e in amina.events)  # nothing refused
+
+
+async def test_a_waiting_update_cancelled_before_its_turn_does_not_run_or_leak() -> None:
+    processor = PerUserProcessor(max_concurrent_updates=8)
+    update = Update.de_json(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                "text": "x",
+            },
+        },
+        None,
+    )
+    assert ordering_key(update) == ("user", 5)
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def handle(name: str) -> None:
+        ran.append(name)
+        await release.wait()
+
+    first = asyncio.create_task(processor.process_update(update, handle("first")))
+    second = asyncio.create_task(processor.process_update(update, handle("second")))
+    third = asyncio.create_task(processor.process_update(update, handle("third")))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert ran == ["first"]
+    second.cancel()
+    release.set()
+    await first
+    await third
+    assert ran == ["first", "third"]
+    assert second.cancelled()
+    assert processor.keys_in_progress == 0

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from telegram import Update
 
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.emulator import SentMessage
 from bot.sandbox.offline import OfflineBotAPI
 from bot.storage import Database
 from bot.storage import answers as store
@@ -122,3 +125,77 @@ async def test_a_waiting_update_cancelled_before_its_turn_does_not_run_or_leak()
     assert ran == ["first", "third"]
     assert second.cancelled()
     assert processor.keys_in_progress == 0
+
+
+async def test_opening_a_questionnaire_edits_the_message_its_button_is_on(
+    db: Database,
+    clock: FixedClock,
+    api: OfflineBotAPI,
+    new_user: Callable[..., SimulatedUser],
+) -> None:
+    participant = await add_participant(db, clock)
+    invite = await invite_for(db, clock, participant)
+    user = new_user("Khadija")
+    await user.send(f"/start {invite.token}")
+    me = (await user.send("/me")).last
+    calls = len(api.calls)
+    turn = await user.press(KAT_BUTTON, me)
+    made = [c.method for c in api.calls[calls:]]
+    # One answer and one edit: /me's message becomes the questionnaire, nothing is sent.
+    assert made == ["answerCallbackQuery", "editMessageText"]
+    assert not turn.sent
+    assert "Question 1/10" in user.chat[-1].text
+    assert user.chat[-1].message_id == me.message_id
+    async with db.read() as conn:
+        attempt = await store.latest_attempt(conn, participant.id, "kat", "pre")
+    assert attempt is not None
+    assert (attempt.chat_id, attempt.message_id) == (user.user_id, me.message_id)
+    # The next tap edits that same message.
+    calls = len(api.calls)
+    await user.press(user.chat[-1].button_texts[0])
+    assert [c.method for c in api.calls[calls:]] == ["answerCallbackQuery", "editMessageText"]
+    assert user.chat[-1].message_id == me.message_id
+
+
+async def test_a_button_on_a_message_that_cannot_be_edited_opens_in_a_new_one(
+    db: Database,
+    clock: FixedClock,
+    api: OfflineBotAPI,
+    new_user: Callable[..., SimulatedUser],
+) -> None:
+    user, participant = await enrolled(db, clock, new_user, "A-003")
+    shown = user.chat[-1]
+    # A button on a message Telegram no longer has (deleted by the person, say).
+    gone = SentMessage(user.user_id, 9999, "Invitation", date=api.now())
+    turn = await user.press_data("qo:kat:pre", gone)
+    assert len(turn.sent) == 1
+    assert "Question 1/10" in turn.sent[0].text
+    assert shown in turn.deleted  # the earlier questionnaire message made way
+    async with db.read() as conn:
+        attempt = await store.latest_attempt(conn, participant.id, "kat", "pre")
+    assert attempt is not None
+    assert attempt.message_id == turn.sent[0].message_id
+
+
+async def test_database_run_commits_the_work_or_rolls_all_of_it_back(db: Database) -> None:
+    def insert(conn: sqlite3.Connection, fail: bool) -> int:
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)",
+            ("2027-01-01T00:00:00", "test", "run", "x", "{}"),
+        )
+        if fail:
+            raise RuntimeError("refused half-way")
+        return int(
+            conn.execute("SELECT count(*) FROM audit_log WHERE action = 'run'").fetchone()[0]
+        )
+
+    assert await db.run(lambda conn: insert(conn, False)) == 1
+    with pytest.raises(RuntimeError, match="half-way"):
+        await db.run(lambda conn: insert(conn, True))
+    async with (
+        db.read() as conn,
+        conn.execute("SELECT count(*) FROM audit_log WHERE action = 'run'") as cur,
+    ):
+        row = await cur.fetchone()
+    assert row is not None
+    assert row[0] == 1  # the failed run left nothing behind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.handlers import fallback
@@ -69,7 +69,8 @@ async def _show_new(context: Context, who: Caller, attempt: Attempt, screen: Scr
 
 
 async def open_questionnaire(update: Update, context: Context) -> None:
-    """Stores a new attempt or makes the open one current; asks its current question anew."""
+    """Stores a new attempt or makes the open one current; asks its current question in the
+    message the button was on (edited), or in a new one where that message cannot be."""
     query = update.callback_query
     if query is None or query.data is None:
         return
@@ -80,15 +81,32 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     if participant is None or target is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
-    outcome = await open_stage(rt.db, rt.content, participant, *target, who.t, rt.clock.now())
+    # The message with the button becomes the questionnaire: one edit instead of a send.
+    here = query.message if isinstance(query.message, Message) else None
+    shown_in = (here.chat.id, here.message_id) if here is not None and here.text else None
+    outcome = await open_stage(
+        rt.db, rt.content, participant, *target, who.t, rt.clock.now(), shown_in=shown_in
+    )
     if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
         await answer_query(query, refusal_text(who.t, outcome), show_alert=True)
         return
     await answer_query(query)
     previous = outcome.attempt
-    if previous.message_id is not None and previous.chat_id is not None:
+    if (
+        previous.message_id is not None
+        and previous.chat_id is not None
+        and (previous.chat_id, previous.message_id) != shown_in
+    ):
         await _retire(context, previous.chat_id, previous.message_id)
-    await _show_new(context, who, outcome.attempt, outcome.screen)
+    screen = outcome.screen
+    if shown_in is not None:
+        try:
+            await query.edit_message_text(who.t.bidi(screen.text), reply_markup=markup(screen))
+            return
+        except BadRequest as exc:
+            # Gone, or no longer editable: the questionnaire goes in a new message instead.
+            log.info("questionnaire: could not open in place (%s); sending it", exc.message)
+    await _show_new(context, who, outcome.attempt, screen)
 
 
 async def tap_answer(update: Update, context: Context) -> None:

@@ -39,9 +39,18 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, migrate: bool = True, migrations: Sequence[str] = MIGRATIONS
+        cls,
+        path: str | Path,
+        *,
+        migrate: bool = True,
+        migrations: Sequence[str] = MIGRATIONS,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> Database:
-        """Connect, set the pragmas and bring the schema up to date."""
+        """Connect, set the pragmas and bring the schema up to date.
+
+        ``busy_timeout_ms``: how long a statement waits for another process's write lock
+        before SQLite refuses it ("database is locked").
+        """
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
         db = cls(conn, str(path))
@@ -50,7 +59,7 @@ class Database:
             if str(path) != ":memory:":
                 await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             await conn.execute("PRAGMA synchronous=NORMAL")
             # Deleted personal data is overwritten, not left in free pages (right to erasure).
             await conn.execute("PRAGMA secure_delete=ON")

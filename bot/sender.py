@@ -127,7 +127,7 @@ class Sender:
     rate: float = 25.0
     per_chat_seconds: float = 1.0
     max_attempts: int = 5
-    batch: int = 50
+    batch: int = 100
     max_in_flight: int = 4
     sleep: Sleep = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
@@ -140,10 +140,14 @@ class Sender:
     _draining: asyncio.Lock = field(default_factory=asyncio.Lock)
     _recent: deque[float] = field(default_factory=deque)
     _in_flight: int = 0
+    _flying: set[asyncio.Task[None]] = field(default_factory=set)
     writer: StatusWriter = field(init=False)
+    _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.writer = StatusWriter(self.db)
+        # Fewer in flight than the rate: the rolling second can always be kept.
+        self._slots = asyncio.Semaphore(max(1, min(self.max_in_flight, int(self.rate) - 1)))
 
     async def start(self) -> int:
         """Put back rows a crash interrupted; return how many."""
@@ -157,12 +161,13 @@ class Sender:
         """Drain, then wait for new rows or the next due one, until cancelled."""
         while not self.stopping.is_set():
             try:
-                sent = await self.drain()
+                sent = await self.drain(settle=False)
             except Exception:
                 log.exception("outbox: drain failed; retrying shortly")
                 sent = 0
             if sent:
                 continue
+            await self.settle()  # calls in flight may put rows back, due at once
             async with self.db.read() as conn:
                 upcoming = await outbox.next_not_before(conn)
             wait = 30.0
@@ -172,22 +177,25 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=wait)
 
-    async def drain(self) -> int:
-        """Send what is due now, pacing each message; return how many rows were processed."""
+    async def drain(self, *, settle: bool = True) -> int:
+        """Send what is due now, pacing each message; return how many rows were processed.
+
+        ``settle``: return only once every call has come back and its row is written
+        (tests, the sandbox). ``run`` does not wait between batches, so the calls of one
+        batch are still travelling while the next batch starts.
+        """
         # One drain at a time: two would read the same pending rows and send them twice.
         async with self._draining:
             async with self.db.read() as conn:
                 rows = await outbox.due(conn, self.clock.now(), self.batch)
             done = 0
-            # Fewer in flight than the rate: the rolling second can always be kept.
-            slots = asyncio.Semaphore(max(1, min(self.max_in_flight, int(self.rate) - 1)))
-            flying: set[asyncio.Task[None]] = set()
             try:
                 for row in rows:
-                    await slots.acquire()
+                    await self._slots.acquire()
                     if self.stopping.is_set():
+                        self._slots.release()
                         break
-                    # Rows take their turn in order: checked, paced and claimed one by one;
+                    # Rows take their turn in order: checked, claimed and paced one by one;
                     # then the call and its outcome go on while the next row is claimed.
                     try:
                         claimed = await self._claim(row)
@@ -196,16 +204,20 @@ class Sender:
                         claimed = False
                     done += 1
                     if not claimed:
-                        slots.release()
+                        self._slots.release()
                         continue
-                    task = asyncio.create_task(self._finish(row, slots))
-                    flying.add(task)
-                    task.add_done_callback(flying.discard)
+                    task = asyncio.create_task(self._finish(row))
+                    self._flying.add(task)
+                    task.add_done_callback(self._flying.discard)
             finally:
-                # Rows in flight end sent, failed or put back, also when stopping.
-                if flying:
-                    await asyncio.gather(*flying, return_exceptions=True)
+                if settle or self.stopping.is_set():
+                    await self.settle()
             return done
+
+    async def settle(self) -> None:
+        """Wait until every call in flight has come back and its row is written."""
+        while self._flying:
+            await asyncio.gather(*self._flying, return_exceptions=True)
 
     async def drain_all(self) -> int:
         """Drain until nothing is due now (the sandbox and tests, after moving the clock)."""
@@ -259,7 +271,7 @@ class Sender:
         self._in_flight += 1
         return True
 
-    async def _finish(self, row: Row, slots: asyncio.Semaphore) -> None:
+    async def _finish(self, row: Row) -> None:
         """Make the call, then record what became of the row, whatever happens."""
         try:
             try:
@@ -274,7 +286,7 @@ class Sender:
             # Still ``sending``: put back at the next start, never lost.
             log.exception("outbox: the outcome of row %s could not be recorded", row.id)
         finally:
-            slots.release()
+            self._slots.release()
 
     async def _send(self, row: Row) -> Message | Exception:
         """The message sent, or what prevented it (Telegram's refusal, the network…)."""

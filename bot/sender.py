@@ -71,10 +71,12 @@ class StatusWriter:
         self._queue: list[tuple[Change, asyncio.Future[None]]] = []
         self._flushing = False
 
-    async def write(self, change: Change) -> None:
-        """Return once ``change`` is committed (with whatever else was waiting)."""
+    async def write(self, *changes: Change) -> None:
+        """Return once ``changes`` are committed (with whatever else was waiting), in order."""
+        if not changes:
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((change, done))
+        self._queue += [(c, done) for c in changes]
         if not self._flushing:
             # The first writer commits for everyone who queues while it waits for the lock.
             self._flushing = True
@@ -86,7 +88,8 @@ class StatusWriter:
                         # Refused: what queued meanwhile joins the same next try.
                         batch, self._queue = batch + self._queue, []
                     for _, future in batch:
-                        future.set_result(None)
+                        if not future.done():
+                            future.set_result(None)
             except BaseException as exc:
                 failure = exc if isinstance(exc, Exception) else RuntimeError("writer stopped")
                 for _, future in [*batch, *self._queue]:
@@ -189,26 +192,33 @@ class Sender:
             async with self.db.read() as conn:
                 rows = await outbox.due(conn, self.clock.now(), self.batch)
             done = 0
+            ahead = max(1, int(self.rate))
             try:
-                for row in rows:
-                    await self._slots.acquire()
+                # A second's worth of rows is claimed in one write; then each is paced and
+                # sent, its call and outcome going on while the next one leaves.
+                for start in range(0, len(rows), ahead):
                     if self.stopping.is_set():
-                        self._slots.release()
                         break
-                    # Rows take their turn in order: checked, claimed and paced one by one;
-                    # then the call and its outcome go on while the next row is claimed.
+                    chunk = rows[start : start + ahead]
                     try:
-                        claimed = await self._claim(row)
+                        ready = await self._claim(chunk)
                     except Exception:
-                        log.exception("outbox: row %s could not be claimed; kept", row.id)
-                        claimed = False
-                    done += 1
-                    if not claimed:
-                        self._slots.release()
+                        log.exception(
+                            "outbox: rows from %s could not be claimed; kept", chunk[0].id
+                        )
                         continue
-                    task = asyncio.create_task(self._finish(row))
-                    self._flying.add(task)
-                    task.add_done_callback(self._flying.discard)
+                    done += len(chunk)
+                    for index, row in enumerate(ready):
+                        await self._slots.acquire()
+                        if self.stopping.is_set():
+                            self._slots.release()
+                            await self._unclaim(ready[index:])
+                            break
+                        await self._pace(row.chat_id)
+                        self._in_flight += 1
+                        task = asyncio.create_task(self._finish(row))
+                        self._flying.add(task)
+                        task.add_done_callback(self._flying.discard)
             finally:
                 if settle or self.stopping.is_set():
                     await self.settle()
@@ -232,6 +242,7 @@ class Sender:
             await self.sleep(wait)  # meanwhile calls come back, or a 429 pauses: look again
         now = self.monotonic()
         self._last_send = now
+        self.sent_times.append(now)  # when each call is let go (it leaves at once)
         if chat_id is not None:
             self._last_by_chat[chat_id] = now
 
@@ -255,21 +266,32 @@ class Sender:
             wait = max(wait, recent[min(excess, len(recent)) - 1] + 1.0 + WINDOW_MARGIN - now)
         return wait
 
-    async def _claim(self, row: Row) -> bool:
-        """Pace the row and commit it as ``sending``; False if it is settled without a call."""
-        guard = row.payload.get("unless_submitted")
-        if guard and row.participant_id is not None:
-            async with self.db.read() as conn:
-                latest = await store.latest_attempt(conn, row.participant_id, guard[0], guard[1])
-            if latest is not None and latest.submitted:
-                await self._mark(row, "skipped", error="already submitted")
-                return False
-        # Committed before the call: after a crash the row is known to be maybe sent.
-        await self._mark(row, "sending", attempts=row.attempts + 1)
-        # Paced last, so that the call leaves at once when its turn comes.
-        await self._pace(row.chat_id)
-        self._in_flight += 1
-        return True
+    async def _claim(self, rows: list[Row]) -> list[Row]:
+        """Commit the rows as ``sending``, in one write; those to send (a nudge to someone who
+        has submitted meanwhile is skipped instead)."""
+        ready: list[Row] = []
+        changes: list[Change] = []
+        now = self.clock.now()
+        for row in rows:
+            guard = row.payload.get("unless_submitted")
+            if guard and row.participant_id is not None:
+                async with self.db.read() as conn:
+                    latest = await store.latest_attempt(
+                        conn, row.participant_id, guard[0], guard[1]
+                    )
+                if latest is not None and latest.submitted:
+                    changes.append(Change(row.id, "skipped", now, error="already submitted"))
+                    continue
+            ready.append(row)
+            changes.append(Change(row.id, "sending", now, attempts=row.attempts + 1))
+        # Committed before any call: after a crash these rows are known to be maybe sent.
+        await self.writer.write(*changes)
+        return ready
+
+    async def _unclaim(self, rows: list[Row]) -> None:
+        """Stopping: rows claimed but not sent go back to pending as they were."""
+        now = self.clock.now()
+        await self.writer.write(*(Change(r.id, "pending", now, attempts=r.attempts) for r in rows))
 
     async def _finish(self, row: Row) -> None:
         """Make the call, then record what became of the row, whatever happens."""
@@ -291,7 +313,6 @@ class Sender:
     async def _send(self, row: Row) -> Message | Exception:
         """The message sent, or what prevented it (Telegram's refusal, the network…)."""
         assert row.chat_id is not None
-        self.sent_times.append(self.monotonic())  # when each call left, for the pacing
         try:
             return await send_payload(self.bot, row.chat_id, row.payload, bulk=True)
         except Exception as exc:

@@ -96,17 +96,21 @@ async def test_one_chat_gets_at_most_one_message_a_second(
 async def test_retry_after_waits_then_sends_the_same_row_once(
     sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, fake_time: FakeTime
 ) -> None:
-    await queue(db, clock, api, [900_200, 900_201])
+    chats = list(range(900_200, 900_210))
+    await queue(db, clock, api, chats)
     api.inject("error", "sendMessage", status=429, delay=7)
     await sender.drain_all()
-    # The first row waits 7 s of the clock; the second went out (after the pause).
-    assert [s for s, _ in await statuses(db)] == ["pending", "sent"]
+    # The first row waits 7 s of the clock; the others went out, after the pause except
+    # those already on their way when the 429 came back.
+    assert [s for s, _ in await statuses(db)] == ["pending"] + ["sent"] * 9
     assert fake_time.now >= 7
+    early = [t for t in sender.sent_times if t < 7]
+    assert len(early) <= sender.max_in_flight
     clock.advance(timedelta(seconds=7))
     await sender.drain_all()
-    assert [s for s, _ in await statuses(db)] == ["sent", "sent"]
-    assert len(api.visible(900_200)) == 1
-    assert len(api.visible(900_201)) == 1
+    assert [s for s, _ in await statuses(db)] == ["sent"] * 10
+    for chat in chats:
+        assert len(api.visible(chat)) == 1
 
 
 async def test_blocked_user_fails_with_the_reason_and_is_marked_unreachable(

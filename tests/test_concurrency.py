@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import aiosqlite
 import pytest
 from telegram import Update
 
@@ -15,7 +16,8 @@ from bot.content import Content
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.emulator import SentMessage
 from bot.sandbox.offline import OfflineBotAPI
-from bot.storage import Database
+from bot.services.roster import import_roster
+from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.repo import Participant
 from bot.updates import PerUserProcessor, ordering_key
@@ -199,3 +201,41 @@ async def test_database_run_commits_the_work_or_rolls_all_of_it_back(db: Databas
         row = await cur.fetchone()
     assert row is not None
     assert row[0] == 1  # the failed run left nothing behind
+
+
+async def test_a_roster_import_holds_the_database_for_one_trip_whatever_its_size(
+    db: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While a command-line import writes, the running bot's taps and outbox wait for its
+    # lock: the import is one transaction done in one trip to the database thread, not
+    # several trips per row (minutes of lock for a 50,000-row file).
+    rows = "".join(
+        f"R-{n:05d},Participant {n},p{n}@example.org,F,,,tanger,fr\n" for n in range(2000)
+    )
+    data = ("external_id,full_name,email,gender,agency,region,cohort,language\n" + rows).encode()
+    trips = 0
+    queue: Any = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await queue(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    report = await import_roster(
+        db, data, cohort_ids=("tanger", "agadir", "marrakech"), clock=clock, actor="test"
+    )
+    assert report.created == 2000
+    assert trips == 1
+    # A re-import with one change updates that one, still in one trip.
+    trips = 0
+    again = data.replace(b"Participant 7,", b"Participant Sept,")
+    report = await import_roster(
+        db, again, cohort_ids=("tanger", "agadir", "marrakech"), clock=clock, actor="test"
+    )
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 1999)
+    assert trips == 1
+    async with db.read() as conn:
+        people = await repo.list_participants(conn)
+    assert len({p.code for p in people}) == 2000
+    assert next(p for p in people if p.external_id == "R-00007").full_name == "Participant Sept"

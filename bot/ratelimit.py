@@ -99,6 +99,24 @@ def retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+class VirtualTime:
+    """A clock that waiting moves on at once: the limiter decides as always but nobody waits.
+
+    For scripted sandbox runs (the demo, ``relais sandbox --script``) against the local
+    emulator, which enforces no limit and where a script presses far faster than a person.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
 class RelaisRateLimiter(BaseRateLimiter[Lane]):
     """Per-chat pacing for everything, a ceiling for bulk sends, 429s kept to their lane."""
 

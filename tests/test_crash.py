@@ -148,7 +148,8 @@ def settled(events: list[ChatEvent], opening: bool) -> bool:
     for event in events:
         if event.kind == "answer" and event.text:
             return True  # refused, with the reason
-        if opening and event.kind == "sent" and event.message and event.message.buttons:
+        # Opening shows the questionnaire in the message pressed, or in a new one.
+        if opening and event.kind in ("sent", "edited") and event.message and event.message.buttons:
             return True
         if not opening and event.kind == "edited":
             return True

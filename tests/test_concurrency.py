@@ -152,10 +152,10 @@ async def test_opening_a_questionnaire_edits_the_message_its_button_is_on(
         attempt = await store.latest_attempt(conn, participant.id, "kat", "pre")
     assert attempt is not None
     assert (attempt.chat_id, attempt.message_id) == (user.user_id, me.message_id)
-    # The next tap edits that same message.
+    # The next tap edits that same message; the answer and the edit travel together.
     calls = len(api.calls)
     await user.press(user.chat[-1].button_texts[0])
-    assert [c.method for c in api.calls[calls:]] == ["answerCallbackQuery", "editMessageText"]
+    assert sorted(c.method for c in api.calls[calls:]) == ["answerCallbackQuery", "editMessageText"]
     assert user.chat[-1].message_id == me.message_id
 
 
@@ -239,3 +239,25 @@ async def test_a_roster_import_holds_the_database_for_one_trip_whatever_its_size
         people = await repo.list_participants(conn)
     assert len({p.code for p in people}) == 2000
     assert next(p for p in people if p.external_id == "R-00007").full_name == "Participant Sept"
+
+
+async def test_a_tap_answers_the_press_and_edits_the_screen_at_the_same_time(
+    db: Database,
+    clock: FixedClock,
+    api: OfflineBotAPI,
+    new_user: Callable[..., SimulatedUser],
+) -> None:
+    user, _participant = await enrolled(db, clock, new_user, "A-004")
+    screen = user.chat[-1]
+    held = api.inject("hold", "answerCallbackQuery")
+    tap = asyncio.create_task(user.press(screen.button_texts[0]))
+    await held.entered.wait()
+    # The answer is still on its way, and the next question is already shown: one round
+    # trip to Telegram per tap, not two.
+    async with asyncio.timeout(5), api.changed:
+        await api.changed.wait_for(lambda: "Question 2/10" in user.chat[-1].text)
+    assert not tap.done()
+    held.gate.set()
+    turn = await tap
+    assert len(turn.answers) == 1
+    assert not turn.answers[0]["text"]  # answered, nothing refused

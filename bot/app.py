@@ -31,6 +31,9 @@ from bot.updates import PerUserProcessor
 
 log = logging.getLogger(__name__)
 
+CONNECTIONS = 64
+POOL_TIMEOUT = 10.0
+
 
 class RelaisApp(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application, which can also tell when a given update has been fully handled.
@@ -100,6 +103,11 @@ def build_application(
         )
     if request is not None:
         builder = builder.request(request)
+    else:
+        # httpcore looks through every open connection for each request: a pool sized for
+        # what is really in flight (replies and the outbox), not PTB's 256, keeps that cheap.
+        # Waiting for a free connection is fine for a few seconds, not PTB's one.
+        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(POOL_TIMEOUT)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()

@@ -270,7 +270,9 @@ async def test_kill_9_while_50_participants_take_the_kat_loses_no_answer(
     finally:
         await db.close()
     # The acknowledgements were really checked: nearly every question was seen moving on.
-    assert sum(len(seen) for seen in acknowledged.values()) >= KAT_PARTICIPANTS * 9
+    # Taps run concurrently, so a kill can catch every participant's tap after its commit
+    # and before its edit: at most one question per participant per kill goes unseen.
+    assert sum(len(seen) for seen in acknowledged.values()) >= KAT_PARTICIPANTS * (10 - KAT_KILLS)
 
 
 @pytest.mark.resilience

@@ -14,7 +14,7 @@ help:
 	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
 	@echo "make run      run the bot against Telegram (RELAIS_BOT_TOKEN in the environment or .env)"
 	@echo "make check    validate the content files in conversations/"
-	@echo "make bench    run the benchmarks (~15 min; python -m benchmarks --quick for a smoke test)"
+	@echo "make bench    run the benchmarks (~30 min; python -m benchmarks --quick for a smoke test)"
 	@echo "make extract / update-catalogs / catalogs   gettext workflow (see README)"
 
 $(BIN)/python:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import answer_path, broadcast, export_bench, report_bench, scale
+from benchmarks import answer_path, broadcast, export_bench, live_class, report_bench, scale
 from benchmarks.common import Outcome, Row, table
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -37,6 +37,8 @@ BENCHES = (
     Bench("export", 1_000_000, 20_000, export_bench.run),
     Bench("report", 100_000, 2_000, report_bench.run),
     Bench("broadcast", 10_000, 300, broadcast.run),
+    # Sizes 100, 500 and 1,000 in the full run (the targets are at 500).
+    Bench("live", 1_000, 20, live_class.run),
 )
 
 

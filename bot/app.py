@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 from tornado.httpserver import HTTPServer
 
@@ -22,6 +22,7 @@ from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
+from bot.ratelimit import RelaisRateLimiter
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools use it
 from bot.scheduling import start_background, stop_background
@@ -29,8 +30,12 @@ from bot.services.versions import register as register_versions
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage.lock import InstanceLock
+from bot.updates import PerUserProcessor
 
 log = logging.getLogger(__name__)
+
+CONNECTIONS = 64
+POOL_TIMEOUT = 10.0
 
 
 class RelaisApp(Application[Any, Any, Any, Any, Any, Any]):
@@ -70,11 +75,14 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     token: str | None = None,
     rate_limit: bool = True,
+    rate_limiter: RelaisRateLimiter | None = None,
 ) -> RelaisApp:
     """Build the bot; pass request objects to talk to something other than the network.
 
-    ``rate_limit=False`` drops PTB's limiter (30 calls/s), for tests and benchmarks that
-    play thousands of updates against the emulator, where it would only add waiting.
+    Updates of different people are handled concurrently, each person's in order
+    (``PerUserProcessor``); calls to Telegram go through ``RelaisRateLimiter``. Tests pass
+    a limiter on simulated time (``rate_limiter``); ``rate_limit=False`` drops it, for the
+    fuzz test that plays thousands of updates where pacing would only add waiting.
     """
     load_catalogs()
     rt = Runtime(settings=settings, content=content, clock=clock or SystemClock())
@@ -89,12 +97,20 @@ def build_application(
         .post_init(_post_init_live)
         .post_stop(_post_stop_live)
         .post_shutdown(_post_shutdown)
+        # The production setting, in tests too: concurrent across people, ordered for each.
+        .concurrent_updates(PerUserProcessor())
     )
     if rate_limit:
-        # Retries once on RetryAfter; the outbox does its own pacing for mass messages.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))
+        builder = builder.rate_limiter(
+            rate_limiter or RelaisRateLimiter(bulk_rate=settings.outbox_rate)
+        )
     if request is not None:
         builder = builder.request(request)
+    else:
+        # httpcore looks through every open connection for each request: a pool sized for
+        # what is really in flight (replies and the outbox), not PTB's 256, keeps that cheap.
+        # Waiting for a free connection is fine for a few seconds, not PTB's one.
+        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(POOL_TIMEOUT)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()

@@ -165,7 +165,7 @@ async def _play(out: Path, settings: Settings, people: int | None, seed_value: i
         f"1. Content {', '.join(p.name for p in content.files)}: valid "
         f"(version {content.version[:12]})."
     )
-    async with open_sandbox(settings, content, clock=clock) as sandbox:
+    async with open_sandbox(settings, content, clock=clock, paced=False) as sandbox:
         print(f"   Emulator listening on {sandbox.server.root}; the bot is polling it.")
         seeded = await seed(sandbox.db, content, clock, SAMPLE_ROSTER.read_bytes())
         print(f"2. Roster {SAMPLE_ROSTER.name}: {seeded.report.created} participants imported.")

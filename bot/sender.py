@@ -1,15 +1,25 @@
 """The one task that drains the outbox to Telegram, paced and resilient.
 
 Pacing: at most ``rate`` messages per second overall (default 25, under Telegram's
-30) and one per second to any one chat. ``RetryAfter`` pauses the whole sender for
-as long as Telegram says and retries the same row. ``Forbidden`` (the user blocked
-the bot) fails the row and marks the participant unreachable. Network errors retry
-with a growing delay, up to ``max_attempts``, then fail with the reason.
+30) and one per second to any one chat. Against a distant Telegram each call takes a
+round trip, so up to ``max_in_flight`` calls travel at once; calls in flight count
+against the rate, which therefore still holds in any rolling second. The calls are
+marked as the bulk lane of ``bot.ratelimit``. ``RetryAfter`` pauses the sender for as
+long as Telegram says and retries the same row. ``Forbidden`` (the user blocked the
+bot) fails the row and marks the participant unreachable. Network errors retry with a
+growing delay, up to ``max_attempts``, then fail with the reason.
 
 Crash safety: a row is marked ``sending`` (committed) before the call to Telegram and
 ``sent`` after. A crash between the two leaves it ``sending``; at start-up such rows go
-back to pending and are sent again. So a message is sent at most twice, and only
-when the process died during that very call.
+back to pending and are sent again. So a message is sent at most twice, and only when
+the process died while that very call was in flight.
+
+The status writes are batched (``StatusWriter``): every change waiting when a
+transaction starts goes into it, so while taps keep the database busy the sender needs
+one short transaction for several messages rather than two per message. A write that
+meets a busy database (another process holding the lock past the busy timeout) is
+retried until it commits: a delivered message never stays ``sending`` because its
+``sent`` was refused, and no message leaves before its ``sending`` is committed.
 """
 
 from __future__ import annotations
@@ -17,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,18 +37,87 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import ExtBot
 
 from bot.clock import Clock
+from bot.ratelimit import Lane, retry_seconds
 from bot.services.access import set_reachable
 from bot.storage import Database, outbox
 from bot.storage import answers as store
-from bot.storage.outbox import Row
+from bot.storage.outbox import Change, Row
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 WINDOW_MARGIN = 0.005
+# Waits between tries of a status write that met a busy database.
+BUSY_FIRST_WAIT, BUSY_MAX_WAIT = 0.05, 1.0
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLite refused because another connection held the lock past the busy timeout."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class StatusWriter:
+    """The sender's status changes, written in batches, each retried until it commits."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.busy_retries = 0  # how often a write met a busy database (logs, tests)
+        self.refused = asyncio.Event()  # set the first time it does
+        self.transactions = 0
+        self._queue: list[tuple[Change, asyncio.Future[None]]] = []
+        self._flushing = False
+
+    async def write(self, *changes: Change) -> None:
+        """Return once ``changes`` are committed (with whatever else was waiting), in order."""
+        if not changes:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue += [(c, done) for c in changes]
+        if not self._flushing:
+            # The first writer commits for everyone who queues while it waits for the lock.
+            self._flushing = True
+            batch: list[tuple[Change, asyncio.Future[None]]] = []
+            try:
+                while self._queue:
+                    batch, self._queue = self._queue, []
+                    while not await self._commit([c for c, _ in batch]):
+                        # Refused: what queued meanwhile joins the same next try.
+                        batch, self._queue = batch + self._queue, []
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+            except BaseException as exc:
+                failure = exc if isinstance(exc, Exception) else RuntimeError("writer stopped")
+                for _, future in [*batch, *self._queue]:
+                    if not future.done():
+                        future.set_exception(failure)
+                self._queue = []
+                raise
+            finally:
+                self._flushing = False
+        await done
+
+    async def _commit(self, changes: list[Change]) -> bool:
+        """One transaction for the changes; False if the database was busy (try again)."""
+        try:
+            async with self.db.transaction() as conn:
+                await outbox.mark_many(conn, changes)
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            self.busy_retries += 1
+            self.refused.set()
+            wait = min(BUSY_FIRST_WAIT * 2 ** min(self.busy_retries, 8), BUSY_MAX_WAIT)
+            log.warning("outbox: database busy, status write retried in %.2f s", wait)
+            # Real time: the lock is held by another process (an import, a backup).
+            await asyncio.sleep(wait)
+            return False
+        self.transactions += 1
+        return True
 
 
 @dataclass
@@ -51,7 +130,8 @@ class Sender:
     rate: float = 25.0
     per_chat_seconds: float = 1.0
     max_attempts: int = 5
-    batch: int = 50
+    batch: int = 100
+    max_in_flight: int = 4
     sleep: Sleep = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -62,6 +142,15 @@ class Sender:
     _paused_until: float = 0.0
     _draining: asyncio.Lock = field(default_factory=asyncio.Lock)
     _recent: deque[float] = field(default_factory=deque)
+    _in_flight: int = 0
+    _flying: set[asyncio.Task[None]] = field(default_factory=set)
+    writer: StatusWriter = field(init=False)
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = StatusWriter(self.db)
+        # Fewer in flight than the rate: the rolling second can always be kept.
+        self._slots = asyncio.Semaphore(max(1, min(self.max_in_flight, int(self.rate) - 1)))
 
     async def start(self) -> int:
         """Put back rows a crash interrupted; return how many."""
@@ -75,12 +164,13 @@ class Sender:
         """Drain, then wait for new rows or the next due one, until cancelled."""
         while not self.stopping.is_set():
             try:
-                sent = await self.drain()
+                sent = await self.drain(settle=False)
             except Exception:
                 log.exception("outbox: drain failed; retrying shortly")
                 sent = 0
             if sent:
                 continue
+            await self.settle()  # calls in flight may put rows back, due at once
             async with self.db.read() as conn:
                 upcoming = await outbox.next_not_before(conn)
             wait = 30.0
@@ -90,19 +180,54 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=wait)
 
-    async def drain(self) -> int:
-        """Send what is due now, pacing each message; return how many rows were processed."""
+    async def drain(self, *, settle: bool = True) -> int:
+        """Send what is due now, pacing each message; return how many rows were processed.
+
+        ``settle``: return only once every call has come back and its row is written
+        (tests, the sandbox). ``run`` does not wait between batches, so the calls of one
+        batch are still travelling while the next batch starts.
+        """
         # One drain at a time: two would read the same pending rows and send them twice.
         async with self._draining:
             async with self.db.read() as conn:
                 rows = await outbox.due(conn, self.clock.now(), self.batch)
             done = 0
-            for row in rows:
-                if self.stopping.is_set():
-                    break
-                await self._deliver(row)
-                done += 1
+            ahead = max(1, int(self.rate))
+            try:
+                # A second's worth of rows is claimed in one write; then each is paced and
+                # sent, its call and outcome going on while the next one leaves.
+                for start in range(0, len(rows), ahead):
+                    if self.stopping.is_set():
+                        break
+                    chunk = rows[start : start + ahead]
+                    try:
+                        ready = await self._claim(chunk)
+                    except Exception:
+                        log.exception(
+                            "outbox: rows from %s could not be claimed; kept", chunk[0].id
+                        )
+                        continue
+                    done += len(chunk)
+                    for index, row in enumerate(ready):
+                        await self._slots.acquire()
+                        if self.stopping.is_set():
+                            self._slots.release()
+                            await self._unclaim(ready[index:])
+                            break
+                        await self._pace(row.chat_id)
+                        self._in_flight += 1
+                        task = asyncio.create_task(self._finish(row))
+                        self._flying.add(task)
+                        task.add_done_callback(self._flying.discard)
+            finally:
+                if settle or self.stopping.is_set():
+                    await self.settle()
             return done
+
+    async def settle(self) -> None:
+        """Wait until every call in flight has come back and its row is written."""
+        while self._flying:
+            await asyncio.gather(*self._flying, return_exceptions=True)
 
     async def drain_all(self) -> int:
         """Drain until nothing is due now (the sandbox and tests, after moving the clock)."""
@@ -112,7 +237,16 @@ class Sender:
         return total
 
     async def _pace(self, chat_id: int | None) -> None:
+        """Wait for the row's turn: the rate, the chat's second, and any pause after a 429."""
+        while (wait := self._wait(chat_id, self.monotonic())) > 0:
+            await self.sleep(wait)  # meanwhile calls come back, or a 429 pauses: look again
         now = self.monotonic()
+        self._last_send = now
+        self.sent_times.append(now)  # when each call is let go (it leaves at once)
+        if chat_id is not None:
+            self._last_by_chat[chat_id] = now
+
+    def _wait(self, chat_id: int | None, now: float) -> float:
         wait = max(
             self._paused_until - now,
             self._last_send + 1.0 / self.rate - now,
@@ -123,94 +257,121 @@ class Sender:
         )
         # Evenly spaced sends can still put rate + 1 in one of Telegram's rolling seconds,
         # because requests travel at uneven speeds. Counting from when earlier calls came
-        # back (they had arrived by then) keeps any second at ``rate`` at most.
-        window = self._recent
-        if len(window) >= int(self.rate):
-            wait = max(wait, window[0] + 1.0 + WINDOW_MARGIN - now)
-        if wait > 0:
-            await self.sleep(wait)
-        now = self.monotonic()
-        self._last_send = now
-        if chat_id is not None:
-            self._last_by_chat[chat_id] = now
+        # back (they had arrived by then), and counting those still in flight, keeps any
+        # second at ``rate`` at most.
+        recent = [t for t in self._recent if t > now - 1.0 - WINDOW_MARGIN]
+        excess = len(recent) + self._in_flight - int(self.rate) + 1
+        if excess > 0 and recent:
+            # In flight are fewer than the rate (see drain), so enough have come back.
+            wait = max(wait, recent[min(excess, len(recent)) - 1] + 1.0 + WINDOW_MARGIN - now)
+        return wait
 
-    async def _deliver(self, row: Row) -> None:
+    async def _claim(self, rows: list[Row]) -> list[Row]:
+        """Commit the rows as ``sending``, in one write; those to send (a nudge to someone who
+        has submitted meanwhile is skipped instead)."""
+        ready: list[Row] = []
+        changes: list[Change] = []
         now = self.clock.now()
-        guard = row.payload.get("unless_submitted")
-        if guard and row.participant_id is not None:
-            async with self.db.read() as conn:
-                latest = await store.latest_attempt(conn, row.participant_id, guard[0], guard[1])
-            if latest is not None and latest.submitted:
-                async with self.db.transaction() as conn:
-                    await outbox.mark(conn, row.id, "skipped", now=now, error="already submitted")
-                return
-        async with self.db.transaction() as conn:
-            await outbox.mark(conn, row.id, "sending", now=now, attempts=row.attempts + 1)
-        await self._pace(row.chat_id)
+        for row in rows:
+            guard = row.payload.get("unless_submitted")
+            if guard and row.participant_id is not None:
+                async with self.db.read() as conn:
+                    latest = await store.latest_attempt(
+                        conn, row.participant_id, guard[0], guard[1]
+                    )
+                if latest is not None and latest.submitted:
+                    changes.append(Change(row.id, "skipped", now, error="already submitted"))
+                    continue
+            ready.append(row)
+            changes.append(Change(row.id, "sending", now, attempts=row.attempts + 1))
+        # Committed before any call: after a crash these rows are known to be maybe sent.
+        await self.writer.write(*changes)
+        return ready
+
+    async def _unclaim(self, rows: list[Row]) -> None:
+        """Stopping: rows claimed but not sent go back to pending as they were."""
+        now = self.clock.now()
+        await self.writer.write(*(Change(r.id, "pending", now, attempts=r.attempts) for r in rows))
+
+    async def _finish(self, row: Row) -> None:
+        """Make the call, then record what became of the row, whatever happens."""
         try:
             try:
-                message = await self._send(row)
+                result = await self._send(row)
             finally:
+                self._in_flight -= 1
                 self._recent.append(self.monotonic())
                 while len(self._recent) > int(self.rate):
                     self._recent.popleft()
-        except RetryAfter as exc:
-            seconds = _retry_seconds(exc)
-            self._paused_until = self.monotonic() + seconds
+            await self._record(row, result)
+        except Exception:
+            # Still ``sending``: put back at the next start, never lost.
+            log.exception("outbox: the outcome of row %s could not be recorded", row.id)
+        finally:
+            self._slots.release()
+
+    async def _send(self, row: Row) -> Message | Exception:
+        """The message sent, or what prevented it (Telegram's refusal, the network…)."""
+        assert row.chat_id is not None
+        try:
+            return await send_payload(self.bot, row.chat_id, row.payload, bulk=True)
+        except Exception as exc:
+            return exc
+
+    async def _record(self, row: Row, result: Message | Exception) -> None:
+        """Write what became of the row: sent, put back for later, or failed with why."""
+        if isinstance(result, Message):
+            await self._mark(row, "sent", message_id=result.message_id)
+        elif isinstance(result, RetryAfter):
+            seconds = retry_seconds(result)
+            self._paused_until = max(self._paused_until, self.monotonic() + seconds)
             await self._requeue(row, seconds, f"rate limited: retry after {seconds:.0f} s", 0)
-        except Forbidden as exc:
-            await self._fail(row, f"blocked: {exc.message}")
+        elif isinstance(result, Forbidden):
+            await self._fail(row, f"blocked: {result.message}")
             if row.chat_id is not None:
                 await set_reachable(self.db, row.chat_id, False)
-        except BadRequest as exc:
-            await self._fail(row, f"refused: {exc.message}")
-        except (TimedOut, NetworkError) as exc:
+        elif isinstance(result, BadRequest):
+            await self._fail(row, f"refused: {result.message}")
+        elif isinstance(result, TimedOut | NetworkError):
             attempts = row.attempts + 1
             if attempts >= self.max_attempts:
-                await self._fail(row, f"network: {exc.message}")
+                await self._fail(row, f"network: {result.message}")
             else:
-                await self._requeue(row, 2.0**attempts, f"network: {exc.message}", 1)
+                await self._requeue(row, 2.0**attempts, f"network: {result.message}", 1)
         else:
-            self.sent_times.append(self.monotonic())
-            async with self.db.transaction() as conn:
-                await outbox.mark(
-                    conn, row.id, "sent", now=self.clock.now(), message_id=message.message_id
-                )
+            # Not Telegram's answer but a fault here: the row fails rather than stay sending.
+            log.error("outbox: row %s: %s", row.id, type(result).__name__)
+            await self._fail(row, f"error: {type(result).__name__}")
 
-    async def _send(self, row: Row) -> Message:
-        assert row.chat_id is not None
-        return await send_payload(self.bot, row.chat_id, row.payload)
+    async def _mark(self, row: Row, status: str, **details: Any) -> None:
+        await self.writer.write(Change(row.id, status, self.clock.now(), **details))
 
     async def _requeue(self, row: Row, seconds: float, error: str, spent: int) -> None:
-        async with self.db.transaction() as conn:
-            await outbox.mark(
-                conn,
-                row.id,
-                "pending",
-                now=self.clock.now(),
-                error=error,
-                not_before=self.clock.now() + timedelta(seconds=seconds),
-                # A rate limit is not the message's fault: it does not use up an attempt.
-                attempts=row.attempts + spent,
-            )
+        await self._mark(
+            row,
+            "pending",
+            error=error,
+            not_before=self.clock.now() + timedelta(seconds=seconds),
+            # A rate limit is not the message's fault: it does not use up an attempt.
+            attempts=row.attempts + spent,
+        )
 
     async def _fail(self, row: Row, error: str) -> None:
         # Row and source only: a chat id is a personal identifier.
         log.info("outbox: row %s (%s) failed: %s", row.id, row.source, error)
-        async with self.db.transaction() as conn:
-            await outbox.mark(conn, row.id, "failed", now=self.clock.now(), error=error)
+        await self._mark(row, "failed", error=error)
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
-    # PTB 22 warns that retry_after becomes a timedelta; accept both without the noise.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+async def send_payload(
+    bot: Bot, chat_id: int, payload: dict[str, Any], *, bulk: bool = False
+) -> Message:
+    """Send an outbox payload: text, or a photo or document with its caption, and buttons.
 
-
-async def send_payload(bot: Bot, chat_id: int, payload: dict[str, Any]) -> Message:
-    """Send an outbox payload: text, or a photo or document with its caption, and buttons."""
+    ``bulk``: one of many (the outbox's), in the bulk lane of ``bot.ratelimit``.
+    """
+    lane: dict[str, Any] = {}
+    if bulk and isinstance(bot, ExtBot):
+        lane["rate_limit_args"] = Lane.BULK
     markup = None
     if payload.get("buttons"):
         markup = InlineKeyboardMarkup(
@@ -221,9 +382,11 @@ async def send_payload(bot: Bot, chat_id: int, payload: dict[str, Any]) -> Messa
         )
     caption = payload.get("text") or None
     if payload.get("photo"):
-        return await bot.send_photo(chat_id, payload["photo"], caption=caption, reply_markup=markup)
+        return await bot.send_photo(
+            chat_id, payload["photo"], caption=caption, reply_markup=markup, **lane
+        )
     if payload.get("document"):
         return await bot.send_document(
-            chat_id, payload["document"], caption=caption, reply_markup=markup
+            chat_id, payload["document"], caption=caption, reply_markup=markup, **lane
         )
-    return await bot.send_message(chat_id, payload["text"], reply_markup=markup)
+    return await bot.send_message(chat_id, payload["text"], reply_markup=markup, **lane)

@@ -13,6 +13,7 @@ import pytest
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content, load_content
+from bot.ratelimit import RelaisRateLimiter
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
@@ -56,7 +57,12 @@ async def app(
     settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
 ) -> AsyncIterator[RelaisApp]:
     application = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
     )
     async with running(application):
         yield application
@@ -153,13 +159,23 @@ async def submitted_attempt(
 
 
 class FakeTime:
-    """A monotonic clock that only sleeping moves (for the sender's pacing)."""
+    """A monotonic clock that only sleeping moves (for the sender's and limiter's pacing)."""
 
     def __init__(self) -> None:
         self.now = 0.0
+        self.slept: list[float] = []
 
     def monotonic(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
         self.now += seconds
+
+
+def simulated_limiter(settings: Settings, time: FakeTime | None = None) -> RelaisRateLimiter:
+    """The production rate limiter on simulated time: it paces, but no test waits for it."""
+    fake = time or FakeTime()
+    return RelaisRateLimiter(
+        bulk_rate=settings.outbox_rate, monotonic=fake.monotonic, sleep=fake.sleep
+    )

@@ -148,7 +148,8 @@ def settled(events: list[ChatEvent], opening: bool) -> bool:
     for event in events:
         if event.kind == "answer" and event.text:
             return True  # refused, with the reason
-        if opening and event.kind == "sent" and event.message and event.message.buttons:
+        # Opening shows the questionnaire in the message pressed, or in a new one.
+        if opening and event.kind in ("sent", "edited") and event.message and event.message.buttons:
             return True
         if not opening and event.kind == "edited":
             return True
@@ -269,7 +270,9 @@ async def test_kill_9_while_50_participants_take_the_kat_loses_no_answer(
     finally:
         await db.close()
     # The acknowledgements were really checked: nearly every question was seen moving on.
-    assert sum(len(seen) for seen in acknowledged.values()) >= KAT_PARTICIPANTS * 9
+    # Taps run concurrently, so a kill can catch every participant's tap after its commit
+    # and before its edit: at most one question per participant per kill goes unseen.
+    assert sum(len(seen) for seen in acknowledged.values()) >= KAT_PARTICIPANTS * (10 - KAT_KILLS)
 
 
 @pytest.mark.resilience

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from telegram import Bot
@@ -11,7 +14,7 @@ from telegram import Bot
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
-from bot.sender import Sender
+from bot.sender import Sender, StatusWriter
 from bot.storage import Database, outbox, repo
 from tests.conftest import FakeTime, add_participant, submitted_attempt
 
@@ -93,17 +96,21 @@ async def test_one_chat_gets_at_most_one_message_a_second(
 async def test_retry_after_waits_then_sends_the_same_row_once(
     sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, fake_time: FakeTime
 ) -> None:
-    await queue(db, clock, api, [900_200, 900_201])
+    chats = list(range(900_200, 900_210))
+    await queue(db, clock, api, chats)
     api.inject("error", "sendMessage", status=429, delay=7)
     await sender.drain_all()
-    # The first row waits 7 s of the clock; the second went out (after the pause).
-    assert [s for s, _ in await statuses(db)] == ["pending", "sent"]
+    # The first row waits 7 s of the clock; the others went out, after the pause except
+    # those already on their way when the 429 came back.
+    assert [s for s, _ in await statuses(db)] == ["pending"] + ["sent"] * 9
     assert fake_time.now >= 7
+    early = [t for t in sender.sent_times if t < 7]
+    assert len(early) <= sender.max_in_flight
     clock.advance(timedelta(seconds=7))
     await sender.drain_all()
-    assert [s for s, _ in await statuses(db)] == ["sent", "sent"]
-    assert len(api.visible(900_200)) == 1
-    assert len(api.visible(900_201)) == 1
+    assert [s for s, _ in await statuses(db)] == ["sent"] * 10
+    for chat in chats:
+        assert len(api.visible(chat)) == 1
 
 
 async def test_blocked_user_fails_with_the_reason_and_is_marked_unreachable(
@@ -170,3 +177,56 @@ async def test_a_nudge_is_dropped_if_the_participant_submitted_meanwhile(
     await sender.drain_all()
     assert await statuses(db) == [("skipped", "already submitted")]
     assert api.visible(900_600) == []
+
+
+async def test_a_write_locked_database_during_a_broadcast_leaves_nothing_sending_or_sent_twice(
+    tmp_path: Path, clock: FixedClock, api: OfflineBotAPI, bot: Bot, fake_time: FakeTime
+) -> None:
+    path = tmp_path / "locked.db"
+    # A short busy timeout, so SQLite refuses the sender's writes as it would after 5 s.
+    db = await Database.open(path, busy_timeout_ms=50)
+    try:
+        chats = list(range(901_000, 901_030))
+        await queue(db, clock, api, chats)
+        # One call at a time, so the next row's `sending` meets the lock too.
+        sender = Sender(
+            bot, db, clock, max_in_flight=1, sleep=fake_time.sleep, monotonic=fake_time.monotonic
+        )
+        held = api.inject("hold", "sendMessage")
+        draining = asyncio.create_task(sender.drain_all())
+        await held.entered.wait()
+        # While the first message is on its way, another process (a roster import, a
+        # backup restore) takes the write lock: its `sent` and the next `sending` meet it.
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # In a thread: it may have to wait for the sender's own short transaction.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        held.gate.set()
+        async with asyncio.timeout(10):
+            await sender.writer.refused.wait()
+        assert len(api.calls_to("sendMessage")) == 1  # nothing else left meanwhile
+        await asyncio.to_thread(other.execute, "COMMIT")
+        other.close()
+        async with asyncio.timeout(30):
+            assert await draining == 30
+        assert {s for s, _ in await statuses(db)} == {"sent"}
+        for chat in chats:
+            assert len(api.visible(chat)) == 1
+        assert len(api.calls_to("sendMessage")) == 30
+        assert sender.writer.busy_retries >= 1
+    finally:
+        await db.close()
+
+
+async def test_status_writes_that_queue_together_share_one_transaction(
+    db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    await queue(db, clock, api, list(range(902_000, 902_010)))
+    async with db.read() as conn:
+        rows = await outbox.rows_of(conn)
+    writer = StatusWriter(db)
+    await asyncio.gather(
+        *(writer.write(outbox.Change(r.id, "sent", clock.now(), message_id=1)) for r in rows)
+    )
+    # The first goes alone; the nine that queued while it committed go together.
+    assert writer.transactions == 2
+    assert {s for s, _ in await statuses(db)} == {"sent"}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.handlers import fallback
@@ -71,7 +72,8 @@ async def _show_new(context: Context, who: Caller, attempt: Attempt, screen: Scr
 
 
 async def open_questionnaire(update: Update, context: Context) -> None:
-    """Stores a new attempt or makes the open one current; asks its current question anew."""
+    """Stores a new attempt or makes the open one current; asks its current question in the
+    message the button was on (edited), or in a new one where that message cannot be."""
     query = update.callback_query
     if query is None or query.data is None:
         return
@@ -82,15 +84,32 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     if participant is None or target is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
-    outcome = await open_stage(rt.db, rt.content, participant, *target, who.t, rt.clock.now())
+    # The message with the button becomes the questionnaire: one edit instead of a send.
+    here = query.message if isinstance(query.message, Message) else None
+    shown_in = (here.chat.id, here.message_id) if here is not None and here.text else None
+    outcome = await open_stage(
+        rt.db, rt.content, participant, *target, who.t, rt.clock.now(), shown_in=shown_in
+    )
     if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
         await answer_query(query, refusal_text(who.t, outcome), show_alert=True)
         return
     await answer_query(query)
     previous = outcome.attempt
-    if previous.message_id is not None and previous.chat_id is not None:
+    if (
+        previous.message_id is not None
+        and previous.chat_id is not None
+        and (previous.chat_id, previous.message_id) != shown_in
+    ):
         await _retire(context, previous.chat_id, previous.message_id)
-    await _show_new(context, who, outcome.attempt, outcome.screen)
+    screen = outcome.screen
+    if shown_in is not None:
+        try:
+            await query.edit_message_text(who.t.bidi(screen.text), reply_markup=markup(screen))
+            return
+        except BadRequest as exc:
+            # Gone, or no longer editable: the questionnaire goes in a new message instead.
+            log.info("questionnaire: could not open in place (%s); sending it", exc.message)
+    await _show_new(context, who, outcome.attempt, screen)
 
 
 async def tap_answer(update: Update, context: Context) -> None:
@@ -107,9 +126,8 @@ async def tap_answer(update: Update, context: Context) -> None:
     if outcome.refusal is not None or outcome.attempt is None:
         await answer_query(query, refusal_text(t, outcome))
         return
-    await answer_query(query)
     if outcome.submitted:
-        await query.edit_message_text(t.bidi(submitted_text(t)))
+        await _answer_and_edit(query, t.bidi(submitted_text(t)), None)
         who = await caller(update, context)
         if who.identity.participant is None:
             return
@@ -121,7 +139,22 @@ async def tap_answer(update: Update, context: Context) -> None:
                 await context.bot.send_message(who.chat_id, chunk)
         return
     assert outcome.screen is not None
-    await query.edit_message_text(t.bidi(outcome.screen.text), reply_markup=markup(outcome.screen))
+    await _answer_and_edit(query, t.bidi(outcome.screen.text), markup(outcome.screen))
+
+
+async def _answer_and_edit(
+    query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Answer the press and show the next screen at the same time: one round trip to
+    Telegram instead of two (the tap is already committed)."""
+    results = await asyncio.gather(
+        answer_query(query),
+        query.edit_message_text(text, reply_markup=keyboard),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def show_answers(update: Update, context: Context) -> None:

@@ -68,12 +68,13 @@ class Turn:
 
 
 def direct_delivery(app: Any, api: BotAPIEmulator) -> Deliver:
-    """Hand updates straight to the application, without any update queue (offline tests)."""
+    """Hand updates straight to the application's update processor, without any update queue
+    (offline tests): concurrent deliveries are ordered per user as in production."""
     counter = iter(range(1, 1 << 62))
 
     async def deliver(kind: str, payload: JSONDict) -> None:
         update = Update.de_json({"update_id": next(counter), kind: payload}, app.bot)
-        await app.process_update(update)
+        await app.update_processor.process_update(update, app.process_update(update))
 
     return deliver
 

@@ -39,6 +39,10 @@ DEFAULT_UPDATE_TYPES = frozenset(
     {"message", "edited_message", "callback_query", "my_chat_member", "channel_post"}
 )
 SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendmediagroup"})
+# Telegram counts edits against the per-chat limit, not against the bulk ceiling.
+EDITING_METHODS = frozenset(
+    {"editmessagetext", "editmessagereplymarkup", "editmessagecaption", "editmessagemedia"}
+)
 
 
 class ApiError(Exception):
@@ -156,13 +160,21 @@ class SimUser:
 
 @dataclass
 class Fault:
-    """A failure to inject: ``kind`` is ``error`` (5xx, 429, 403), ``slow`` or ``drop``."""
+    """A failure to inject: ``kind`` is ``error`` (5xx, 429, 403), ``slow``, ``drop``, or
+    ``hold`` (the call waits until the test sets ``gate``; ``entered`` is set on arrival)."""
 
     kind: str
     method: str | None = None
     times: int = 1
     status: int = 502
     delay: float = 0.0
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def hold(self) -> None:
+        """For ``hold``: say the call arrived, then wait to be let through."""
+        self.entered.set()
+        await self.gate.wait()
 
     def matches(self, method: str) -> bool:
         return self.method is None or self.method.lower() == method.lower()
@@ -343,8 +355,8 @@ class BotAPIEmulator:
         if handler is None:
             return 404, ApiError(404, f"Not Found: method {method} is not emulated").body()
         try:
-            if method.lower() in SENDING_METHODS:
-                self._check_rate(_chat_id(params))
+            if method.lower() in SENDING_METHODS | EDITING_METHODS:
+                self._check_rate(_chat_id(params), bulk=method.lower() in SENDING_METHODS)
             result = await handler(params, uploads or {})
         except ApiError as exc:
             return exc.status, exc.body()
@@ -353,13 +365,14 @@ class BotAPIEmulator:
         await self._notify()
         return 200, {"ok": True, "result": result}
 
-    def _check_rate(self, chat_id: int) -> None:
+    def _check_rate(self, chat_id: int, *, bulk: bool = True) -> None:
+        """429 past the per-chat limit (sends and edits) or the global one (sends only)."""
         now = self.monotonic()
         for limit, window in (
             (self.global_rate, self._sent_at),
             (self.chat_rate, self._chat_sent_at[chat_id]),
         ):
-            if limit is None:
+            if limit is None or (window is self._sent_at and not bulk):
                 continue
             while window and window[0] <= now - limit.seconds:
                 window.popleft()
@@ -370,7 +383,8 @@ class BotAPIEmulator:
                     f"Too Many Requests: retry after {max(1, math.ceil(wait))}",
                     retry_after=max(1, math.ceil(wait)),
                 )
-        self._sent_at.append(now)
+        if bulk:
+            self._sent_at.append(now)
         self._chat_sent_at[chat_id].append(now)
 
     # --- helpers for method implementations -----------------------------------------------------

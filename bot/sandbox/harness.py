@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.app import RelaisApp, Webhook, build_application, runtime_of, serving
 from bot.clock import Clock, SystemClock
 from bot.content import Content
+from bot.ratelimit import RelaisRateLimiter, VirtualTime
 from bot.sandbox.chat import Deliver, SimulatedUser
 from bot.sandbox.emulator import BotAPIEmulator, JSONDict
 from bot.sandbox.server import EmulatorServer
@@ -117,13 +118,24 @@ async def running_bot(
     *,
     clock: Clock | None = None,
     webhook: Webhook | None = None,
+    paced: bool = True,
 ) -> AsyncIterator[Sandbox]:
-    """Run the real bot against a running emulator until the block exits."""
+    """Run the real bot against a running emulator until the block exits.
+
+    ``paced=False`` (scripts): the rate limiter decides on virtual time, so a script is
+    not slowed to a person's pace.
+    """
     clock = clock or SystemClock()
     local = settings.model_copy(
         update={"api_base_url": server.base_url, "api_file_url": server.base_file_url}
     )
-    app = build_application(local, content, clock=clock, token=api.token)
+    limiter = None
+    if not paced:
+        virtual = VirtualTime()
+        limiter = RelaisRateLimiter(
+            bulk_rate=local.outbox_rate, monotonic=virtual.monotonic, sleep=virtual.sleep
+        )
+    app = build_application(local, content, clock=clock, token=api.token, rate_limiter=limiter)
     # Short long-polls keep shutdown quick; the emulator answers at once when there is news.
     async with serving(app, webhook=webhook, poll_timeout=2):
         yield Sandbox(api, server, app, clock)
@@ -137,11 +149,14 @@ async def open_sandbox(
     clock: Clock | None = None,
     webhook: Webhook | None = None,
     api: BotAPIEmulator | None = None,
+    paced: bool = True,
 ) -> AsyncIterator[Sandbox]:
     """Start an emulator on a free port and the real bot against it."""
     api = api or BotAPIEmulator(clock=clock)
     async with (
         EmulatorServer(api) as server,
-        running_bot(api, server, settings, content, clock=clock, webhook=webhook) as sandbox,
+        running_bot(
+            api, server, settings, content, clock=clock, webhook=webhook, paced=paced
+        ) as sandbox,
     ):
         yield sandbox

@@ -68,6 +68,8 @@ class OfflineRequest(BaseRequest):
         if fault is not None:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
+            elif fault.kind == "hold":
+                await fault.hold()
             elif fault.kind == "drop":
                 raise NetworkError("connection dropped by the sandbox")
             elif fault.kind == "error":

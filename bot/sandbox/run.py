@@ -55,7 +55,8 @@ async def _session(
     settings: Settings, content: Content, clock: Clock, options: SandboxOptions
 ) -> int:
     roster = options.roster.read_bytes() if options.roster else None
-    async with open_sandbox(settings, content, clock=clock) as sandbox:
+    paced = options.script is None  # a person at the keyboard: Telegram's pacing, felt
+    async with open_sandbox(settings, content, clock=clock, paced=paced) as sandbox:
         seeded = await _seed(sandbox, content, clock, roster)
         interactive = options.script is None
         transcript = Transcript(Style(color=interactive and sys.stdout.isatty()), print)

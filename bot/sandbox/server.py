@@ -34,8 +34,11 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         webhook_retry_seconds: float = 0.2,
+        latency: float = 0.0,
     ) -> None:
         self.api, self.host, self.port = api, host, port
+        # Seconds added each way to every Bot API call, as a distant Telegram would.
+        self.latency = latency
         self.webhook_retry_seconds = webhook_retry_seconds
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update id, HTTP status)
         self._runner: web.AppRunner | None = None
@@ -98,6 +101,14 @@ class EmulatorServer:
     # --- Bot API over HTTP ----------------------------------------------------------------------
 
     async def _method(self, request: web.Request) -> web.StreamResponse:
+        if self.latency:
+            await asyncio.sleep(self.latency)  # the request on its way
+        response = await self._answer(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)  # the answer on its way back
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if request.match_info["token"] != self.api.token:
             return _json(401, ApiError(401, "Unauthorized").body())
@@ -105,6 +116,8 @@ class EmulatorServer:
         if fault is not None:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
+            elif fault.kind == "hold":
+                await fault.hold()
             elif fault.kind == "drop":
                 if request.transport is not None:
                     request.transport.abort()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +28,6 @@ from bot.services.scores import stamp_of
 from bot.storage import Database, repo
 from bot.storage import answers as store
 from bot.storage.answers import Attempt
-from bot.storage.db import pipelined
 from bot.storage.repo import Participant
 
 TAP_PREFIX = "q"
@@ -215,8 +215,15 @@ async def open_stage(
     stage_id: str,
     t: Translator,
     now: datetime,
+    *,
+    shown_in: tuple[int, int] | None = None,
 ) -> Outcome:
-    """Start the stage, or resume it where the participant stopped, in a new message."""
+    """Start the stage, or resume it where the participant stopped.
+
+    ``shown_in`` (chat id, message id) is the message that will show it, recorded in the
+    same transaction; the attempt returned still names the message that showed it
+    before, so that the caller can retire that one.
+    """
     instrument = content.instrument(kind)
     stage = instrument.stage(stage_id) if instrument else None
     if instrument is None or stage is None:
@@ -253,6 +260,8 @@ async def open_stage(
             )
             # A new message takes over: the buttons of the old one become stale.
             attempt = await store.move(conn, latest, position=position, draft=draft, now=now)
+        if shown_in is not None:
+            await store.set_message(conn, attempt.id, *shown_in)
     return Outcome(None, attempt, render(instrument, stage, attempt, answers, t), window=window)
 
 
@@ -344,50 +353,65 @@ async def tap(
     parsed = parse_tap(data)
     if parsed is None:
         return Outcome(Refusal.INVALID)
+    # The whole tap is one plain transaction on the database thread (see Database.run).
+    applied = await db.run(lambda conn: _tap_in(conn, content, user_id, parsed, now))
+    if applied.shown is None:
+        return applied.outcome
+    instrument, stage, answers = applied.shown
+    moved = applied.outcome.attempt
+    assert moved is not None
+    screen = render(instrument, stage, moved, answers, speak(applied.outcome.language))
+    return Outcome(None, moved, screen, language=applied.outcome.language)
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """What a tap did, and what the next screen is rendered from (None: no screen)."""
+
+    outcome: Outcome
+    shown: tuple[Instrument, Stage, dict[str, Any]] | None = None
+
+
+def _tap_in(
+    conn: sqlite3.Connection, content: Content, user_id: int, parsed: Tap, now: datetime
+) -> _Applied:
+    """The tap inside its transaction: check, then save the answer and move, or refuse."""
     # Only the participant bound to this user may touch the attempt.
-    query = (store.ATTEMPT_OF_USER, (parsed.attempt_id, user_id))
-    async with db.transaction_from(*query) as (conn, rows):
-        owned = store.owned_attempt(rows)
-        if owned is None:
-            return Outcome(Refusal.INVALID)
-        attempt, answers, language = owned.attempt, owned.answers, owned.language
-        instrument = content.instrument(attempt.instrument)
-        stage = instrument.stage(attempt.stage) if instrument else None
-        if instrument is None or stage is None:
-            return Outcome(Refusal.INVALID, language=language)
-        if attempt.submitted:
-            return Outcome(Refusal.SUBMITTED, attempt, language=language)
-        if parsed.revision != attempt.revision:
-            return Outcome(Refusal.STALE, attempt, language=language)
-        window = window_for(content, instrument, stage, owned.cohort)
-        state = window.state(now)
-        if state is not None:
-            return Outcome(state, attempt, window=window, language=language)
-        step = _apply(instrument, stage, attempt, answers, parsed)
-        if step is None:
-            return Outcome(Refusal.INVALID, attempt, language=language)
-        if step.submit:
-            shown = {i.id for i in visible_items(instrument, stage, answers)}
-            hidden = [k for k in answers if k not in shown]
-            *_, done = await pipelined(
-                store.delete_answers(conn, attempt.id, hidden), store.submit(conn, attempt.id, now)
-            )
-            assert done is not None  # not submitted: checked above, in this transaction
-            return Outcome(None, done, submitted=True, language=language)
-        writes: list[Awaitable[Any]] = []
-        if step.item is not None:
-            stamp = stamp_of(instrument.item(step.item), step.value)
-            writes.append(store.save_answer(conn, attempt.id, step.item, step.value, now, stamp))
-            answers[step.item] = step.value
-        position, draft = step.position, step.draft
-        if step.advance:
-            position = _next_position(instrument, stage, answers, attempt.position)
-            draft = _saved_choices(instrument, position, answers)
-        # Saved and moved in one trip; a failure of either rolls both back.
-        writes.append(store.move(conn, attempt, position=position, draft=draft, now=now))
-        *_, moved = await pipelined(*writes)
-    screen = render(instrument, stage, moved, answers, speak(language))
-    return Outcome(None, moved, screen, language=language)
+    owned = store.sync_owned_attempt(conn, parsed.attempt_id, user_id)
+    if owned is None:
+        return _Applied(Outcome(Refusal.INVALID))
+    attempt, answers, language = owned.attempt, owned.answers, owned.language
+    instrument = content.instrument(attempt.instrument)
+    stage = instrument.stage(attempt.stage) if instrument else None
+    if instrument is None or stage is None:
+        return _Applied(Outcome(Refusal.INVALID, language=language))
+    if attempt.submitted:
+        return _Applied(Outcome(Refusal.SUBMITTED, attempt, language=language))
+    if parsed.revision != attempt.revision:
+        return _Applied(Outcome(Refusal.STALE, attempt, language=language))
+    window = window_for(content, instrument, stage, owned.cohort)
+    state = window.state(now)
+    if state is not None:
+        return _Applied(Outcome(state, attempt, window=window, language=language))
+    step = _apply(instrument, stage, attempt, answers, parsed)
+    if step is None:
+        return _Applied(Outcome(Refusal.INVALID, attempt, language=language))
+    if step.submit:
+        shown = {i.id for i in visible_items(instrument, stage, answers)}
+        store.sync_delete_answers(conn, attempt.id, [k for k in answers if k not in shown])
+        done = store.sync_submit(conn, attempt.id, now)
+        assert done is not None  # not submitted: checked above, in this transaction
+        return _Applied(Outcome(None, done, submitted=True, language=language))
+    if step.item is not None:
+        stamp = stamp_of(instrument.item(step.item), step.value)
+        store.sync_save_answer(conn, attempt.id, step.item, step.value, now, stamp)
+        answers[step.item] = step.value
+    position, draft = step.position, step.draft
+    if step.advance:
+        position = _next_position(instrument, stage, answers, attempt.position)
+        draft = _saved_choices(instrument, position, answers)
+    moved = store.sync_move(conn, attempt, position=position, draft=draft, now=now)
+    return _Applied(Outcome(None, moved, language=language), (instrument, stage, answers))
 
 
 @dataclass(frozen=True, slots=True)

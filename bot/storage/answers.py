@@ -75,8 +75,7 @@ class OwnedAttempt:
 
 
 # The attempt, if it belongs to the participant bound to this Telegram user, with that
-# participant's cohort and language and the answers so far: every tap runs it, so it is one
-# query (each query is a trip to the database thread).
+# participant's cohort and language and the answers so far: every tap runs it first.
 ATTEMPT_OF_USER = (
     "SELECT a.*, p.cohort AS owner_cohort, p.language AS owner_language,"
     " (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
@@ -200,14 +199,21 @@ async def move(
     now: datetime,
 ) -> Attempt:
     """Set the current item and the pending selection; every change makes older buttons stale."""
-    row = await fetch_one(
-        conn,
-        "UPDATE attempts SET position = ?, draft = ?, revision = revision + 1, updated_at = ?"
-        " WHERE id = ? RETURNING *",
-        (position, json.dumps(draft) if draft is not None else None, to_db_time(now), attempt.id),
-    )
+    row = await fetch_one(conn, MOVE, _move_params(attempt, position, draft, now))
     assert row is not None
     return _attempt(row)
+
+
+MOVE = (
+    "UPDATE attempts SET position = ?, draft = ?, revision = revision + 1, updated_at = ?"
+    " WHERE id = ? RETURNING *"
+)
+
+
+def _move_params(
+    attempt: Attempt, position: int, draft: list[str] | None, now: datetime
+) -> tuple[Any, ...]:
+    return (position, json.dumps(draft) if draft is not None else None, to_db_time(now), attempt.id)
 
 
 async def set_message(
@@ -222,13 +228,14 @@ async def set_message(
 
 async def submit(conn: aiosqlite.Connection, attempt_id: int, now: datetime) -> Attempt | None:
     """Lock the attempt; the locked attempt, or None if it was already submitted."""
-    row = await fetch_one(
-        conn,
-        "UPDATE attempts SET submitted_at = ?, updated_at = ?, revision = revision + 1"
-        " WHERE id = ? AND submitted_at IS NULL RETURNING *",
-        (to_db_time(now), to_db_time(now), attempt_id),
-    )
+    row = await fetch_one(conn, SUBMIT, (to_db_time(now), to_db_time(now), attempt_id))
     return _attempt(row) if row else None
+
+
+SUBMIT = (
+    "UPDATE attempts SET submitted_at = ?, updated_at = ?, revision = revision + 1"
+    " WHERE id = ? AND submitted_at IS NULL RETURNING *"
+)
 
 
 async def answers_of(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, Any]:
@@ -259,21 +266,29 @@ async def save_answer(
 
     Without a stamp the row is versioned at the next start (``services.versions.register``).
     """
+    await conn.execute(SAVE_ANSWER, _answer_params(attempt_id, item, value, now, stamp))
+
+
+SAVE_ANSWER = (
+    "INSERT INTO answers (attempt_id, item, value, answered_at, item_version, correct)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_id, item) DO UPDATE SET"
+    " value = excluded.value, answered_at = excluded.answered_at,"
+    " item_version = excluded.item_version, correct = excluded.correct"
+)
+
+
+def _answer_params(
+    attempt_id: int, item: str, value: Any, now: datetime, stamp: Stamp | None
+) -> tuple[Any, ...]:
     version = stamp.version if stamp else None
     correct = None if stamp is None or stamp.correct is None else int(stamp.correct)
-    await conn.execute(
-        "INSERT INTO answers (attempt_id, item, value, answered_at, item_version, correct)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_id, item) DO UPDATE SET"
-        " value = excluded.value, answered_at = excluded.answered_at,"
-        " item_version = excluded.item_version, correct = excluded.correct",
-        (
-            attempt_id,
-            item,
-            json.dumps(value, ensure_ascii=False),
-            to_db_time(now),
-            version,
-            correct,
-        ),
+    return (
+        attempt_id,
+        item,
+        json.dumps(value, ensure_ascii=False),
+        to_db_time(now),
+        version,
+        correct,
     )
 
 
@@ -295,6 +310,54 @@ async def note_typed_message(conn: aiosqlite.Connection, attempt_id: int, messag
 
 async def delete_answers(conn: aiosqlite.Connection, attempt_id: int, items: list[str]) -> None:
     """Forget answers to items a changed earlier answer has hidden."""
-    await conn.executemany(
-        "DELETE FROM answers WHERE attempt_id = ? AND item = ?", [(attempt_id, i) for i in items]
-    )
+    await conn.executemany(DELETE_ANSWER, [(attempt_id, i) for i in items])
+
+
+DELETE_ANSWER = "DELETE FROM answers WHERE attempt_id = ? AND item = ?"
+
+
+# --- the same statements, synchronous, for ``Database.run`` (the connection's own thread) --------
+
+
+def sync_owned_attempt(
+    conn: sqlite3.Connection, attempt_id: int, user_id: int
+) -> OwnedAttempt | None:
+    """``ATTEMPT_OF_USER``: the attempt if it is this Telegram user's, with its answers."""
+    return owned_attempt(conn.execute(ATTEMPT_OF_USER, (attempt_id, user_id)).fetchall())
+
+
+def sync_save_answer(
+    conn: sqlite3.Connection,
+    attempt_id: int,
+    item: str,
+    value: Any,
+    now: datetime,
+    stamp: Stamp | None = None,
+) -> None:
+    """``save_answer``."""
+    conn.execute(SAVE_ANSWER, _answer_params(attempt_id, item, value, now, stamp))
+
+
+def sync_delete_answers(conn: sqlite3.Connection, attempt_id: int, items: list[str]) -> None:
+    """``delete_answers``."""
+    conn.executemany(DELETE_ANSWER, [(attempt_id, i) for i in items])
+
+
+def sync_move(
+    conn: sqlite3.Connection,
+    attempt: Attempt,
+    *,
+    position: int,
+    draft: list[str] | None,
+    now: datetime,
+) -> Attempt:
+    """``move``."""
+    # fetchall: a RETURNING statement left unfinished would hold up the COMMIT.
+    (row,) = conn.execute(MOVE, _move_params(attempt, position, draft, now)).fetchall()
+    return _attempt(row)
+
+
+def sync_submit(conn: sqlite3.Connection, attempt_id: int, now: datetime) -> Attempt | None:
+    """``submit``."""
+    rows = conn.execute(SUBMIT, (to_db_time(now), to_db_time(now), attempt_id)).fetchall()
+    return _attempt(rows[0]) if rows else None

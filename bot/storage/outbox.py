@@ -279,6 +279,39 @@ async def next_not_before(conn: aiosqlite.Connection) -> datetime | None:
     return from_db_time(row[0]) if row and row[0] else None
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A row moving to a new status, with what happened."""
+
+    row_id: int
+    status: str
+    now: datetime
+    error: str | None = None
+    not_before: datetime | None = None
+    attempts: int | None = None
+    message_id: int | None = None
+
+    def params(self) -> tuple[Any, ...]:
+        return (
+            self.status,
+            self.error,
+            to_db_time(self.not_before) if self.not_before else None,
+            self.attempts,
+            self.message_id,
+            self.status,
+            to_db_time(self.now),
+            self.row_id,
+        )
+
+
+_MARK = (
+    "UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error),"
+    " not_before = COALESCE(?, not_before), attempts = COALESCE(?, attempts),"
+    " message_id = COALESCE(?, message_id),"
+    " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?"
+)
+
+
 async def mark(
     conn: aiosqlite.Connection,
     row_id: int,
@@ -291,22 +324,13 @@ async def mark(
     message_id: int | None = None,
 ) -> None:
     """Move a row to a new status, recording what happened."""
-    await conn.execute(
-        "UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error),"
-        " not_before = COALESCE(?, not_before), attempts = COALESCE(?, attempts),"
-        " message_id = COALESCE(?, message_id),"
-        " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-        (
-            status,
-            error,
-            to_db_time(not_before) if not_before else None,
-            attempts,
-            message_id,
-            status,
-            to_db_time(now),
-            row_id,
-        ),
-    )
+    change = Change(row_id, status, now, error, not_before, attempts, message_id)
+    await conn.execute(_MARK, change.params())
+
+
+async def mark_many(conn: aiosqlite.Connection, changes: Sequence[Change]) -> None:
+    """Several rows' changes in one statement's trip, applied in order."""
+    await conn.executemany(_MARK, [c.params() for c in changes])
 
 
 async def reset_interrupted(conn: aiosqlite.Connection) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -236,11 +237,56 @@ async def list_participants(conn: aiosqlite.Connection) -> list[Participant]:
     return [_participant(r) for r in rows]
 
 
+def _random_code() -> str:
+    return "P-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+
+
 async def _new_code(conn: aiosqlite.Connection) -> str:
     while True:
-        code = "P-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+        code = _random_code()
         if await fetch_one(conn, "SELECT 1 FROM participants WHERE code = ?", (code,)) is None:
             return code
+
+
+_INSERT_PARTICIPANT = (
+    "INSERT INTO participants (code, external_id, full_name, email, gender, agency, region,"
+    " cohort, language, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+_UPDATE_PARTICIPANT = (
+    "UPDATE participants SET external_id = ?, full_name = ?, email = ?, gender = ?, agency = ?,"
+    " region = ?, cohort = ?, language = COALESCE(?, language), updated_at = ? WHERE id = ?"
+)
+
+
+def _insert_params(code: str, fields: ParticipantFields, stamp: str) -> tuple[Any, ...]:
+    return (
+        code,
+        fields.external_id,
+        fields.full_name,
+        fields.email,
+        fields.gender,
+        fields.agency,
+        fields.region,
+        fields.cohort,
+        fields.language,
+        stamp,
+        stamp,
+    )
+
+
+def _update_params(participant_id: int, fields: ParticipantFields, stamp: str) -> tuple[Any, ...]:
+    return (
+        fields.external_id,
+        fields.full_name,
+        fields.email,
+        fields.gender,
+        fields.agency,
+        fields.region,
+        fields.cohort,
+        fields.language,
+        stamp,
+        participant_id,
+    )
 
 
 async def insert_participant(
@@ -248,24 +294,7 @@ async def insert_participant(
 ) -> Participant:
     """Add a participant with a fresh pseudonymous code."""
     code = await _new_code(conn)
-    stamp = to_db_time(now)
-    cur = await conn.execute(
-        "INSERT INTO participants (code, external_id, full_name, email, gender, agency, region,"
-        " cohort, language, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            code,
-            fields.external_id,
-            fields.full_name,
-            fields.email,
-            fields.gender,
-            fields.agency,
-            fields.region,
-            fields.cohort,
-            fields.language,
-            stamp,
-            stamp,
-        ),
-    )
+    cur = await conn.execute(_INSERT_PARTICIPANT, _insert_params(code, fields, to_db_time(now)))
     participant = await get_participant(conn, int(cur.lastrowid or 0))
     assert participant is not None
     return participant
@@ -275,22 +304,53 @@ async def update_participant(
     conn: aiosqlite.Connection, participant_id: int, fields: ParticipantFields, now: datetime
 ) -> None:
     """Overwrite a participant's roster fields; a blank language keeps the chosen one."""
-    await conn.execute(
-        "UPDATE participants SET external_id = ?, full_name = ?, email = ?, gender = ?, agency = ?,"
-        " region = ?, cohort = ?, language = COALESCE(?, language), updated_at = ? WHERE id = ?",
-        (
-            fields.external_id,
-            fields.full_name,
-            fields.email,
-            fields.gender,
-            fields.agency,
-            fields.region,
-            fields.cohort,
-            fields.language,
-            to_db_time(now),
-            participant_id,
-        ),
-    )
+    await conn.execute(_UPDATE_PARTICIPANT, _update_params(participant_id, fields, to_db_time(now)))
+
+
+# --- the same statements, synchronous, for ``Database.run`` (a whole import in one trip) --------
+
+
+def sync_participants(conn: sqlite3.Connection) -> list[Participant]:
+    """Every participant (``list_participants``)."""
+    rows = conn.execute(f"SELECT {_PARTICIPANT_COLS} FROM participants ORDER BY id").fetchall()
+    return [_participant(r) for r in rows]
+
+
+def sync_insert_participants(
+    conn: sqlite3.Connection, many: Sequence[ParticipantFields], now: datetime
+) -> None:
+    """``insert_participant`` for many, each with a fresh code, in one statement."""
+    taken = {row[0] for row in conn.execute("SELECT code FROM participants")}
+    stamp = to_db_time(now)
+    params = []
+    for fields in many:
+        code = _random_code()
+        while code in taken:
+            code = _random_code()
+        taken.add(code)
+        params.append(_insert_params(code, fields, stamp))
+    conn.executemany(_INSERT_PARTICIPANT, params)
+
+
+def sync_update_participants(
+    conn: sqlite3.Connection, many: Sequence[tuple[int, ParticipantFields]], now: datetime
+) -> None:
+    """``update_participant`` for many, in one statement."""
+    stamp = to_db_time(now)
+    conn.executemany(_UPDATE_PARTICIPANT, [_update_params(i, f, stamp) for i, f in many])
+
+
+def sync_audit(
+    conn: sqlite3.Connection,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    details: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """``audit``."""
+    conn.execute(_AUDIT, _audit_params(actor, action, target, details, now))
 
 
 async def set_participant_language(
@@ -525,10 +585,16 @@ async def audit(
     now: datetime,
 ) -> None:
     """Record a staff action."""
-    await conn.execute(
-        "INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)",
-        (to_db_time(now), actor, action, target, json.dumps(details or {}, ensure_ascii=False)),
-    )
+    await conn.execute(_AUDIT, _audit_params(actor, action, target, details, now))
+
+
+_AUDIT = "INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)"
+
+
+def _audit_params(
+    actor: str, action: str, target: str | None, details: dict[str, Any] | None, now: datetime
+) -> tuple[Any, ...]:
+    return (to_db_time(now), actor, action, target, json.dumps(details or {}, ensure_ascii=False))
 
 
 async def audit_entries(conn: aiosqlite.Connection, action: str | None = None) -> list[AuditEntry]:

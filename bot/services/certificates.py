@@ -156,6 +156,41 @@ def sessions_required(
     return required
 
 
+def missing_parts(t: Translator, level: Level, *, own: bool) -> list[str]:
+    """What a level still lacks, a few words each: told to the participant (``own``) or
+    to the coordinators."""
+    missing: list[str] = []
+    sessions = len(level.absent) + len(level.unrecorded)
+    if sessions:
+        missing.append(
+            t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", sessions)
+        )
+    if level.quiz_percent is None:
+        missing.append(
+            t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
+        )
+    elif level.quiz_missing:
+        score = round(level.quiz_percent)
+        missing.append(
+            t.gettext(
+                "a final quiz score of %(required)d %% (yours: %(score)d %%)",
+                required=level.quiz_required,
+                score=score,
+            )
+            if own
+            else t.gettext(
+                "a final quiz score of %(required)d %% (theirs: %(score)d %%)",
+                required=level.quiz_required,
+                score=score,
+            )
+        )
+    if level.plan_missing:
+        missing.append(
+            t.gettext("your action plan (/plan)") if own else t.gettext("the action plan")
+        )
+    return missing
+
+
 def status_text(t: Translator, status: CertificateStatus) -> str:
     """The certificate part of /me: one line per certificate, obtained or what is missing."""
     lines = [t.gettext("<b>Certificates</b>")]
@@ -166,26 +201,7 @@ def status_text(t: Translator, status: CertificateStatus) -> str:
         if level.obtained:
             lines.append(t.gettext("✅ %(name)s: obtained", name=name))
             continue
-        missing: list[str] = []
-        required = len(level.absent) + len(level.unrecorded)
-        if required:
-            missing.append(
-                t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", required)
-            )
-        if level.quiz_percent is None:
-            missing.append(
-                t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
-            )
-        elif level.quiz_missing:
-            missing.append(
-                t.gettext(
-                    "a final quiz score of %(required)d %% (yours: %(score)d %%)",
-                    required=level.quiz_required,
-                    score=round(level.quiz_percent),
-                )
-            )
-        if level.plan_missing:
-            missing.append(t.gettext("your action plan (/plan)"))
+        missing = missing_parts(t, level, own=True)
         lines.append(t.gettext("⏳ %(name)s: missing %(what)s", name=name, what=t.list(missing)))
         for session in level.absent:
             lines.append(

@@ -19,7 +19,12 @@ from enum import StrEnum
 from bot.content import Content, LocalizedText
 from bot.content.certificate_texts import LEVELS
 from bot.i18n import Translator, escape
-from bot.services.certificates import CertificateStatus, Level, certificate_statuses
+from bot.services.certificates import (
+    CertificateStatus,
+    Level,
+    certificate_statuses,
+    missing_parts,
+)
 from bot.storage import Database
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
@@ -416,24 +421,4 @@ def verification_text(t: Translator, result: Verification) -> str:
 
 def missing_text(t: Translator, level: Level) -> str:
     """What one level still lacks, in a few words, for the coordinators."""
-    missing: list[str] = []
-    sessions = len(level.absent) + len(level.unrecorded)
-    if sessions:
-        missing.append(
-            t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", sessions)
-        )
-    if level.quiz_percent is None:
-        missing.append(
-            t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
-        )
-    elif level.quiz_missing:
-        missing.append(
-            t.gettext(
-                "a final quiz score of %(required)d %% (theirs: %(score)d %%)",
-                required=level.quiz_required,
-                score=round(level.quiz_percent),
-            )
-        )
-    if level.plan_missing:
-        missing.append(t.gettext("the action plan"))
-    return t.list(missing)
+    return t.list(missing_parts(t, level, own=False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import fmean
 from typing import Any
 
 from bot.content import Content
@@ -46,13 +45,6 @@ def score(instrument: Instrument, answers: dict[str, Any]) -> int:
     the key each was given under.
     """
     return sum(1 for item in instrument.items if is_correct(item, answers.get(item.id)))
-
-
-def normalised_gain(pre: float, post: float, maximum: float) -> float | None:
-    """(post - pre) / (max - pre): the share of what was left to learn that was learnt."""
-    if maximum <= pre:
-        return None
-    return (post - pre) / (maximum - pre)
 
 
 def normalised_change(pre: float, post: float, maximum: float = 100) -> float | None:
@@ -327,49 +319,3 @@ def scores_text(t: Translator, result: KatResult, title: str | None = None) -> s
             )
         )
     return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class CohortKat:
-    """Mean KAT scores of a cohort, over participants who took both tests."""
-
-    cohort: str
-    participants: int
-    mean_pre: float | None
-    mean_post: float | None
-    mean_normalised_gain: float | None
-
-
-async def cohort_means(db: Database, content: Content) -> list[CohortKat]:
-    """Aggregates only: the employer never sees an individual score."""
-    kat = content.instrument("kat")
-    if kat is None:
-        return []
-    by_participant: dict[int, dict[str, int]] = {}
-    cohorts: dict[int, str] = {}
-    for found in await attempt_scores(db):
-        by_participant.setdefault(found.participant_id, {})[found.stage] = found.score
-    async with db.read() as conn, conn.execute("SELECT id, cohort FROM participants") as cur:
-        cohorts = {row["id"]: row["cohort"] for row in await cur.fetchall()}
-    out: list[CohortKat] = []
-    for cohort in sorted(content.programme.cohort_ids):
-        both = [
-            s
-            for pid, s in by_participant.items()
-            if cohorts.get(pid) == cohort and "pre" in s and "post" in s
-        ]
-        gains = [
-            g
-            for s in both
-            if (g := normalised_gain(s["pre"], s["post"], kat.max_score)) is not None
-        ]
-        out.append(
-            CohortKat(
-                cohort,
-                len(both),
-                fmean(s["pre"] for s in both) if both else None,
-                fmean(s["post"] for s in both) if both else None,
-                fmean(gains) if gains else None,
-            )
-        )
-    return out

@@ -118,8 +118,8 @@ async def attempts_of(conn: aiosqlite.Connection, participant_id: int) -> list[A
 async def submitted_with_answers(
     conn: aiosqlite.Connection, instrument: str
 ) -> list[tuple[Attempt, dict[str, Any]]]:
-    """``submitted_attempts`` with each attempt's answers, in one query (reports over
-    thousands of participants would otherwise make a trip per attempt)."""
+    """The latest submitted attempt per participant and stage, with its answers, in one
+    query (thousands of participants would otherwise make a trip per attempt)."""
     rows = await fetch_all(
         conn,
         "SELECT a.*, (SELECT json_group_object(x.item, json(x.value)) FROM answers x"
@@ -145,18 +145,6 @@ async def open_with_answers(
         (instrument,),
     )
     return [(_attempt(r), json.loads(r["answers_json"] or "{}")) for r in rows]
-
-
-async def submitted_attempts(conn: aiosqlite.Connection, instrument: str) -> list[Attempt]:
-    """Every submitted attempt at an instrument, the latest per participant and stage."""
-    async with conn.execute(
-        "SELECT * FROM attempts a WHERE instrument = ? AND submitted_at IS NOT NULL"
-        " AND number = (SELECT MAX(number) FROM attempts b WHERE b.participant_id ="
-        " a.participant_id AND b.instrument = a.instrument AND b.stage = a.stage"
-        " AND b.submitted_at IS NOT NULL) ORDER BY id",
-        (instrument,),
-    ) as cur:
-        return [_attempt(r) for r in await cur.fetchall()]
 
 
 async def insert_attempt(

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app import build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.content.models import Nudge
 from bot.i18n import Translator, load_catalogs
 from bot.outgoing import Guard
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.scheduling import replan
 from bot.services.campaigns import cohort_steps, plan
 from bot.services.questionnaire import reopen_stage
+from bot.settings import Settings
 from bot.storage import Database, outbox, repo
 from bot.storage.repo import Participant
-from tests.conftest import add_participant, submitted_attempt
+from tests.conftest import add_participant, simulated_limiter, submitted_attempt
 
 
 def translator(content: Content) -> Translator:
@@ -220,3 +224,32 @@ async def test_a_reopened_stage_is_nudged_again_and_a_submitted_one_is_not(
     assert [r.participant_id for r in nudged] == [omar.id]
     assert nudged[0].message.unless_submitted == Guard("kat", "pre")
     assert nudged[0].message.buttons[0][0].data == "qo:kat:pre"
+
+
+async def test_someone_without_a_language_is_reminded_in_the_configured_default(
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    # Through the running bot's planner, so that the setting's wiring is what is tested.
+    english = settings.model_copy(update={"default_locale": "en"})
+    application = build_application(
+        english,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(english),
+    )
+    async with running(application):
+        db = runtime_of(application).db
+        await bound(db, clock, "A-1", "tanger")  # no language of her own
+        await bound(db, clock, "A-2", "tanger")
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE participants SET language = 'fr' WHERE external_id = 'A-2'")
+        # 12 January 09:10 UTC: the one-day reminder of the introduction is due.
+        clock.set(datetime(2027, 1, 12, 9, 10, tzinfo=UTC))
+        await replan(application)
+        texts = {r.participant_id: r.message.text for r in await rows(db) if r.kind == "reminder"}
+    assert [text.split(" <b>")[0] for _, text in sorted(texts.items())] == [
+        "⏰ Reminder:",
+        "⏰ Rappel :",
+    ]

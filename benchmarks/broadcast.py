@@ -12,6 +12,7 @@ from telegram import Bot
 from benchmarks.common import ADMIN_ID, CONTENT_DIR, Outcome, Row, bulk_build, create_schema, mark
 from bot.clock import SystemClock
 from bot.content import load_content
+from bot.outgoing import OutgoingMessage
 from bot.sandbox.emulator import BotAPIEmulator, JSONDict, RateLimit, Upload
 from bot.sandbox.offline import BOT_TOKEN
 from bot.sandbox.server import EmulatorServer
@@ -63,7 +64,7 @@ async def run(n: int, workdir: Path) -> Outcome:
             db,
             created_by=ADMIN_ID,
             audience="all",
-            payload={"text": "Rappel : la séance d'introduction commence demain à 9 h."},
+            message=OutgoingMessage("Rappel : la séance d'introduction commence demain à 9 h."),
             people=people,
             now=clock.now(),
         )

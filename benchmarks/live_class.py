@@ -42,6 +42,7 @@ from benchmarks.common import (
 )
 from bot.clock import SystemClock
 from bot.content import load_content
+from bot.outgoing import OutgoingMessage
 from bot.sandbox.emulator import BotAPIEmulator, JSONDict, RateLimit, SentMessage, Upload
 from bot.sandbox.offline import BOT_TOKEN
 from bot.sandbox.server import EmulatorServer
@@ -310,7 +311,7 @@ async def _queue_broadcast(database: Path, content_dir: Path) -> None:
             db,
             created_by=ADMIN_ID,
             audience="all",
-            payload={"text": ANNOUNCEMENT},
+            message=OutgoingMessage(ANNOUNCEMENT),
             people=people,
             now=clock.now(),
         )

@@ -62,7 +62,9 @@ async def scale(path: Path) -> dict[str, Any]:
         # As the running bot does (scheduling.start_background): checkpoints in their own job.
         await db.defer_checkpoints()
         started = time.perf_counter()
-        report = await plan(db, content, lambda loc: Translator(loc, content.programme.tz), PLAN_AT)
+        report = await plan(
+            db, content, lambda loc: Translator(loc, content.programme.tz), PLAN_AT, "fr"
+        )
         planned = time.perf_counter() - started
         rss = rss_mb()
     return {

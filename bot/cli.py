@@ -670,8 +670,12 @@ def _reload(settings: Settings) -> int:
 
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    import html
+
+    from bot.outgoing import OutgoingMessage
     from bot.services import broadcasts
     from bot.services.text import clean_text, message_problem
+    from bot.views.broadcast import progress_text
 
     # Checked as the chat flow's preview checks it: otherwise every message would fail.
     text = clean_text(args.text)
@@ -699,7 +703,7 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             db,
             created_by=0,
             audience=args.audience,
-            payload={"text": text},
+            message=OutgoingMessage(text),
             people=people,
             now=clock.now(),
         )
@@ -708,22 +712,20 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print("note: the bot is not running; they go out when it starts")
         if args.no_wait:
             return EXIT_OK
-        while True:
-            state = await broadcasts.progress(db, created, clock.now())
-            done = state.sent + state.failed + state.cancelled
-            filled = round(30 * done / state.total)
-            print(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {state.sent}/{state.total} sent, "
-                f"{state.failed} failed",
-                end="",
-                flush=True,
+        # The chat's progress display, as plain lines, each time it changes.
+        t = Translator(settings.default_locale, content.programme.tz)
+        shown = ""
+        while (found := await broadcasts.standing(db, created.id, clock.now())) is not None:
+            text = html.unescape(
+                progress_text(t, found.progress, settings.outbox_rate, found.cancelled)
             )
-            if state.done:
-                print()
-                for reason, count in state.failures.items():
-                    print(f"  {reason}: {count}")
-                return EXIT_OK
+            if text != shown:
+                print(text, flush=True)
+                shown = text
+            if found.over:
+                break
             await asyncio.sleep(1.0)
+        return EXIT_OK
 
 
 async def _reopen(settings: Settings, args: argparse.Namespace) -> int:

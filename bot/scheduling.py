@@ -119,9 +119,9 @@ async def replan(app: AnyApp) -> PlanReport:
     rt = runtime_of(app)
     now = rt.clock.now()
     tz = rt.content.programme.tz
-    report = await plan(rt.db, rt.content, lambda loc: Translator(loc, tz), now)
-    # The KAT's right answers go out once no cohort can still take the post-test.
     default = rt.settings.default_locale
+    report = await plan(rt.db, rt.content, lambda loc: Translator(loc, tz), now, default)
+    # The KAT's right answers go out once no cohort can still take the post-test.
     cards = await queue_answer_cards(
         rt.db, rt.content, lambda loc: Translator(loc or default, tz), now
     )

@@ -40,11 +40,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
+from bot.outgoing import Button, OutgoingMessage
 from bot.ratelimit import Lane, retry_seconds
 from bot.services.access import set_reachable
 from bot.storage import Database, outbox
-from bot.storage import answers as store
-from bot.storage.outbox import Change, Row
+from bot.storage.outbox import Change, Row, Status
 
 log = logging.getLogger(__name__)
 
@@ -272,18 +272,16 @@ class Sender:
         ready: list[Row] = []
         changes: list[Change] = []
         now = self.clock.now()
+        pointless: set[int] = set()
+        if any(row.message.unless_submitted for row in rows):
+            async with self.db.read() as conn:
+                pointless = await outbox.submitted_guards(conn, rows)
         for row in rows:
-            guard = row.payload.get("unless_submitted")
-            if guard and row.participant_id is not None:
-                async with self.db.read() as conn:
-                    latest = await store.latest_attempt(
-                        conn, row.participant_id, guard[0], guard[1]
-                    )
-                if latest is not None and latest.submitted:
-                    changes.append(Change(row.id, "skipped", now, error="already submitted"))
-                    continue
+            if row.id in pointless:
+                changes.append(Change(row.id, Status.SKIPPED, now, error="already submitted"))
+                continue
             ready.append(row)
-            changes.append(Change(row.id, "sending", now, attempts=row.attempts + 1))
+            changes.append(Change(row.id, Status.SENDING, now, attempts=row.attempts + 1))
         # Committed before any call: after a crash these rows are known to be maybe sent.
         await self.writer.write(*changes)
         return ready
@@ -291,7 +289,9 @@ class Sender:
     async def _unclaim(self, rows: list[Row]) -> None:
         """Stopping: rows claimed but not sent go back to pending as they were."""
         now = self.clock.now()
-        await self.writer.write(*(Change(r.id, "pending", now, attempts=r.attempts) for r in rows))
+        await self.writer.write(
+            *(Change(r.id, Status.PENDING, now, attempts=r.attempts) for r in rows)
+        )
 
     async def _finish(self, row: Row) -> None:
         """Make the call, then record what became of the row, whatever happens."""
@@ -314,14 +314,14 @@ class Sender:
         """The message sent, or what prevented it (Telegram's refusal, the network…)."""
         assert row.chat_id is not None
         try:
-            return await send_payload(self.bot, row.chat_id, row.payload, bulk=True)
+            return await send_message(self.bot, row.chat_id, row.message, bulk=True)
         except Exception as exc:
             return exc
 
     async def _record(self, row: Row, result: Message | Exception) -> None:
         """Write what became of the row: sent, put back for later, or failed with why."""
         if isinstance(result, Message):
-            await self._mark(row, "sent", message_id=result.message_id)
+            await self._mark(row, Status.SENT, message_id=result.message_id)
         elif isinstance(result, RetryAfter):
             seconds = retry_seconds(result)
             self._paused_until = max(self._paused_until, self.monotonic() + seconds)
@@ -343,13 +343,13 @@ class Sender:
             log.error("outbox: row %s: %s", row.id, type(result).__name__)
             await self._fail(row, f"error: {type(result).__name__}")
 
-    async def _mark(self, row: Row, status: str, **details: Any) -> None:
+    async def _mark(self, row: Row, status: Status, **details: Any) -> None:
         await self.writer.write(Change(row.id, status, self.clock.now(), **details))
 
     async def _requeue(self, row: Row, seconds: float, error: str, spent: int) -> None:
         await self._mark(
             row,
-            "pending",
+            Status.PENDING,
             error=error,
             not_before=self.clock.now() + timedelta(seconds=seconds),
             # A rate limit is not the message's fault: it does not use up an attempt.
@@ -359,34 +359,36 @@ class Sender:
     async def _fail(self, row: Row, error: str) -> None:
         # Row and source only: a chat id is a personal identifier.
         log.info("outbox: row %s (%s) failed: %s", row.id, row.source, error)
-        await self._mark(row, "failed", error=error)
+        await self._mark(row, Status.FAILED, error=error)
 
 
-async def send_payload(
-    bot: Bot, chat_id: int, payload: dict[str, Any], *, bulk: bool = False
+def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Telegram's markup for rows of buttons; None for none."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in buttons]
+    )
+
+
+async def send_message(
+    bot: Bot, chat_id: int, message: OutgoingMessage, *, bulk: bool = False
 ) -> Message:
-    """Send an outbox payload: text, or a photo or document with its caption, and buttons.
+    """Send a message: text, or a photo or document with its caption, and buttons.
 
     ``bulk``: one of many (the outbox's), in the bulk lane of ``bot.ratelimit``.
     """
     lane: dict[str, Any] = {}
     if bulk and isinstance(bot, ExtBot):
         lane["rate_limit_args"] = Lane.BULK
-    markup = None
-    if payload.get("buttons"):
-        markup = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b["text"], callback_data=b["data"]) for b in line]
-                for line in payload["buttons"]
-            ]
-        )
-    caption = payload.get("text") or None
-    if payload.get("photo"):
+    markup = keyboard(message.buttons)
+    caption = message.text or None
+    if message.photo:
         return await bot.send_photo(
-            chat_id, payload["photo"], caption=caption, reply_markup=markup, **lane
+            chat_id, message.photo, caption=caption, reply_markup=markup, **lane
         )
-    if payload.get("document"):
+    if message.document:
         return await bot.send_document(
-            chat_id, payload["document"], caption=caption, reply_markup=markup, **lane
+            chat_id, message.document, caption=caption, reply_markup=markup, **lane
         )
-    return await bot.send_message(chat_id, payload["text"], reply_markup=markup, **lane)
+    return await bot.send_message(chat_id, message.text, reply_markup=markup, **lane)

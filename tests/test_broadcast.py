@@ -90,7 +90,8 @@ async def test_broadcast_from_audience_to_final_report(
     assert report.buttons == []
 
     listing = await coordinator.send("/broadcasts")
-    assert "cohort:tanger · 2/2 envoyés · 0 échecs" in listing.text
+    # The audience by its name, not its code.
+    assert "Cohorte Tanger · 2/2 envoyés · 0 échecs" in listing.text
 
 
 async def test_a_broadcast_stopped_midway_sends_no_more(

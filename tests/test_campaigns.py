@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app import build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content
+from bot.content.models import Nudge
 from bot.i18n import Translator, load_catalogs
-from bot.services.campaigns import deliveries_for, plan
+from bot.outgoing import Guard
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.scheduling import replan
+from bot.services.campaigns import cohort_steps, plan
+from bot.services.questionnaire import reopen_stage
+from bot.settings import Settings
 from bot.storage import Database, outbox, repo
 from bot.storage.repo import Participant
-from tests.conftest import add_participant, submitted_attempt
+from tests.conftest import add_participant, simulated_limiter, submitted_attempt
 
 
 def translator(content: Content) -> Translator:
@@ -30,7 +37,7 @@ async def bound(db: Database, clock: FixedClock, external_id: str, cohort: str) 
 
 async def run_plan(db: Database, content: Content, now: datetime) -> tuple[int, int]:
     """Messages queued, and steps recorded as missed, by one planner run."""
-    report = await plan(db, content, lambda loc: Translator(loc, content.programme.tz), now)
+    report = await plan(db, content, lambda loc: Translator(loc, content.programme.tz), now, "fr")
     return report.queued, len(report.missed)
 
 
@@ -45,45 +52,42 @@ async def rows(db: Database) -> list[outbox.Row]:
 
 
 def test_reminders_follow_the_cohort_and_the_zone_offsets(content: Content) -> None:
-    tanger = Participant(1, "P-1", "A-1", "Nadia", None, None, None, None, "tanger", "fr")
-    reminders = [d for d in deliveries_for(content, tanger, set()) if d.session is not None]
-    sessions = {d.session.id for d in reminders if d.session}
+    steps = cohort_steps(content, "tanger")
+    reminders = [step for step in steps if step.session is not None]
+    sessions = {step.session.id for step in reminders if step.session}
     assert "tanger-module-2" in sessions
     assert "agadir-module-2" not in sessions
-    intro = [d for d in reminders if d.session and d.session.id == "intro-live"]
-    module2 = [d for d in reminders if d.session and d.session.id == "tanger-module-2"]
+    intro = [s for s in reminders if s.session and s.session.id == "intro-live"]
+    module2 = [s for s in reminders if s.session and s.session.id == "tanger-module-2"]
     # 13 January 10:00 in Casablanca is UTC+1; 15 February 09:00 falls in Ramadan, UTC+0.
-    assert {d.due_at for d in intro} == {
+    assert {s.due_at for s in intro} == {
         datetime(2027, 1, 12, 9, 0, tzinfo=UTC),
         datetime(2027, 1, 13, 8, 0, tzinfo=UTC),
     }
-    assert {d.due_at for d in module2} == {
+    assert {s.due_at for s in module2} == {
         datetime(2027, 2, 14, 9, 0, tzinfo=UTC),
         datetime(2027, 2, 15, 8, 0, tzinfo=UTC),
     }
-    keys = [d.key for d in deliveries_for(content, tanger, set())]
+    keys = [step.prefix for step in steps]
     assert len(keys) == len(set(keys))
 
 
-def test_nudges_every_three_days_at_most_three_and_not_after_submission(content: Content) -> None:
-    someone = Participant(1, "P-1", "A-1", "Nadia", None, None, None, None, "tanger", "fr")
+def test_nudges_every_three_days_at_most_three_while_the_stage_is_open(content: Content) -> None:
     nudges = [
-        d
-        for d in deliveries_for(content, someone, set())
-        if d.campaign.kind == "nudge" and d.instrument and d.instrument.kind == "kat"
+        step
+        for step in cohort_steps(content, "tanger")
+        if isinstance(step.campaign, Nudge) and step.instrument and step.instrument.kind == "kat"
     ]
-    pre = [d for d in nudges if d.stage and d.stage.id == "pre"]
+    pre = [step for step in nudges if step.stage and step.stage.id == "pre"]
     # Pre-test open 4 January 08:00 to 13 January 10:00: the third nudge is two hours
     # before it closes; none after.
-    assert [d.due_at.astimezone(UTC).isoformat() for d in pre] == [
+    assert [step.due_at.astimezone(UTC).isoformat() for step in pre] == [
         "2027-01-07T07:00:00+00:00",
         "2027-01-10T07:00:00+00:00",
         "2027-01-13T07:00:00+00:00",
     ]
-    post = [d for d in nudges if d.stage and d.stage.id == "post"]
+    post = [step for step in nudges if step.stage and step.stage.id == "post"]
     assert len(post) == 3
-    after = deliveries_for(content, someone, {("kat", "pre")})
-    assert not [d for d in after if d.campaign.kind == "nudge" and d.stage and d.stage.id == "pre"]
 
 
 async def test_due_messages_are_queued_once_even_across_a_restart(
@@ -98,9 +102,9 @@ async def test_due_messages_are_queued_once_even_across_a_restart(
     assert again == (0, 0)
     reminder = next(r for r in await rows(db) if r.kind == "reminder" and r.status == "pending")
     assert reminder.participant_id == nadia.id
-    assert "⏰ Rappel : <b>Module d'introduction" in reminder.payload["text"]
-    assert "mardi 12 janvier" not in reminder.payload["text"]
-    assert "mercredi 13 janvier 2027 à 10:00" in reminder.payload["text"]
+    assert "⏰ Rappel : <b>Module d'introduction" in reminder.message.text
+    assert "mardi 12 janvier" not in reminder.message.text
+    assert "mercredi 13 janvier 2027 à 10:00" in reminder.message.text
 
     # A new process on the same file plans nothing twice.
     reopened = await Database.open(db.path)
@@ -149,8 +153,9 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
     nadia = await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))
     invitation = next(r for r in await rows(db) if r.kind == "invitation")
-    assert invitation.payload["buttons"][0][0]["data"] == "qo:kat:pre"
-    assert invitation.payload["buttons"][0][0]["text"].startswith("Commencer : ")
+    assert invitation.message.buttons[0][0].data == "qo:kat:pre"
+    assert invitation.message.buttons[0][0].text.startswith("Commencer : ")
+    assert invitation.message.unless_submitted is None
     await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
     await run_plan(db, content, datetime(2027, 1, 7, 8, 30, tzinfo=UTC))
     assert not [r for r in await rows(db) if r.kind == "nudge" and r.key and ":kat:pre:" in r.key]
@@ -181,7 +186,7 @@ async def test_late_enrolments_and_cohort_moves_get_their_rows_in_their_language
     assert {r.key for r in everything if r.participant_id == nadia.id} == nadias
     assert len({r.key for r in everything}) == len(everything)
     reminder = next(r for r in his if r.kind == "reminder" and r.status == "pending")
-    assert reminder.payload["text"].startswith("⏰ Reminder: <b>")
+    assert reminder.message.text.startswith("⏰ Reminder: <b>")
 
     # Moved to Agadir, he gets Agadir's module 2 reminder (due 21 February 09:00 UTC),
     # though that step was planned for Agadir before he moved.
@@ -202,3 +207,49 @@ async def test_late_enrolments_and_cohort_moves_get_their_rows_in_their_language
     await run_plan(db, content, later)
     keys = [r.key or "" for r in await rows(db) if r.participant_id == youssef.id]
     assert any(":agadir-module-2:" in key for key in keys)
+
+
+async def test_a_reopened_stage_is_nudged_again_and_a_submitted_one_is_not(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    # The same rule as /pending and the "not yet answered" audience: the latest attempt.
+    nadia = await bound(db, clock, "A-1", "tanger")
+    omar = await bound(db, clock, "A-2", "tanger")
+    await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
+    await submitted_attempt(db, clock, content, omar.id, "kat", "pre")
+    await reopen_stage(db, content, omar.code, "kat", "pre", actor="test", now=clock.now())
+    # 7 January 08:30 UTC: the first pre-test nudge (07:00) is due.
+    await run_plan(db, content, datetime(2027, 1, 7, 8, 30, tzinfo=UTC))
+    nudged = [r for r in await rows(db) if r.kind == "nudge" and r.key and ":kat:pre:" in r.key]
+    assert [r.participant_id for r in nudged] == [omar.id]
+    assert nudged[0].message.unless_submitted == Guard("kat", "pre")
+    assert nudged[0].message.buttons[0][0].data == "qo:kat:pre"
+
+
+async def test_someone_without_a_language_is_reminded_in_the_configured_default(
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    # Through the running bot's planner, so that the setting's wiring is what is tested.
+    english = settings.model_copy(update={"default_locale": "en"})
+    application = build_application(
+        english,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(english),
+    )
+    async with running(application):
+        db = runtime_of(application).db
+        await bound(db, clock, "A-1", "tanger")  # no language of her own
+        await bound(db, clock, "A-2", "tanger")
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE participants SET language = 'fr' WHERE external_id = 'A-2'")
+        # 12 January 09:10 UTC: the one-day reminder of the introduction is due.
+        clock.set(datetime(2027, 1, 12, 9, 10, tzinfo=UTC))
+        await replan(application)
+        texts = {r.participant_id: r.message.text for r in await rows(db) if r.kind == "reminder"}
+    assert [text.split(" <b>")[0] for _, text in sorted(texts.items())] == [
+        "⏰ Reminder:",
+        "⏰ Rappel :",
+    ]

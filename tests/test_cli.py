@@ -181,7 +181,7 @@ def test_broadcast_from_the_command_line_queues_one_row_per_person(
 
     rows = asyncio.run(queued())
     assert sorted(r.chat_id or 0 for r in rows) == [5000, 5001]
-    assert {r.payload["text"] for r in rows} == {"Bonjour à tous"}
+    assert {r.message.text for r in rows} == {"Bonjour à tous"}
 
 
 def test_reload_without_a_running_bot_says_so(capsys: pytest.CaptureFixture[str]) -> None:

@@ -113,3 +113,28 @@ def test_sessions_follow_the_cohort_and_the_clock() -> None:
     assert programme.cohort("agadir") is not None
     assert programme.cohort("agadir").name.get("ar") == "أكادير"  # type: ignore[union-attr]
     assert programme.title.get("xx") == programme.title.fr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        # Each campaign kind has its own fields: a missing one, or another kind's, is named.
+        ("    before: [{days: 1}, {hours: 1}]\n", "", "campaigns[0].before", "field required"),
+        ("    every: {days: 3}\n", "", "campaigns[2].every", "field required"),
+        ("    every: {days: 3}", "    every: {days: 0}", "campaigns[2]", "needs 'every'"),
+        (
+            "    kind: invitation\n",
+            "    kind: invitation\n    every: {days: 1}\n",
+            "campaigns[1].every",
+            "Extra inputs",
+        ),
+        ("    kind: nudge", "    kind: relance", "campaigns[2]", "does not match any"),
+    ],
+)
+def test_a_campaign_is_checked_against_its_own_kind(
+    tmp_path: Path, old: str, new: str, field: str, message: str
+) -> None:
+    folder = _copy(tmp_path)
+    _edit(folder, old, new)
+    found = [str(p) for p in check_content(folder)]
+    assert any(f": {field}: " in p and message in p for p in found), found

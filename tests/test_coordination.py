@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from bot import callbacks
 from bot.app import RelaisApp, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content
@@ -59,7 +60,7 @@ async def test_stats_pending_and_nudge_now(
     async with db.read() as conn:
         rows = await outbox.rows_of(conn, "manual:kat:pre")
     assert len(rows) == 1
-    assert rows[0].payload["buttons"][0][0]["data"] == "qo:kat:pre"
+    assert rows[0].message.buttons[0][0].data == "qo:kat:pre"
 
     usage = await coordinator.send("/pending")
     assert usage.text.startswith("Usage : /pending QUESTIONNAIRE [ÉTAPE]")
@@ -76,7 +77,7 @@ async def test_participants_cannot_see_stats_or_names(
         turn = await other.send(command)
         assert turn.text == "Cette commande est réservée à la coordination.", command
         assert "Nadia" not in turn.text
-    forged = await other.press_data("nudge:kat:pre")
+    forged = await other.press_data(callbacks.nudge("kat", "pre"))
     assert forged.answers[0]["text"] == "Ce bouton n'est plus valide."
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.content import load_content
+from bot.outgoing import OutgoingMessage
 from bot.sandbox.emulator import BotAPIEmulator, ChatEvent, RateLimit, SentMessage, SimUser
 from bot.sandbox.offline import BOT_TOKEN
 from bot.sandbox.server import EmulatorServer
@@ -291,7 +292,7 @@ async def test_kill_9_during_a_broadcast_to_2000_reaches_everyone_once(
             db,
             created_by=0,
             audience="all",
-            payload={"text": "Annonce"},
+            message=OutgoingMessage("Annonce"),
             people=recipients,
             now=clock.now(),
         )

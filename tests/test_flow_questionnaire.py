@@ -455,8 +455,8 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     cards = await outbox_rows(db, "kat-answers")
     keys = [r.key for r in cards]
     assert keys == [f"kat-answers:{participant.id}:{n}" for n in range(1, len(keys) + 1)]
-    pushed = "\n".join(r.payload["text"] for r in cards)
-    assert all(len(r.payload["text"]) <= 4096 for r in cards)
+    pushed = "\n".join(r.message.text for r in cards)
+    assert all(len(r.message.text) <= 4096 for r in cards)
     assert pushed.count("✅") == 10
     me = await user.send("/me")
     assert "18 mars 2027" not in me.text

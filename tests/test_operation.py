@@ -17,6 +17,7 @@ from bot.clock import FixedClock
 from bot.content import Content
 from bot.doctor import diagnose
 from bot.logs import REDACTED, configure_logging
+from bot.outgoing import OutgoingMessage
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
@@ -25,6 +26,7 @@ from bot.sender import Sender
 from bot.services.privacy import apply_retention, forget, retention_deadline
 from bot.settings import Settings
 from bot.storage import Database, answers, outbox, repo
+from bot.storage.outbox import Status
 from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
 
 NewUser = Callable[..., SimulatedUser]
@@ -161,7 +163,7 @@ async def test_a_stop_mid_broadcast_leaves_rows_consistent_and_resumes(
                 source="broadcast:9",
                 participant_id=None,
                 chat_id=950_000 + n,
-                payload={"text": "Annonce"},
+                message=OutgoingMessage("Annonce"),
                 due_at=clock.now(),
                 now=clock.now(),
             )
@@ -177,7 +179,7 @@ async def test_a_stop_mid_broadcast_leaves_rows_consistent_and_resumes(
         async with db.read() as conn:
             statuses = [r.status for r in await outbox.rows_of(conn)]
         assert "sending" not in statuses
-        assert statuses.count("sent") == len(api.calls_to("sendMessage"))
+        assert statuses.count(Status.SENT) == len(api.calls_to("sendMessage"))
 
         resumed = Sender(bot, db, clock, rate=1000.0)
         assert await resumed.start() == 0
@@ -199,7 +201,7 @@ async def test_doctor_names_each_fault_with_what_to_do(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "relais.db")
     now = datetime(2027, 1, 6, 12, tzinfo=UTC)
     async with db.transaction() as conn:
-        for status, error in (("pending", None), ("failed", "blocked: Forbidden")):
+        for status, error in ((Status.PENDING, None), (Status.FAILED, "blocked: Forbidden")):
             await outbox.enqueue(
                 conn,
                 key=None,
@@ -207,7 +209,7 @@ async def test_doctor_names_each_fault_with_what_to_do(tmp_path: Path) -> None:
                 source="broadcast:1",
                 participant_id=None,
                 chat_id=1,
-                payload={"text": "x"},
+                message=OutgoingMessage("x"),
                 due_at=now - timedelta(hours=1),
                 now=now - timedelta(hours=1),
                 status=status,

@@ -13,9 +13,11 @@ from telegram import Bot
 
 from bot.clock import FixedClock
 from bot.content import Content
+from bot.outgoing import Guard, OutgoingMessage
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.sender import Sender, StatusWriter
-from bot.storage import Database, outbox, repo
+from bot.storage import MIGRATIONS, Database, outbox, repo
+from bot.storage.outbox import Status
 from tests.conftest import FakeTime, add_participant, submitted_attempt
 
 
@@ -45,7 +47,7 @@ async def queue(
     *,
     text: str = "Annonce",
     participant_id: int | None = None,
-    payload: dict[str, object] | None = None,
+    message: OutgoingMessage | None = None,
 ) -> None:
     async with db.transaction() as conn:
         for n, chat_id in enumerate(chat_ids):
@@ -58,7 +60,7 @@ async def queue(
                 source="broadcast:1",
                 participant_id=participant_id,
                 chat_id=chat_id,
-                payload=payload or {"text": f"{text} {n}"},
+                message=message or OutgoingMessage(f"{text} {n}"),
                 due_at=clock.now(),
                 now=clock.now(),
             )
@@ -158,7 +160,7 @@ async def test_a_row_caught_mid_send_by_a_crash_is_sent_again_once(
     await queue(db, clock, api, [900_500])
     async with db.transaction() as conn:
         row = (await outbox.rows_of(conn))[0]
-        await outbox.mark(conn, row.id, "sending", now=clock.now(), attempts=1)
+        await outbox.mark(conn, row.id, Status.SENDING, now=clock.now(), attempts=1)
     restarted = Sender(bot, db, clock, sleep=fake_time.sleep, monotonic=fake_time.monotonic)
     assert await restarted.start() == 1
     await restarted.drain_all()
@@ -171,12 +173,51 @@ async def test_a_nudge_is_dropped_if_the_participant_submitted_meanwhile(
     sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, content: Content
 ) -> None:
     participant = await add_participant(db, clock)
-    payload: dict[str, object] = {"text": "Relance", "unless_submitted": ["kat", "pre"]}
-    await queue(db, clock, api, [900_600], participant_id=participant.id, payload=payload)
+    other = await add_participant(db, clock, external_id="A-002")
+    nudge = OutgoingMessage("Relance", unless_submitted=Guard("kat", "pre"))
+    await queue(db, clock, api, [900_600], participant_id=participant.id, message=nudge)
+    await queue(db, clock, api, [900_601], participant_id=other.id, message=nudge)
     await submitted_attempt(db, clock, content, participant.id, "kat", "pre")
+    await submitted_attempt(db, clock, content, other.id, "kat", "post")
     await sender.drain_all()
-    assert await statuses(db) == [("skipped", "already submitted")]
+    assert await statuses(db) == [("skipped", "already submitted"), ("sent", None)]
     assert api.visible(900_600) == []
+    assert [m.text for m in api.visible(900_601)] == ["Relance"]
+
+
+async def test_a_nudge_queued_before_the_guard_column_keeps_its_guard(tmp_path: Path) -> None:
+    # Rows queued by an older version carried the guard inside the message.
+    path = tmp_path / "before.db"
+    index = next(i for i, sql in enumerate(MIGRATIONS) if "unless_instrument" in sql)
+    old = await Database.open(path, migrations=MIGRATIONS[:index])
+    async with old.transaction() as conn:
+        shared = await conn.execute(
+            "INSERT INTO outbox_payloads (body) VALUES"
+            ' (\'{"text": "Relance", "unless_submitted": ["kat", "pre"]}\')'
+        )
+        for key, payload, payload_id in (
+            ("own", '{"text": "Seule", "unless_submitted": ["satisfaction", "intro"]}', None),
+            ("shared", "{}", shared.lastrowid),
+            ("plain", '{"text": "Annonce"}', None),
+        ):
+            await conn.execute(
+                "INSERT INTO outbox (key, kind, source, payload, payload_id, status, due_at,"
+                " not_before, created_at) VALUES (?, 'nudge', 'relances', ?, ?, 'pending',"
+                " '2027-01-07T07:00:00', '2027-01-07T07:00:00', '2027-01-07T07:00:00')",
+                (key, payload, payload_id),
+            )
+    await old.close()
+    db = await Database.open(path)
+    try:
+        async with db.read() as conn:
+            found = {r.key: r.message for r in await outbox.rows_of(conn)}
+    finally:
+        await db.close()
+    assert found == {
+        "own": OutgoingMessage("Seule", unless_submitted=Guard("satisfaction", "intro")),
+        "shared": OutgoingMessage("Relance", unless_submitted=Guard("kat", "pre")),
+        "plain": OutgoingMessage("Annonce"),
+    }
 
 
 async def test_a_write_locked_database_during_a_broadcast_leaves_nothing_sending_or_sent_twice(
@@ -225,7 +266,7 @@ async def test_status_writes_that_queue_together_share_one_transaction(
         rows = await outbox.rows_of(conn)
     writer = StatusWriter(db)
     await asyncio.gather(
-        *(writer.write(outbox.Change(r.id, "sent", clock.now(), message_id=1)) for r in rows)
+        *(writer.write(outbox.Change(r.id, Status.SENT, clock.now(), message_id=1)) for r in rows)
     )
     # The first goes alone; the nine that queued while it committed go together.
     assert writer.transactions == 2

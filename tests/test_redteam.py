@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import callbacks
 from bot.app import RelaisApp
 from bot.clock import FixedClock
 from bot.logs import LIBRARIES, configure_logging
@@ -202,7 +203,7 @@ async def test_a_forged_stop_button_with_30_digits_is_refused_quietly(
 ) -> None:
     salma = await coordinator(db, clock, new_user)
     with caplog.at_level(logging.ERROR):
-        turn = await salma.press_data("bc:stop:" + "9" * 30)
+        turn = await salma.press_data(callbacks.broadcast_stop(10**30 - 1))
     assert turn.answers
     assert turn.answers[0]["text"] == "Ce bouton n'est plus valide."
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -16,6 +16,7 @@ import pytest
 from bot.cli import EXIT_OK, main
 from bot.clock import SystemClock
 from bot.content import load_content
+from bot.outgoing import OutgoingMessage
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.server import EmulatorServer
 from bot.services import broadcasts
@@ -51,7 +52,7 @@ async def test_two_bots_started_together_one_refuses_and_nobody_gets_two_copies(
             db,
             created_by=0,
             audience="all",
-            payload={"text": "Annonce"},
+            message=OutgoingMessage("Annonce"),
             people=recipients,
             now=clock.now(),
         )

@@ -139,35 +139,50 @@ class Delay(_Model):
         return "".join(parts) or "0m"
 
 
-class Campaign(_Model):
-    """Messages sent on a schedule: session reminders, questionnaire invitations, nudges.
-
-    ``session-reminder``: ``before`` each session of the participant's cohort.
-    ``invitation``: when a stage of each listed questionnaire opens, with a Start button.
-    ``nudge``: ``every`` delay after the stage opens, at most ``max`` times, to those who
-    have not submitted, while the stage is open.
-    """
+class _Campaign(_Model):
+    """Messages sent on a schedule (one of the three kinds below)."""
 
     id: Slug
-    kind: Literal["session-reminder", "invitation", "nudge"]
-    before: list[Delay] = Field(default_factory=list)
-    instruments: list[Literal["kat", "satisfaction", "followup"]] = Field(default_factory=list)
-    every: Delay | None = None
-    max: int = Field(default=3, ge=1, le=20)
     # A send missed while the bot was down still goes out if no later than this.
     grace: Delay = Field(default_factory=lambda: Delay(hours=1))
 
+
+Instruments = Annotated[list[Literal["kat", "satisfaction", "followup"]], Field(min_length=1)]
+
+
+class SessionReminder(_Campaign):
+    """A reminder ``before`` each session of the participant's cohort."""
+
+    kind: Literal["session-reminder"]
+    before: Annotated[list[Delay], Field(min_length=1)]
+
+
+class Invitation(_Campaign):
+    """An invitation when a stage of each listed questionnaire opens, with a Start button."""
+
+    kind: Literal["invitation"]
+    instruments: Instruments
+
+
+class Nudge(_Campaign):
+    """``every`` delay after a stage opens, at most ``max`` times, to those who have not
+    submitted, while the stage is open."""
+
+    kind: Literal["nudge"]
+    instruments: Instruments
+    every: Delay
+    max: int = Field(default=3, ge=1, le=20)
+
     @model_validator(mode="after")
-    def _fits_its_kind(self) -> Campaign:
-        if self.kind == "session-reminder" and not self.before:
-            raise ValueError("a session-reminder needs 'before' (e.g. [{days: 1}, {hours: 1}])")
-        if self.kind != "session-reminder" and self.before:
-            raise ValueError("only session-reminder campaigns have 'before'")
-        if self.kind in ("invitation", "nudge") and not self.instruments:
-            raise ValueError(f"a {self.kind} campaign needs 'instruments'")
-        if self.kind == "nudge" and (self.every is None or self.every.delta <= timedelta(0)):
+    def _every_is_a_delay(self) -> Nudge:
+        if self.every.delta <= timedelta(0):
             raise ValueError("a nudge campaign needs 'every' (e.g. {days: 3})")
         return self
+
+
+Campaign = Annotated[SessionReminder | Invitation | Nudge, Field(discriminator="kind")]
+# The values of ``kind``: pydantic names the one it tried in an error's location.
+CAMPAIGN_KINDS = frozenset({"session-reminder", "invitation", "nudge"})
 
 
 class Programme(_Model):

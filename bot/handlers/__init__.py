@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks
 from bot.handlers import (
     broadcast,
     certificates,
@@ -63,8 +64,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("export", evaluation.send_export, filters=PRIVATE))
     app.add_handler(CommandHandler("report", evaluation.send_report, filters=PRIVATE))
     app.add_handler(CommandHandler("certificates", certificates.list_certificates, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=coordination.NUDGE_RE))
-    app.add_handler(CallbackQueryHandler(broadcast.stop_broadcast, pattern=r"^bc:stop:\d+$"))
+    app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=callbacks.NUDGE_PATTERN))
+    app.add_handler(
+        CallbackQueryHandler(broadcast.stop_broadcast, pattern=callbacks.BROADCAST_STOP_PATTERN)
+    )
     app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=r"^ci:"))
     app.add_handler(CallbackQueryHandler(certificates.approve_one, pattern=certificates.APPROVE_RE))
     app.add_handler(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.content import Content
+from bot.outgoing import OutgoingMessage
 from bot.services.questionnaire import window_for
 from bot.storage import Database, outbox, repo
 from bot.storage import answers as store
-from bot.storage.repo import from_db_time, to_db_time
+from bot.storage import broadcasts as stored
+from bot.storage.broadcasts import Broadcast, BroadcastStatus
+from bot.storage.outbox import Status
+
+__all__ = ["Audience", "Broadcast", "BroadcastStatus", "Progress", "Recipient", "Standing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,51 +79,30 @@ async def audiences(db: Database, content: Content, now: datetime) -> list[Audie
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    """A broadcast as recorded."""
-
-    id: int
-    created_by: int
-    audience: str
-    payload: dict[str, Any]
-    total: int
-    status: str
-    created_at: datetime
-
-    @property
-    def source(self) -> str:
-        return f"broadcast:{self.id}"
-
-
 async def create(
     db: Database,
     *,
     created_by: int,
     audience: str,
-    payload: dict[str, Any],
+    message: OutgoingMessage,
     people: list[Recipient],
     now: datetime,
 ) -> Broadcast:
     """Record the broadcast and queue one outbox row per recipient, in one transaction."""
     async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO broadcasts (created_by, audience, payload, total, status, created_at)"
-            " VALUES (?, ?, ?, ?, 'sending', ?)",
-            (
-                created_by,
-                audience,
-                json.dumps(payload, ensure_ascii=False),
-                len(people),
-                to_db_time(now),
-            ),
+        broadcast_id = await stored.insert(
+            conn,
+            created_by=created_by,
+            audience=audience,
+            message=message,
+            total=len(people),
+            now=now,
         )
-        broadcast_id = int(cursor.lastrowid or 0)
         await outbox.enqueue_shared(
             conn,
             kind="broadcast",
             source=f"broadcast:{broadcast_id}",
-            payload=payload,
+            message=message,
             recipients=[
                 (f"broadcast:{broadcast_id}:{p.chat_id}", p.participant_id, p.chat_id)
                 for p in people
@@ -136,39 +118,21 @@ async def create(
             details={"broadcast": broadcast_id, "recipients": len(people)},
             now=now,
         )
-    found = await get(db, broadcast_id)
-    assert found is not None
+        found = await stored.get(conn, broadcast_id)
+    assert found is not None  # inserted in this very transaction
     return found
 
 
-def _broadcast(row: Any) -> Broadcast:
-    return Broadcast(
-        id=row["id"],
-        created_by=row["created_by"],
-        audience=row["audience"],
-        payload=json.loads(row["payload"]),
-        total=row["total"],
-        status=row["status"],
-        created_at=from_db_time(row["created_at"]),
-    )
-
-
 async def get(db: Database, broadcast_id: int) -> Broadcast | None:
-    async with (
-        db.read() as conn,
-        conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur,
-    ):
-        row = await cur.fetchone()
-    return _broadcast(row) if row else None
+    """The broadcast with this id."""
+    async with db.read() as conn:
+        return await stored.get(conn, broadcast_id)
 
 
 async def recent(db: Database, limit: int = 10) -> list[Broadcast]:
     """The latest broadcasts, newest first."""
-    async with (
-        db.read() as conn,
-        conn.execute("SELECT * FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,)) as cur,
-    ):
-        return [_broadcast(r) for r in await cur.fetchall()]
+    async with db.read() as conn:
+        return await stored.recent(conn, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,28 +161,47 @@ async def progress(db: Database, broadcast: Broadcast, now: datetime) -> Progres
         reasons = await outbox.failures(conn, broadcast.source)
     state = Progress(
         broadcast.total,
-        by_status.get("sent", 0),
-        by_status.get("failed", 0),
-        by_status.get("cancelled", 0),
+        by_status.get(Status.SENT, 0),
+        by_status.get(Status.FAILED, 0),
+        by_status.get(Status.CANCELLED, 0),
         reasons,
     )
-    if state.done and broadcast.status == "sending":
+    if state.done and broadcast.status == BroadcastStatus.SENDING:
         async with db.transaction() as conn:
-            await conn.execute(
-                "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
-                (to_db_time(now), broadcast.id),
-            )
+            await stored.finish(conn, broadcast.id, BroadcastStatus.DONE, now)
     return state
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A broadcast as it is now, for the progress display of the chat and the CLI."""
+
+    broadcast: Broadcast
+    progress: Progress
+
+    @property
+    def cancelled(self) -> bool:
+        return self.broadcast.status == BroadcastStatus.CANCELLED
+
+    @property
+    def over(self) -> bool:
+        """Nothing more will change: every message handled, or the broadcast stopped."""
+        return self.progress.done or self.cancelled
+
+
+async def standing(db: Database, broadcast_id: int, now: datetime) -> Standing | None:
+    """The broadcast re-read and its progress (marking it done when it is)."""
+    found = await get(db, broadcast_id)
+    if found is None:
+        return None
+    return Standing(found, await progress(db, found, now))
 
 
 async def cancel(db: Database, broadcast: Broadcast, actor: int, now: datetime) -> int:
     """Stop what has not been sent yet; return how many messages were stopped."""
     async with db.transaction() as conn:
         stopped = await outbox.cancel(conn, broadcast.source, now)
-        await conn.execute(
-            "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?",
-            (to_db_time(now), broadcast.id),
-        )
+        await stored.finish(conn, broadcast.id, BroadcastStatus.CANCELLED, now)
         await repo.audit(
             conn,
             actor=f"telegram:{actor}",

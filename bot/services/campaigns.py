@@ -9,33 +9,19 @@ already has, so a restart or a second planner run cannot queue a message twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Stage
-from bot.content.models import Campaign, Session
-from bot.i18n import Translator, escape
-from bot.services.questionnaire import OPEN_PREFIX, window_for
+from bot.content.models import Campaign, Invitation, Nudge, Session, SessionReminder
+from bot.i18n import Translator
+from bot.outgoing import Guard, OutgoingMessage
+from bot.services.questionnaire import window_for
 from bot.storage import Database, outbox
-from bot.storage.repo import Participant
+from bot.views import campaigns as views
 
 KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message a participant should get at ``due_at``."""
-
-    key: str
-    campaign: Campaign
-    participant: Participant
-    due_at: datetime
-    session: Session | None = None
-    instrument: Instrument | None = None
-    stage: Stage | None = None
-    number: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +35,6 @@ class Step:
     instrument: Instrument | None = None
     stage: Stage | None = None
     number: int = 0
-
-    def for_participant(self, participant: Participant) -> Delivery:
-        return Delivery(
-            f"{self.prefix}:{participant.id}",
-            self.campaign,
-            participant,
-            self.due_at,
-            self.session,
-            self.instrument,
-            self.stage,
-            self.number,
-        )
 
 
 # The schedule depends only on the content and the cohort: computed once per version.
@@ -77,7 +51,7 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
     found: list[Step] = []
     programme = content.programme
     for campaign in programme.campaigns:
-        if campaign.kind == "session-reminder":
+        if isinstance(campaign, SessionReminder):
             for session in programme.sessions_for(cohort):
                 for delay in campaign.before:
                     found.append(
@@ -96,12 +70,11 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
             for stage in instrument.stages:
                 window = window_for(content, instrument, stage, cohort)
                 base = f"{campaign.id}:{kind}:{stage.id}"
-                if campaign.kind == "invitation":
+                if isinstance(campaign, Invitation):
                     found.append(
                         Step(base, campaign, window.opens, instrument=instrument, stage=stage)
                     )
                     continue
-                assert campaign.every is not None
                 for number in range(1, campaign.max + 1):
                     due_at = window.opens + number * campaign.every.delta
                     if due_at >= window.closes:
@@ -121,67 +94,25 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
     return found
 
 
-def _applies(step: Step, submitted: set[tuple[str, str]]) -> bool:
-    """Nudges stop for a stage once submitted; everything else always applies."""
-    if step.campaign.kind != "nudge" or step.instrument is None or step.stage is None:
-        return True
-    return (step.instrument.kind, step.stage.id) not in submitted
+def render(step: Step, cohort: str, content: Content, t: Translator) -> OutgoingMessage:
+    """The step's message in the participant's language, with its delivery guard."""
+    if step.session is not None:
+        return views.reminder(t, step.session)
+    if step.instrument is None or step.stage is None:
+        raise ValueError(f"step {step.prefix}: neither a session nor a questionnaire stage")
+    closes = window_for(content, step.instrument, step.stage, cohort).closes
+    if isinstance(step.campaign, Invitation):
+        return views.invitation(t, step.instrument, step.stage, closes)
+    message = views.nudge(t, step.instrument, step.stage, closes)
+    return replace(message, unless_submitted=guard(step))
 
 
-def deliveries_for(
-    content: Content, participant: Participant, submitted: set[tuple[str, str]]
-) -> list[Delivery]:
-    """Everything the campaigns plan for one participant, past and future, by due time."""
-    return [
-        step.for_participant(participant)
-        for step in cohort_steps(content, participant.cohort)
-        if _applies(step, submitted)
-    ]
-
-
-def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str, Any]:
-    """The message in the participant's language: text, and a Start button where it helps."""
-    loc = t.locale
-    session, instrument, stage = step.session, step.instrument, step.stage
-    if session is not None:
-        lines = [
-            t.gettext("⏰ Reminder: <b>%(title)s</b>", title=escape(session.title.get(loc))),
-            t.moment(session.start_utc),
-        ]
-        if session.link:
-            lines.append(t.gettext("Online: %(link)s", link=escape(session.link)))
-        elif session.place is not None:
-            lines.append(t.gettext("Place: %(place)s", place=escape(session.place.get(loc))))
-        return {"text": t.bidi("\n".join(lines))}
-    assert instrument is not None
-    assert stage is not None
-    window = window_for(content, instrument, stage, cohort)
-    title = f"{instrument.title.get(loc)} · {stage.title.get(loc)}"
-    if step.campaign.kind == "invitation":
-        text = t.gettext(
-            "📝 <b>%(title)s</b> is open until %(when)s.",
-            title=escape(title),
-            when=t.moment(window.closes),
-        )
-        if instrument.intro is not None:
-            text += "\n\n" + escape(instrument.intro.get(loc))
-    else:
-        text = t.gettext(
-            "📝 Your answers to <b>%(title)s</b> are still awaited, until %(when)s.",
-            title=escape(title),
-            when=t.moment(window.closes),
-        )
-    button = {
-        "text": t.gettext("Start: %(title)s", title=title)
-        if step.campaign.kind == "invitation"
-        else t.gettext("Continue: %(title)s", title=title),
-        "data": f"{OPEN_PREFIX}:{instrument.kind}:{stage.id}",
-    }
-    payload: dict[str, Any] = {"text": t.bidi(text), "buttons": [[button]]}
-    if step.campaign.kind == "nudge":
-        # Checked again at send time: whoever submits in between is not nudged.
-        payload["unless_submitted"] = [instrument.kind, stage.id]
-    return payload
+def guard(step: Step) -> Guard | None:
+    """A nudge's guard: nobody is nudged about a stage they have submitted (the outbox
+    applies it when planning and again when sending)."""
+    if not isinstance(step.campaign, Nudge) or step.instrument is None or step.stage is None:
+        return None
+    return Guard(step.instrument.kind, step.stage.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +139,13 @@ async def plan(
     content: Content,
     translator: Callable[[str], Translator],
     now: datetime,
+    default_locale: str,
 ) -> PlanReport:
     """Queue every delivery now due; record once per cohort the steps missed beyond grace."""
     report = PlanReport()
     future: set[datetime] = set()
     async with db.transaction() as conn:
-        audience = await outbox.audience(conn)
+        audience = await outbox.audience(conn, default_locale)
         marks = await outbox.plan_marks(conn)
         for cohort, languages in audience.languages.items():
             for step in cohort_steps(content, cohort):
@@ -237,11 +169,11 @@ async def plan(
                             source=step.campaign.id,
                             cohort=cohort,
                             due_at=step.due_at,
-                            payloads={
+                            messages={
                                 language: render(step, cohort, content, translator(language))
                                 for language in languages
                             },
-                            unless_submitted=_unless_submitted(step),
+                            default_locale=default_locale,
                         ),
                         now,
                     )
@@ -255,13 +187,6 @@ async def plan(
     report.due_times = sorted(future)
     report.next_due = report.due_times[0] if report.due_times else None
     return report
-
-
-def _unless_submitted(step: Step) -> tuple[str, str] | None:
-    """The stage whose submission makes a nudge pointless."""
-    if step.campaign.kind != "nudge" or step.instrument is None or step.stage is None:
-        return None
-    return step.instrument.kind, step.stage.id
 
 
 def _missed(step: Step, cohort: str, content: Content, now: datetime) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 from bot.content import Content
 from bot.content.instruments import Instrument, Item
 from bot.i18n import Translator, escape
+from bot.outgoing import OutgoingMessage
 from bot.storage import Database, outbox, repo, versions
 from bot.storage.answers import Attempt, Stamp
 from bot.storage.repo import Participant, fetch_all
@@ -224,7 +225,7 @@ async def queue_answer_cards(
                     source=ANSWERS_SOURCE,
                     participant_id=participant.id,
                     chat_id=chat_id,
-                    payload={"text": piece},
+                    message=OutgoingMessage(piece),
                     due_at=release,
                     now=now,
                 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.content import Content
+from bot.content.models import Nudge
 from bot.i18n import Translator
 from bot.services.campaigns import Step, render
 from bot.services.questionnaire import window_for
@@ -135,7 +136,7 @@ async def nudge_now(
     """Queue a nudge to every non-respondent whose window is open; at most one a day each."""
     instrument = content.instrument(kind)
     stage = instrument.stage(stage_id) if instrument else None
-    campaign = next((c for c in content.programme.campaigns if c.kind == "nudge"), None)
+    campaign = next((c for c in content.programme.campaigns if isinstance(c, Nudge)), None)
     if instrument is None or stage is None or campaign is None:
         return 0
     queued = 0
@@ -159,7 +160,7 @@ async def nudge_now(
                 source=f"manual:{kind}:{stage_id}",
                 participant_id=participant.id,
                 chat_id=binding.chat_id,
-                payload=render(step, participant.cohort, content, t),
+                message=render(step, participant.cohort, content, t),
                 due_at=now,
                 now=now,
             ):

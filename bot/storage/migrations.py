@@ -485,6 +485,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX verification_failures_key ON verification_failures(key, at);
     """,
+    # 13: a nudge's delivery guard is a column, not a key inside the message: the stage
+    # whose submission (by the row's participant, latest attempt) makes the row pointless.
+    """
+    ALTER TABLE outbox ADD COLUMN unless_instrument TEXT;
+    ALTER TABLE outbox ADD COLUMN unless_stage TEXT;
+    UPDATE outbox SET
+        unless_instrument = json_extract(coalesce((SELECT s.body FROM outbox_payloads s
+            WHERE s.id = outbox.payload_id), outbox.payload), '$.unless_submitted[0]'),
+        unless_stage = json_extract(coalesce((SELECT s.body FROM outbox_payloads s
+            WHERE s.id = outbox.payload_id), outbox.payload), '$.unless_submitted[1]');
+    UPDATE outbox SET payload = json_remove(payload, '$.unless_submitted')
+        WHERE json_extract(payload, '$.unless_submitted') IS NOT NULL;
+    UPDATE outbox_payloads SET body = json_remove(body, '$.unless_submitted')
+        WHERE json_extract(body, '$.unless_submitted') IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

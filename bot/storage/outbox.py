@@ -1,22 +1,48 @@
 """The outbox: every reminder, invitation, nudge and broadcast message is a row until sent.
 
-A row goes pending -> sending -> sent, or failed with a reason, or skipped (missed
-beyond its grace window), or cancelled (its broadcast was). ``key`` makes a scheduled
+A row goes pending -> sending -> sent, or failed with a reason, or skipped (its guard's
+stage was submitted meanwhile), or cancelled (its broadcast was). ``key`` makes a scheduled
 delivery exactly-once: the same (participant, campaign step) cannot be queued twice.
+
+"Stop nudging after submission" is one rule, ``_SUBMITTED``: the planner does not queue a
+guarded row for someone it already holds for, and the sender skips one that became true
+after it was queued.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import aiosqlite
 
+from bot.outgoing import Guard, OutgoingMessage
 from bot.storage.repo import _opt_time, fetch_one, from_db_time, to_db_time
+
+
+class Status(StrEnum):
+    """Where an outbox row stands (the CHECK of the ``outbox.status`` column)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# The guard's rule, over SQL expressions for the participant, instrument and stage: their
+# latest attempt at the stage is submitted (a reopened stage counts as not submitted, as
+# in /pending and the broadcasts' "not yet answered" audiences).
+_SUBMITTED = (
+    "coalesce((SELECT a.submitted_at IS NOT NULL FROM attempts a"
+    " WHERE a.participant_id = {participant} AND a.instrument = {instrument}"
+    " AND a.stage = {stage} ORDER BY a.number DESC LIMIT 1), 0)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +55,8 @@ class Row:
     source: str
     participant_id: int | None
     chat_id: int | None
-    payload: dict[str, Any]
-    status: str
+    message: OutgoingMessage
+    status: Status
     attempts: int
     last_error: str | None
     due_at: datetime
@@ -54,8 +80,8 @@ def _row(row: sqlite3.Row) -> Row:
         source=row["source"],
         participant_id=row["participant_id"],
         chat_id=row["chat_id"],
-        payload=json.loads(row["body"]),
-        status=row["status"],
+        message=OutgoingMessage.loads(row["body"], _guard(row)),
+        status=Status(row["status"]),
         attempts=row["attempts"],
         last_error=row["last_error"],
         due_at=from_db_time(row["due_at"]),
@@ -63,6 +89,17 @@ def _row(row: sqlite3.Row) -> Row:
         sent_at=_opt_time(row["sent_at"]),
         message_id=row["message_id"],
     )
+
+
+def _guard(row: sqlite3.Row) -> Guard | None:
+    if row["unless_instrument"] is None:
+        return None
+    return Guard(row["unless_instrument"], row["unless_stage"])
+
+
+def _guard_columns(message: OutgoingMessage) -> tuple[str | None, str | None]:
+    guard = message.unless_submitted
+    return (guard.instrument, guard.stage) if guard else (None, None)
 
 
 async def enqueue(
@@ -73,24 +110,25 @@ async def enqueue(
     source: str,
     participant_id: int | None,
     chat_id: int | None,
-    payload: dict[str, Any],
+    message: OutgoingMessage,
     due_at: datetime,
     now: datetime,
-    status: str = "pending",
+    status: Status = Status.PENDING,
     reason: str | None = None,
 ) -> bool:
     """Queue a message; False if a row with the same key exists (already queued or skipped)."""
     cursor = await conn.execute(
-        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, status,"
-        " last_error, due_at, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload,"
+        " unless_instrument, unless_stage, status, last_error, due_at, not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         (
             key,
             kind,
             source,
             participant_id,
             chat_id,
-            json.dumps(payload, ensure_ascii=False),
+            message.dumps(),
+            *_guard_columns(message),
             status,
             reason,
             to_db_time(due_at),
@@ -101,12 +139,10 @@ async def enqueue(
     return cursor.rowcount > 0
 
 
-async def store_payload(conn: aiosqlite.Connection, payload: dict[str, Any]) -> int:
-    """Keep a payload many rows will share; its id for ``payload_id``."""
+async def store_payload(conn: aiosqlite.Connection, message: OutgoingMessage) -> int:
+    """Keep a message's content many rows will share; its id for ``payload_id``."""
     row = await fetch_one(
-        conn,
-        "INSERT INTO outbox_payloads (body) VALUES (?) RETURNING id",
-        (json.dumps(payload, ensure_ascii=False),),
+        conn, "INSERT INTO outbox_payloads (body) VALUES (?) RETURNING id", (message.dumps(),)
     )
     assert row is not None
     return int(row[0])
@@ -117,19 +153,20 @@ async def enqueue_shared(
     *,
     kind: str,
     source: str,
-    payload: dict[str, Any],
+    message: OutgoingMessage,
     recipients: Sequence[tuple[str, int | None, int]],
     due_at: datetime,
     now: datetime,
 ) -> None:
-    """Queue one message to many (key, participant id, chat id): the payload stored once,
+    """Queue one message to many (key, participant id, chat id): the content stored once,
     the rows in one trip, so a broadcast to thousands holds the database only briefly."""
-    payload_id = await store_payload(conn, payload)
+    payload_id = await store_payload(conn, message)
     stamp = to_db_time(now)
     await conn.executemany(
         "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, payload_id,"
-        " status, due_at, not_before, created_at)"
-        " VALUES (?, ?, ?, ?, ?, '{}', ?, 'pending', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        " unless_instrument, unless_stage, status, due_at, not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, 'pending', ?, ?, ?)"
+        " ON CONFLICT (key) DO NOTHING",
         [
             (
                 key,
@@ -138,6 +175,7 @@ async def enqueue_shared(
                 participant_id,
                 chat_id,
                 payload_id,
+                *_guard_columns(message),
                 to_db_time(due_at),
                 stamp,
                 stamp,
@@ -155,12 +193,14 @@ class Audience:
     fingerprint: str
 
 
-async def audience(conn: aiosqlite.Connection) -> Audience:
-    """The cohorts and languages on the roster, and the enrolment epoch."""
+async def audience(conn: aiosqlite.Connection, default_locale: str) -> Audience:
+    """The cohorts and languages on the roster (no language: the default), and the
+    enrolment epoch."""
     languages: dict[str, list[str]] = {}
     async with conn.execute(
         # Everyone on the roster, enrolled or not: answered from the index alone.
-        "SELECT DISTINCT cohort, coalesce(language, 'fr') FROM participants ORDER BY 1, 2"
+        "SELECT DISTINCT cohort, coalesce(language, ?) FROM participants ORDER BY 1, 2",
+        (default_locale,),
     ) as cur:
         for cohort, language in await cur.fetchall():
             languages.setdefault(cohort, []).append(language)
@@ -178,41 +218,52 @@ class CohortStep:
     source: str
     cohort: str
     due_at: datetime
-    # One rendered payload per language of the cohort.
-    payloads: dict[str, dict[str, Any]]
-    unless_submitted: tuple[str, str] | None = None
+    # One rendered message per language of the cohort, each with the step's guard.
+    messages: dict[str, OutgoingMessage]
+    # The language of participants who have none (the configured default).
+    default_locale: str
+
+    @property
+    def guard(self) -> Guard | None:
+        """The step's guard, the same in every language."""
+        guards = {m.unless_submitted for m in self.messages.values()}
+        if len(guards) > 1:
+            raise ValueError(f"step {self.prefix}: the languages disagree on the guard")
+        return next(iter(guards), None)
 
 
 async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: datetime) -> int:
     """Queue the step for every enrolled participant of the cohort who lacks it; how many.
 
     The key ``<prefix>:<participant id>`` is unique, so a participant who already has
-    the row (sent or pending) is left alone, in SQL rather than in memory.
+    the row (sent or pending) is left alone, in SQL rather than in memory. A guarded step
+    is not queued for whoever has already submitted its stage.
     """
     shared = {
-        language: await store_payload(conn, payload) for language, payload in step.payloads.items()
+        language: await store_payload(conn, message) for language, message in step.messages.items()
     }
+    guard = step.guard
     cases = " ".join("WHEN ? THEN ?" for _ in shared)
     params: list[Any] = [step.prefix, step.kind, step.source]
+    params += [guard.instrument if guard else None, guard.stage if guard else None]
+    params.append(step.default_locale)
     for language, payload_id in shared.items():
         params += [language, payload_id]
-    params.append(shared.get("fr"))
+    params.append(shared.get(step.default_locale))
     stamp = to_db_time(now)
     params += [to_db_time(step.due_at), stamp, stamp, step.cohort]
-    guard = ""
-    if step.unless_submitted is not None:
-        guard = (
-            " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.participant_id = p.id"
-            " AND a.instrument = ? AND a.stage = ? AND a.submitted_at IS NOT NULL)"
-        )
-        params += list(step.unless_submitted)
+    unless = ""
+    if guard is not None:
+        rule = _SUBMITTED.format(participant="p.id", instrument="?", stage="?")
+        unless = f" AND NOT {rule}"
+        params += [guard.instrument, guard.stage]
     cursor = await conn.execute(
-        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, payload_id,"
-        " status, due_at, not_before, created_at)"
-        f" SELECT ? || ':' || p.id, ?, ?, p.id, b.chat_id, '{{}}',"
-        f" CASE coalesce(p.language, 'fr') {cases} ELSE ? END, 'pending', ?, ?, ?"
+        "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload,"
+        " unless_instrument, unless_stage, payload_id, status, due_at, not_before, created_at)"
+        f" SELECT ? || ':' || p.id, ?, ?, p.id, b.chat_id, '{{}}', ?, ?,"
+        f" CASE coalesce(p.language, ?) {cases} ELSE ? END, 'pending', ?, ?, ?"
         " FROM participants p JOIN telegram_bindings b ON b.participant_id = p.id"
-        f" WHERE p.cohort = ?{guard}"
+        f" WHERE p.cohort = ?{unless}"
         " ON CONFLICT (key) DO NOTHING",
         params,
     )
@@ -284,7 +335,7 @@ class Change:
     """A row moving to a new status, with what happened."""
 
     row_id: int
-    status: str
+    status: Status
     now: datetime
     error: str | None = None
     not_before: datetime | None = None
@@ -315,7 +366,7 @@ _MARK = (
 async def mark(
     conn: aiosqlite.Connection,
     row_id: int,
-    status: str,
+    status: Status,
     *,
     now: datetime,
     error: str | None = None,
@@ -333,6 +384,21 @@ async def mark_many(conn: aiosqlite.Connection, changes: Sequence[Change]) -> No
     await conn.executemany(_MARK, [c.params() for c in changes])
 
 
+async def submitted_guards(conn: aiosqlite.Connection, rows: Sequence[Row]) -> set[int]:
+    """The rows among ``rows`` whose guard's stage their participant has submitted."""
+    guarded = [r.id for r in rows if r.message.unless_submitted and r.participant_id]
+    if not guarded:
+        return set()
+    marks = ", ".join("?" for _ in guarded)
+    rule = _SUBMITTED.format(
+        participant="o.participant_id", instrument="o.unless_instrument", stage="o.unless_stage"
+    )
+    async with conn.execute(
+        f"SELECT o.id FROM outbox o WHERE o.id IN ({marks}) AND {rule}", guarded
+    ) as cur:
+        return {int(r[0]) for r in await cur.fetchall()}
+
+
 async def reset_interrupted(conn: aiosqlite.Connection) -> int:
     """Rows caught mid-send by a crash go back to pending: each is resent at most once."""
     cursor = await conn.execute(
@@ -342,14 +408,14 @@ async def reset_interrupted(conn: aiosqlite.Connection) -> int:
     return cursor.rowcount
 
 
-async def counts(conn: aiosqlite.Connection, source: str) -> dict[str, int]:
+async def counts(conn: aiosqlite.Connection, source: str) -> dict[Status, int]:
     """Rows of one broadcast by status."""
     async with conn.execute(
         "SELECT status, count(*) AS n FROM outbox WHERE kind = 'broadcast' AND source = ?"
         " GROUP BY status",
         (source,),
     ) as cur:
-        return {row["status"]: row["n"] for row in await cur.fetchall()}
+        return {Status(row["status"]): row["n"] for row in await cur.fetchall()}
 
 
 async def failures(conn: aiosqlite.Connection, source: str) -> dict[str, int]:

@@ -176,6 +176,8 @@ TABLES: Final[dict[str, Table]] = {
             "sent_at": KEEP,
             "message_id": KEEP,
             "payload_id": KEEP,
+            "unless_instrument": KEEP,
+            "unless_stage": KEEP,
         },
     ),
     "staff_roles": Table(

@@ -1,0 +1,1 @@
+"""What a person sees: texts, screens and keyboards, built from plain data (no ``telegram``)."""

@@ -508,7 +508,7 @@ async def test_a_coordinator_reopens_a_submitted_stage(
 
 def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
     from bot.content.instruments import Instrument
-    from bot.services.questionnaire import visible_items
+    from bot.rules.questionnaire import visible_items
 
     chained = Instrument.model_validate(
         {

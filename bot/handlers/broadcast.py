@@ -27,7 +27,6 @@ from bot.handlers.common import (
     answer_query,
     caller,
     reply,
-    runtime,
     staff_caller,
 )
 from bot.i18n import Translator, escape
@@ -69,7 +68,7 @@ def audience_label(t: Translator, rt: Runtime, audience: Audience) -> str:
 
 async def start_broadcast(update: Update, context: Context) -> int:
     """Stores nothing yet; asks whom to write to, with live counts."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return ConversationHandler.END
@@ -103,7 +102,7 @@ async def choose_audience(update: Update, context: Context) -> int:
         return ConversationHandler.END
     context.user_data[DRAFT] = {
         "audience": query.data.removeprefix("bc:a:"),
-        "at": runtime(context).clock.now(),
+        "at": context.runtime.clock.now(),
     }
     await query.edit_message_text(
         who.t.bidi(
@@ -134,7 +133,7 @@ async def receive_message(update: Update, context: Context) -> int:
     message = update.effective_message
     if message is None or context.user_data is None or DRAFT not in context.user_data:
         return ConversationHandler.END
-    rt = runtime(context)
+    rt = context.runtime
     who = await _still_allowed(update, context)
     if who is None:
         return ConversationHandler.END
@@ -174,7 +173,7 @@ async def confirm(update: Update, context: Context) -> int:
     query = update.callback_query
     if query is None or query.data is None or context.user_data is None:
         return ConversationHandler.END
-    rt = runtime(context)
+    rt = context.runtime
     who = await _still_allowed(update, context)
     if who is None:
         return ConversationHandler.END
@@ -234,7 +233,7 @@ async def _expired(update: Update, context: Context, who: Caller) -> bool:
     """True (draft dropped, user told) when the draft has waited longer than ``IDLE``."""
     draft = (context.user_data or {}).get(DRAFT)
     at = draft.get("at") if isinstance(draft, dict) else None
-    if at is None or runtime(context).clock.now() - at <= IDLE:
+    if at is None or context.runtime.clock.now() - at <= IDLE:
         return False
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
@@ -353,7 +352,7 @@ async def _progress_job(context: Context) -> None:
     job = context.job
     if job is None or not isinstance(job.data, dict):
         return
-    rt = runtime(context)
+    rt = context.runtime
     found = await broadcasts.get(rt.db, job.data["broadcast"])
     if found is None:
         job.schedule_removal()
@@ -368,7 +367,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     if not who.identity.roles & COORDINATION:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
@@ -388,7 +387,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 async def list_broadcasts(update: Update, context: Context) -> None:
     """Stores nothing; lists recent broadcasts with their counts, and a Stop button if running."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return

@@ -12,7 +12,6 @@ from bot.handlers.common import (
     answer_query,
     caller,
     reply,
-    runtime,
     staff_caller,
 )
 from bot.i18n import escape
@@ -26,7 +25,7 @@ NUDGE_RE = re.compile(r"^nudge:([a-z]{1,14}):([a-z0-9-]{1,12})$")
 
 async def stats(update: Update, context: Context) -> None:
     """Stores nothing; shows, per stage and cohort, roster, enrolled, started, sent and rate."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -67,7 +66,7 @@ async def stats(update: Update, context: Context) -> None:
 
 async def pending(update: Update, context: Context) -> None:
     """Stores nothing; lists who has not answered a questionnaire, with a button to nudge them."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -132,7 +131,7 @@ async def nudge(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     match = NUDGE_RE.fullmatch(query.data)
     if not who.identity.roles & COORDINATION or match is None:
@@ -161,5 +160,5 @@ async def reload(update: Update, context: Context) -> None:
         text = t.gettext("The content has problems; the running content is kept:")
         await reply(update, who, text + "\n" + "\n".join(escape(p) for p in problems[:20]))
         return
-    version = runtime(context).content.version[:12]
+    version = context.runtime.content.version[:12]
     await reply(update, who, t.gettext("Content reloaded (version %(version)s).", version=version))

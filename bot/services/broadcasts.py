@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.content import Content
-from bot.services.questionnaire import window_for
+from bot.rules.questionnaire import window_for
 from bot.storage import Database, outbox, repo
 from bot.storage import answers as store
 from bot.storage.repo import from_db_time, to_db_time

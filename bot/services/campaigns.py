@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.callbacks import OPEN_PREFIX
 from bot.content import Content
 from bot.content.instruments import Instrument, Stage
 from bot.content.models import Campaign, Session
 from bot.i18n import Translator, escape
-from bot.services.questionnaire import OPEN_PREFIX, window_for
+from bot.rules.questionnaire import window_for
 from bot.storage import Database, outbox
 from bot.storage.repo import Participant
 

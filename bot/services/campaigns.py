@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.callbacks import OPEN_PREFIX
 from bot.content import Content
 from bot.content.instruments import Instrument, Stage
 from bot.content.models import Campaign, Session
@@ -21,6 +20,7 @@ from bot.i18n import Translator, escape
 from bot.rules.questionnaire import window_for
 from bot.storage import Database, outbox
 from bot.storage.repo import Participant
+from bot.views.common import open_button, stage_title, venue_line
 
 KIND_OF = {"session-reminder": "reminder", "invitation": "invitation", "nudge": "nudge"}
 
@@ -149,15 +149,14 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str
             t.gettext("⏰ Reminder: <b>%(title)s</b>", title=escape(session.title.get(loc))),
             t.moment(session.start_utc),
         ]
-        if session.link:
-            lines.append(t.gettext("Online: %(link)s", link=escape(session.link)))
-        elif session.place is not None:
-            lines.append(t.gettext("Place: %(place)s", place=escape(session.place.get(loc))))
+        venue = venue_line(t, session)
+        if venue is not None:
+            lines.append(venue)
         return {"text": t.bidi("\n".join(lines))}
     assert instrument is not None
     assert stage is not None
     window = window_for(content, instrument, stage, cohort)
-    title = f"{instrument.title.get(loc)} · {stage.title.get(loc)}"
+    title = stage_title(t, instrument, stage)
     if step.campaign.kind == "invitation":
         text = t.gettext(
             "📝 <b>%(title)s</b> is open until %(when)s.",
@@ -172,12 +171,9 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str
             title=escape(title),
             when=t.moment(window.closes),
         )
-    button = {
-        "text": t.gettext("Start: %(title)s", title=title)
-        if step.campaign.kind == "invitation"
-        else t.gettext("Continue: %(title)s", title=title),
-        "data": f"{OPEN_PREFIX}:{instrument.kind}:{stage.id}",
-    }
+    # A nudge says "Continue" whether or not the stage was begun: it was announced before.
+    shared = open_button(t, instrument, stage, started=step.campaign.kind != "invitation")
+    button = {"text": shared.label, "data": shared.data}
     payload: dict[str, Any] = {"text": t.bidi(text), "buttons": [[button]]}
     if step.campaign.kind == "nudge":
         # Checked again at send time: whoever submits in between is not nudged.

@@ -21,6 +21,7 @@ from telegram.ext import (
 from benchmarks.common import ADMIN_ID, CONTENT_DIR, START, USER_BASE, Outcome, Row, mark
 from benchmarks.common import percentile as pct
 from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import load_content
 from bot.handlers.common import markup
@@ -95,7 +96,7 @@ async def relais(n: int, workdir: Path) -> list[float]:
             users.append(user)
         samples.clear()
         for user in users:
-            await user.press_data("qo:kat:pre")
+            await user.press_data(open_data("kat", "pre"))
             for _ in range(10):
                 screen = user.chat[-1]
                 data = next(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.i18n import Translator, load_catalogs
@@ -149,7 +150,7 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
     nadia = await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))
     invitation = next(r for r in await rows(db) if r.kind == "invitation")
-    assert invitation.payload["buttons"][0][0]["data"] == "qo:kat:pre"
+    assert invitation.payload["buttons"][0][0]["data"] == open_data("kat", "pre")
     assert invitation.payload["buttons"][0][0]["text"].startswith("Commencer : ")
     await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
     await run_plan(db, content, datetime(2027, 1, 7, 8, 30, tzinfo=UTC))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.app import RelaisApp, runtime_of
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
@@ -59,7 +60,7 @@ async def test_stats_pending_and_nudge_now(
     async with db.read() as conn:
         rows = await outbox.rows_of(conn, "manual:kat:pre")
     assert len(rows) == 1
-    assert rows[0].payload["buttons"][0][0]["data"] == "qo:kat:pre"
+    assert rows[0].payload["buttons"][0][0]["data"] == open_data("kat", "pre")
 
     usage = await coordinator.send("/pending")
     assert usage.text.startswith("Usage : /pending QUESTIONNAIRE [ÉTAPE]")

@@ -7,7 +7,6 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.content import Programme, Session
 from bot.handlers.common import (
@@ -83,7 +82,7 @@ async def open_checkin(update: Update, context: Context) -> None:
 
 
 async def _show_code(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     rt: Runtime,
     t: Translator,
     session: Session,

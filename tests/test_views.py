@@ -54,16 +54,16 @@ def test_the_start_button_says_continue_once_begun(locale: str) -> None:
     t = Translator(locale, TZ)
     start = open_button(t, SURVEY, ONLINE, started=False)
     again = open_button(t, SURVEY, ONLINE, started=True)
-    assert start.label != again.label
-    assert start.label.endswith("Mini · En ligne")
-    assert again.label.endswith("Mini · En ligne")
+    assert start.text != again.text
+    assert start.text.endswith("Mini · En ligne")
+    assert again.text.endswith("Mini · En ligne")
     assert parse_open(start.data) == parse_open(again.data) == ("satisfaction", "online")
 
 
 def test_the_language_screen_offers_every_language_named_in_itself() -> None:
     screen = language_screen(Translator("ar", TZ))
     (row,) = screen.buttons
-    assert [b.label for b in row] == ["Français", "English", "العربية"]
+    assert [b.text for b in row] == ["Français", "English", "العربية"]
     assert [parse_language(b.data) for b in row] == list(LOCALES)
 
 

@@ -173,7 +173,7 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str
         )
     # A nudge says "Continue" whether or not the stage was begun: it was announced before.
     shared = open_button(t, instrument, stage, started=step.campaign.kind != "invitation")
-    button = {"text": shared.label, "data": shared.data}
+    button = {"text": shared.text, "data": shared.data}
     payload: dict[str, Any] = {"text": t.bidi(text), "buttons": [[button]]}
     if step.campaign.kind == "nudge":
         # Checked again at send time: whoever submits in between is not nudged.

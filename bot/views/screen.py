@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button: label and callback data (at most 64 bytes)."""
+    """An inline button: its label and its callback data (at most 64 bytes, see bot.callbacks).
 
-    label: str
+    The outbox stores its buttons in the same shape (text, data).
+    """
+
+    text: str
     data: str
 
 

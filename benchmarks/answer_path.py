@@ -21,19 +21,21 @@ from telegram.ext import (
 from benchmarks.common import ADMIN_ID, CONTENT_DIR, START, USER_BASE, Outcome, Row, mark
 from benchmarks.common import percentile as pct
 from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import load_content
-from bot.handlers.questionnaire import markup
+from bot.handlers.common import markup
 from bot.i18n import Translator, load_catalogs
+from bot.rules.questionnaire import visible_items
 from bot.sandbox.chat import Deliver, SimulatedUser
 from bot.sandbox.emulator import JSONDict
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.services.invites import issue_participant_invites
-from bot.services.questionnaire import render, visible_items
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.answers import Attempt
 from bot.storage.repo import ParticipantFields
+from bot.views.questionnaire import render
 
 TAPS_PER_PARTICIPANT = 12  # open the stage, ten answers, submit
 # Both sides in turn, several times: this machine's speed drifts between runs.
@@ -94,7 +96,7 @@ async def relais(n: int, workdir: Path) -> list[float]:
             users.append(user)
         samples.clear()
         for user in users:
-            await user.press_data("qo:kat:pre")
+            await user.press_data(open_data("kat", "pre"))
             for _ in range(10):
                 screen = user.chat[-1]
                 data = next(

@@ -20,6 +20,7 @@ from tornado.httpserver import HTTPServer
 from bot.clock import Clock, SystemClock
 from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
+from bot.handlers.common import CONTEXT_TYPES
 from bot.handlers.menus import set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.ratelimit import RelaisRateLimiter
@@ -90,6 +91,8 @@ def build_application(
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .application_class(RelaisApp)
+        # Handlers get a RelaisContext: ``context.runtime`` is typed.
+        .context_types(CONTEXT_TYPES)
         .token(token or settings.require_token())
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)

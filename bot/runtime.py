@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.content import Content
 from bot.settings import Settings
 from bot.storage import Database
+
+if TYPE_CHECKING:
+    # Only for the annotation: the sender imports telegram, which the runtime need not load.
+    from bot.sender import Sender
 
 
 @dataclass
@@ -20,7 +24,7 @@ class Runtime:
     clock: Clock
     _db: Database | None = field(default=None, repr=False)
     # Set when the bot runs for real (polling or webhook): the outbox sender.
-    sender: Any = field(default=None, repr=False)
+    sender: Sender | None = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:
@@ -44,7 +48,11 @@ RUNTIME_KEY = "runtime"
 
 
 def runtime_of(app: Any) -> Runtime:
-    """The runtime the application factory stored in ``bot_data``."""
-    rt = app.bot_data[RUNTIME_KEY]
-    assert isinstance(rt, Runtime)
+    """The runtime the application factory stored in ``bot_data``: the one lookup, used by
+    the handlers' typed context (``context.runtime``) and by code holding the application."""
+    rt = app.bot_data.get(RUNTIME_KEY)
+    if not isinstance(rt, Runtime):
+        raise RuntimeError(
+            "no runtime in bot_data: the application was not built by build_application"
+        )
     return rt

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import build_application, running, runtime_of
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.content.models import Nudge
@@ -153,7 +154,7 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
     nadia = await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))
     invitation = next(r for r in await rows(db) if r.kind == "invitation")
-    assert invitation.message.buttons[0][0].data == "qo:kat:pre"
+    assert invitation.message.buttons[0][0].data == open_data("kat", "pre")
     assert invitation.message.buttons[0][0].text.startswith("Commencer : ")
     assert invitation.message.unless_submitted is None
     await submitted_attempt(db, clock, content, nadia.id, "kat", "pre")
@@ -223,7 +224,7 @@ async def test_a_reopened_stage_is_nudged_again_and_a_submitted_one_is_not(
     nudged = [r for r in await rows(db) if r.kind == "nudge" and r.key and ":kat:pre:" in r.key]
     assert [r.participant_id for r in nudged] == [omar.id]
     assert nudged[0].message.unless_submitted == Guard("kat", "pre")
-    assert nudged[0].message.buttons[0][0].data == "qo:kat:pre"
+    assert nudged[0].message.buttons[0][0].data == open_data("kat", "pre")
 
 
 async def test_someone_without_a_language_is_reminded_in_the_configured_default(

@@ -11,6 +11,7 @@ import aiosqlite
 import pytest
 from telegram import Update
 
+from bot.callbacks import Action, open_data, parse_tap, tap_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser
@@ -58,11 +59,12 @@ async def test_two_taps_of_one_user_delivered_together_are_applied_in_order_whil
     kat = content.instrument("kat")
     assert kat is not None
     screen = amina.chat[-1]
-    first = screen.buttons[0][0]["callback_data"]  # q:<attempt>:<revision>:a:<option>
-    attempt_id, revision = first.split(":")[1:3]
+    first = screen.buttons[0][0]["callback_data"]
+    shown = parse_tap(first)
+    assert shown is not None
     second_option = (kat.items[1].options or [])[0].id
     # The tap on question 2 as her phone sends it once question 2 shows (one revision on).
-    second = f"q:{attempt_id}:{int(revision) + 1}:a:{second_option}"
+    second = tap_data(shown.attempt_id, shown.revision + 1, Action.ANSWER, second_option)
 
     # Amina's first tap is held at Telegram (its answerCallbackQuery does not come back).
     held = api.inject("hold", "answerCallbackQuery")
@@ -169,7 +171,7 @@ async def test_a_button_on_a_message_that_cannot_be_edited_opens_in_a_new_one(
     shown = user.chat[-1]
     # A button on a message Telegram no longer has (deleted by the person, say).
     gone = SentMessage(user.user_id, 9999, "Invitation", date=api.now())
-    turn = await user.press_data("qo:kat:pre", gone)
+    turn = await user.press_data(open_data("kat", "pre"), gone)
     assert len(turn.sent) == 1
     assert "Question 1/10" in turn.sent[0].text
     assert shown in turn.deleted  # the earlier questionnaire message made way

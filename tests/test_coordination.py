@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot import callbacks
 from bot.app import RelaisApp, runtime_of
+from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
@@ -60,7 +61,7 @@ async def test_stats_pending_and_nudge_now(
     async with db.read() as conn:
         rows = await outbox.rows_of(conn, "manual:kat:pre")
     assert len(rows) == 1
-    assert rows[0].message.buttons[0][0].data == "qo:kat:pre"
+    assert rows[0].message.buttons[0][0].data == open_data("kat", "pre")
 
     usage = await coordinator.send("/pending")
     assert usage.text.startswith("Usage : /pending QUESTIONNAIRE [ÉTAPE]")

@@ -40,7 +40,7 @@ def random_answer(item: Item, rng: random.Random) -> Any:
 
 async def populate(db: Database, clock: FixedClock, content: Content, n: int = 100) -> Expected:
     """n participants across the cohorts, each submitting every stage with seeded answers."""
-    from bot.services.questionnaire import visible_items
+    from bot.rules.questionnaire import visible_items
 
     rng = random.Random(2027)
     expected: Expected = {}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.i18n import Translator
+from bot.rules.questionnaire import window_for
 from bot.sandbox.chat import SimulatedUser
-from bot.services.questionnaire import window_for
 from bot.storage import Database
 from tests.conftest import add_participant, invite_for
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.callbacks import Action, open_data, tap_data
 from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
@@ -262,9 +263,9 @@ async def test_double_taps_stale_and_forged_buttons_write_nothing(
     assert double.answers[0]["text"] == "Ce bouton n'est plus valide."
     attempt_id = before.id
     for forged in (
-        f"q:{attempt_id}:{before.revision}:a:9",  # not an answer of this item
-        f"q:{attempt_id + 1}:{before.revision}:a:yes",  # an attempt that is not hers
-        f"q:{attempt_id}:{before.revision}:S",  # submit before the end
+        tap_data(attempt_id, before.revision, Action.ANSWER, "9"),  # not an answer of this item
+        tap_data(attempt_id + 1, before.revision, Action.ANSWER, "yes"),  # not her attempt
+        tap_data(attempt_id, before.revision, Action.SEND),  # submit before the end
         "q:1:1:" + "a" * 80,  # over-long garbage
         "qo:kat:nope",
     ):
@@ -278,7 +279,9 @@ async def test_double_taps_stale_and_forged_buttons_write_nothing(
 
     # Another participant cannot tap in her questionnaire.
     other, _ = await enrol(610_002, "A-002")
-    turn = await other.press_data(f"q:{attempt_id}:{before.revision}:a:yes", screen)
+    turn = await other.press_data(
+        tap_data(attempt_id, before.revision, Action.ANSWER, "yes"), screen
+    )
     assert turn.answers[0]["text"] == "Ce bouton n'est plus valide."
     assert await answer_rows(db) == rows
 
@@ -297,7 +300,7 @@ async def test_answers_are_locked_after_submission(enrol: Enrol, db: Database) -
     for data in seen:
         turn = await user.press_data(data, screen)
         assert turn.answers
-    reopen = await user.press_data("qo:satisfaction:online")
+    reopen = await user.press_data(open_data("satisfaction", "online"))
     assert "déjà été envoyées" in reopen.answers[0]["text"]
     assert await answer_rows(db) == rows
     me = await user.send("/me")
@@ -316,7 +319,7 @@ async def test_closed_window_refuses_start_and_taps(
     turn = await user.press("Oui")
     assert "fermé depuis le" in turn.answers[0]["text"]
     assert await answer_rows(db) == rows
-    start = await user.press_data("qo:satisfaction:onsite")
+    start = await user.press_data(open_data("satisfaction", "onsite"))
     assert "fermé depuis le" in start.answers[0]["text"]
     me = await user.send("/me")
     assert "Questionnaire de test" not in me.text
@@ -407,7 +410,7 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     assert "Question 1/10" in first.text
     # Options are shuffled per attempt but the same when shown again.
     letters_before = first.text
-    await user.press_data("qo:kat:pre")
+    await user.press_data(open_data("kat", "pre"))
     assert user.chat[-1].text == letters_before
     pre_answers = {**right, **{k: wrong[k] for k in list(wrong)[:7]}}  # 3 right of 10
     await answer_kat(user, pre_answers)
@@ -508,7 +511,7 @@ async def test_a_coordinator_reopens_a_submitted_stage(
 
 def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
     from bot.content.instruments import Instrument
-    from bot.services.questionnaire import visible_items
+    from bot.rules.questionnaire import visible_items
 
     chained = Instrument.model_validate(
         {
@@ -569,7 +572,7 @@ async def test_telegram_faults_during_a_questionnaire_lose_nothing(
     assert await answers(db, await attempt_of(db, participant)) == {"rate": 4}
     api.inject("slow", "sendMessage", delay=0.05)
     api.inject("drop", "answerCallbackQuery")
-    await user.press_data("qo:satisfaction:online")
+    await user.press_data(open_data("satisfaction", "online"))
     resumed = user.chat[-1]
     assert "Les outils en ligne" in resumed.text  # the next question, nothing lost
     await user.press("Oui")

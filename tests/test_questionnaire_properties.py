@@ -17,23 +17,23 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from bot.callbacks import parse_tap
 from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.content.instruments import Item
 from bot.i18n import Translator, load_catalogs
+from bot.rules.questionnaire import visible_items, window_for
 from bot.services.questionnaire import (
-    Button,
     Outcome,
-    Screen,
+    Shown,
+    Submitted,
     open_stage,
-    parse_tap,
     tap,
     type_answer,
-    visible_items,
-    window_for,
 )
 from bot.storage import Database, repo
 from bot.storage.repo import Participant, from_db_time
+from bot.views.screen import Button, Screen
 from tests.conftest import CONTENT_DIR, START, add_participant
 from tests.test_flow_questionnaire import SURVEY
 
@@ -252,7 +252,7 @@ def check_step(
     before: Snapshot, after: Snapshot, actor: int | None, outcome: Outcome | None
 ) -> None:
     """A refusal or the clock writes nothing; a participant only writes in her own attempts."""
-    if actor is None or outcome is None or outcome.refusal is not None:
+    if actor is None or outcome is None or not isinstance(outcome, Shown | Submitted):
         assert before == after, f"nothing or a refusal ({outcome}), yet the database changed"
         return
     changed = {a for a in after.attempts if before.attempts.get(a) != after.attempts[a]}
@@ -287,15 +287,12 @@ class Game:
         self.before = after
         if who is None or outcome is None:
             return
-        if outcome.refusal is not None:
-            event(f"{label}: refused {outcome.refusal}")
-            return
-        assert outcome.submitted != (outcome.screen is not None), (label, outcome)
-        if outcome.submitted:
-            assert outcome.attempt is not None
+        if isinstance(outcome, Submitted):
             event(f"{label}: sent {outcome.attempt.instrument}/{outcome.attempt.stage}")
             self.screens[who] = None
-        if outcome.screen is not None:
+        elif not isinstance(outcome, Shown):
+            event(f"{label}: refused {outcome.refusal}")
+        else:
             event(f"{label}: ok")
             self.screens[who] = outcome.screen
             for row in outcome.screen.buttons:

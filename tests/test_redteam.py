@@ -12,6 +12,7 @@ import pytest
 
 from bot import callbacks
 from bot.app import RelaisApp
+from bot.callbacks import language_data
 from bot.clock import FixedClock
 from bot.logs import LIBRARIES, configure_logging
 from bot.sandbox.chat import SimulatedUser
@@ -221,7 +222,7 @@ async def test_a_double_tap_on_a_language_button_is_no_error(
     message = user.chat[-1]
     with caplog.at_level(logging.ERROR):
         await user.press("English", message)
-        second = await user.press_data("lang:en", message)
+        second = await user.press_data(language_data("en"), message)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not second.sent  # no apology
     assert user.chat[-1].text == "Done: I will now write to you in English."

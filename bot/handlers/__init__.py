@@ -75,16 +75,14 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     )
     app.add_handler(CallbackQueryHandler(certificates.send_again, pattern=certificates.GET_RE))
     app.add_handler(
-        CallbackQueryHandler(language.choose_language, pattern=language.CALLBACK_PATTERN)
+        CallbackQueryHandler(language.choose_language, pattern=callbacks.LANGUAGE_PATTERN)
     )
     app.add_handler(
-        CallbackQueryHandler(questionnaire.open_questionnaire, pattern=questionnaire.OPEN_PATTERN)
+        CallbackQueryHandler(questionnaire.open_questionnaire, pattern=callbacks.OPEN_PATTERN)
     )
+    app.add_handler(CallbackQueryHandler(questionnaire.tap_answer, pattern=callbacks.TAP_PATTERN))
     app.add_handler(
-        CallbackQueryHandler(questionnaire.tap_answer, pattern=questionnaire.TAP_PATTERN)
-    )
-    app.add_handler(
-        CallbackQueryHandler(questionnaire.show_answers, pattern=questionnaire.ANSWERS_PATTERN)
+        CallbackQueryHandler(questionnaire.show_answers, pattern=callbacks.ANSWERS_PATTERN)
     )
     app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -28,7 +28,6 @@ from bot.handlers.common import (
     answer_query,
     caller,
     reply,
-    runtime,
     staff_caller,
 )
 from bot.i18n import Translator
@@ -71,7 +70,7 @@ def _drop(context: Context) -> BroadcastDraft | None:
 
 async def start_broadcast(update: Update, context: Context) -> int:
     """Stores nothing yet; asks whom to write to, with live counts."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return ConversationHandler.END
@@ -94,7 +93,7 @@ async def choose_audience(update: Update, context: Context) -> int:
     if audience is None:
         await query.edit_message_text(who.t.bidi(views.cancelled(who.t)))
         return ConversationHandler.END
-    context.user_data[DRAFT] = BroadcastDraft(audience, runtime(context).clock.now())
+    context.user_data[DRAFT] = BroadcastDraft(audience, context.runtime.clock.now())
     await query.edit_message_text(who.t.bidi(views.ask_message(who.t)))
     return MESSAGE
 
@@ -119,7 +118,7 @@ async def receive_message(update: Update, context: Context) -> int:
     draft = _draft(context)
     if message is None or draft is None:
         return ConversationHandler.END
-    rt = runtime(context)
+    rt = context.runtime
     who = await _still_allowed(update, context)
     if who is None:
         return ConversationHandler.END
@@ -143,7 +142,7 @@ async def confirm(update: Update, context: Context) -> int:
     query = update.callback_query
     if query is None or query.data is None or context.user_data is None:
         return ConversationHandler.END
-    rt = runtime(context)
+    rt = context.runtime
     who = await _still_allowed(update, context)
     if who is None:
         return ConversationHandler.END
@@ -201,7 +200,7 @@ async def _still_allowed(update: Update, context: Context) -> Caller | None:
 async def _expired(update: Update, context: Context, who: Caller) -> bool:
     """True (draft dropped, user told) when the draft has waited longer than ``IDLE``."""
     draft = _draft(context)
-    if draft is None or runtime(context).clock.now() - draft.at <= IDLE:
+    if draft is None or context.runtime.clock.now() - draft.at <= IDLE:
         return False
     _drop(context)
     if update.callback_query is not None:
@@ -254,7 +253,7 @@ async def _progress_job(context: Context) -> None:
     job = context.job
     if job is None or not isinstance(job.data, dict):
         return
-    rt = runtime(context)
+    rt = context.runtime
     t = Translator(job.data["locale"], rt.content.programme.tz)
     if await show_progress(
         context, rt, t, job.data["broadcast"], job.data["chat"], job.data["message"]
@@ -267,7 +266,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     if not who.identity.roles & COORDINATION:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
@@ -286,7 +285,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 async def list_broadcasts(update: Update, context: Context) -> None:
     """Stores nothing; lists recent broadcasts with their counts, and a Stop button if running."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return

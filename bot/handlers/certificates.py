@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.certificate_sender import deliver_pending, record_sent, send_certificate
-from bot.handlers.common import Caller, Context, answer_query, caller, reply, runtime, staff_caller
+from bot.handlers.common import Caller, Context, answer_query, caller, reply, staff_caller
 from bot.i18n import Translator, escape
 from bot.services.access import COORDINATION
 from bot.services.certification import (
@@ -37,7 +37,7 @@ BUTTONS = 8
 
 async def list_certificates(update: Update, context: Context) -> None:
     """Stores nothing; shows coordinators who is ready, who misses what, with approve buttons."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -137,7 +137,7 @@ async def approve_one(update: Update, context: Context) -> None:
     who = await _coordinator(update, context)
     if who is None or match is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     assert user is not None
     level = _LEVEL_KEYS[match.group(2)]
@@ -167,7 +167,7 @@ async def approve_everyone(update: Update, context: Context) -> None:
     who = await _coordinator(update, context)
     if who is None or match is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     assert user is not None
     results = await approve_all(
@@ -188,7 +188,7 @@ async def approve_everyone(update: Update, context: Context) -> None:
 
 async def _refresh(update: Update, context: Context, who: Caller) -> None:
     """Replace the pressed message with the queue as it is now (its buttons are spent)."""
-    rt = runtime(context)
+    rt = context.runtime
     query = update.callback_query
     found = await queue(rt.db, rt.content, rt.clock.now())
     if query is None or found is None or query.message is None:
@@ -231,7 +231,7 @@ async def send_again(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     match = GET_RE.match(query.data or "")
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     participant = who.identity.participant
     mine = await certificates_of(rt.db, participant.id) if participant is not None else []
@@ -248,7 +248,7 @@ async def send_again(update: Update, context: Context) -> None:
 async def verify_link(update: Update, context: Context, code: str) -> None:
     """Stores a failed attempt if the code is unknown; answers anyone who opened a
     certificate's QR code with its minimal data, valid or revoked."""
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     assert user is not None
     who = await caller(update, context)

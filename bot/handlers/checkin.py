@@ -7,7 +7,6 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.content import Programme, Session
 from bot.handlers.common import (
@@ -16,7 +15,6 @@ from bot.handlers.common import (
     answer_query,
     caller,
     reply,
-    runtime,
     staff_caller,
     translator,
 )
@@ -44,7 +42,7 @@ def _usage(t: Translator, programme: Programme, command: str) -> str:
 
 async def open_checkin(update: Update, context: Context) -> None:
     """Stores a check-in code; shows its QR code, renewed every few minutes until the end."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -84,7 +82,7 @@ async def open_checkin(update: Update, context: Context) -> None:
 
 
 async def _show_code(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     rt: Runtime,
     t: Translator,
     session: Session,
@@ -125,12 +123,12 @@ async def _show_code(
     return sent
 
 
-async def _rotate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _rotate_job(context: Context) -> None:
     """Every few minutes: a new code on the coordinator's screen, until check-in closes."""
     job = context.job
     if job is None or not isinstance(job.data, dict):
         return
-    rt = runtime(context)
+    rt = context.runtime
     chat_id = job.chat_id
     state = (context.chat_data or {}).get("checkin")
     session = _session(rt.content.programme, state["session"] if state else None)
@@ -161,7 +159,7 @@ async def rotate_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     match = ROTATE_RE.fullmatch(query.data)
     session = _session(rt.content.programme, match.group(2)) if match else None
@@ -199,7 +197,7 @@ async def rotate_button(update: Update, context: Context) -> None:
 
 async def scan(update: Update, context: Context) -> None:
     """Stores the participant's check-in (from the QR code's /start link); says what counted."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     t = who.t
     participant = who.identity.participant
@@ -260,7 +258,7 @@ def scan_text(t: Translator, result: ScanResult) -> str:
 
 async def show_attendance(update: Update, context: Context) -> None:
     """Stores nothing; lists who is recorded present at a session and who is missing."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return

@@ -5,27 +5,58 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.i18n import Translator
-from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import Runtime, runtime_of
 from bot.services.access import Identity, choose_locale, identify
 from bot.storage.repo import Role
+from bot.views.common import access_text as access_text  # the handlers' refusal to strangers
+from bot.views.screen import Button, Screen
 
 log = logging.getLogger(__name__)
 
 # Telegram's limit is 4096 characters after entities are parsed; keep a margin for tags.
 MESSAGE_LIMIT = 3800
-Context = ContextTypes.DEFAULT_TYPE
 
 
-def runtime(context: Context) -> Runtime:
-    """The runtime the application factory stored."""
-    return cast(Runtime, context.bot_data[RUNTIME_KEY])
+class RelaisContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB's callback context, with the runtime (settings, content, clock, database) typed."""
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the application factory stored."""
+        return runtime_of(self.application)
+
+    @property
+    def job_queue(self) -> JobQueue[RelaisContext] | None:  # type: ignore[override]
+        """The application's job queue: its jobs get this context type too."""
+        # PTB types the queue with an unbound context variable; the application is built
+        # with CONTEXT_TYPES, so its jobs do receive a RelaisContext.
+        return cast("JobQueue[RelaisContext] | None", self.application.job_queue)
+
+
+# Every handler's second argument; the application is built with these context types.
+Context = RelaisContext
+CONTEXT_TYPES = ContextTypes(context=RelaisContext)
+
+
+def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    """The screen's buttons as an inline keyboard (None when it has none)."""
+    return keyboard(screen.buttons)
+
+
+def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    """Plain buttons as an inline keyboard (None when there are none)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +70,7 @@ class Caller:
 
 async def caller(update: Update, context: Context) -> Caller:
     """Identify the update's user and pick their language."""
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     chat = update.effective_chat
     if user is None:
@@ -139,12 +170,3 @@ async def staff_caller(update: Update, context: Context, allowed: frozenset[Role
         text = who.t.gettext("This command is for coordinators.")
     await refuse(update, who, text)
     return None
-
-
-def access_text(t: Translator) -> str:
-    """What someone who is not enrolled is told, whatever they send."""
-    return t.gettext(
-        "Hello! This bot is reserved for the participants and the course team of the training "
-        "programme.\n\nTo get access, open the personal invitation link (or scan the QR code) "
-        "that your coordinator sent you. If you have lost it, ask your coordinator for a new one."
-    )

@@ -10,7 +10,6 @@ from bot.handlers.common import (
     answer_query,
     caller,
     reply,
-    runtime,
     staff_caller,
 )
 from bot.i18n import escape
@@ -25,7 +24,7 @@ from bot.views.coordination import PendingStage
 
 async def stats(update: Update, context: Context) -> None:
     """Stores nothing; shows, per stage and cohort, roster, enrolled, started, sent and rate."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -38,7 +37,7 @@ async def stats(update: Update, context: Context) -> None:
 
 async def pending(update: Update, context: Context) -> None:
     """Stores nothing; lists who has not answered a questionnaire, with a button to nudge them."""
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, COORDINATION)
     if who is None:
         return
@@ -74,7 +73,7 @@ async def nudge(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     target = callbacks.parse_nudge(query.data)
     if not who.identity.roles & COORDINATION or target is None:
@@ -97,5 +96,5 @@ async def reload(update: Update, context: Context) -> None:
         text = t.gettext("The content has problems; the running content is kept:")
         await reply(update, who, text + "\n" + "\n".join(escape(p) for p in problems[:20]))
         return
-    version = runtime(context).content.version[:12]
+    version = context.runtime.content.version[:12]
     await reply(update, who, t.gettext("Content reloaded (version %(version)s).", version=version))

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from bot.handlers.common import Context, runtime, translator
+from bot.handlers.common import Context, translator
 from bot.i18n import negotiate_locale
 from bot.services.access import set_reachable
 
@@ -22,14 +22,14 @@ async def on_error(update: object, context: Context) -> None:
         user = update.effective_user
         log.info("update %s: user blocked the bot", update_id)
         if user is not None:
-            await set_reachable(runtime(context).db, user.id, False)
+            await set_reachable(context.runtime.db, user.id, False)
         return
     log.error(
         "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
     )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     # Guess the language without the database: it may be what failed.
     locale = negotiate_locale(user.language_code if user else None, rt.settings.default_locale)

@@ -11,7 +11,6 @@ from telegram import InputMediaPhoto, Update
 from bot.handlers.common import (
     Context,
     reply,
-    runtime,
     staff_caller,
 )
 from bot.services import export
@@ -26,7 +25,7 @@ async def send_export(update: Update, context: Context) -> None:
     ``/export identities`` sends codes with names, ``/export moodle`` the grades by e-mail
     for Moodle's import: both to coordinators (and admins) only.
     """
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, EVALUATION)
     if who is None:
         return
@@ -102,7 +101,7 @@ async def send_report(update: Update, context: Context) -> None:
 
     ``/report employer`` leaves the typed answers out (the version for the employer).
     """
-    rt = runtime(context)
+    rt = context.runtime
     who = await staff_caller(update, context, EVALUATION)
     if who is None:
         return

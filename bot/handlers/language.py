@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest
 
-from bot.handlers.common import Context, answer_query, caller, reply, runtime, translator
+from bot.callbacks import parse_language
+from bot.handlers.common import Context, answer_query, caller, markup, reply, translator
 from bot.handlers.menus import set_staff_menu
-from bot.i18n import LOCALES
 from bot.services.access import identify, set_language
-
-CALLBACK_PREFIX = "lang:"
-CALLBACK_PATTERN = re.compile(rf"^{CALLBACK_PREFIX}({'|'.join(LOCALES)})$")
-# Each language is named in itself, so anyone can find theirs whatever the current one.
-NATIVE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية"}
+from bot.views.language import chosen_text, language_screen
 
 
 async def ask_language(update: Update, context: Context) -> None:
     """Stores nothing; asks which language to use, one button per language."""
     who = await caller(update, context)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(NATIVE_NAMES[code], callback_data=CALLBACK_PREFIX + code)
-                for code in LOCALES
-            ]
-        ]
-    )
-    await reply(update, who, who.t.gettext("Choose your language:"), keyboard)
+    screen = language_screen(who.t)
+    await reply(update, who, screen.text, markup(screen))
 
 
 async def choose_language(update: Update, context: Context) -> None:
@@ -37,18 +24,16 @@ async def choose_language(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None or update.effective_user is None:
         return
-    match = CALLBACK_PATTERN.fullmatch(query.data)
-    if match is None:
+    locale = parse_language(query.data)
+    if locale is None:
         return
     await answer_query(query)
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
-    locale = match.group(1)
     await set_language(rt.db, who.identity, locale, rt.clock.now())
     t = translator(rt, locale)
-    text = t.bidi(t.gettext("Done: I will now write to you in English."))
     try:
-        await query.edit_message_text(text)
+        await query.edit_message_text(t.bidi(chosen_text(t)))
     except BadRequest as exc:
         # A double tap: the first one already wrote this; the choice is stored either way.
         if "not modified" not in exc.message:

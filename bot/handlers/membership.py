@@ -7,7 +7,7 @@ import logging
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
 
-from bot.handlers.common import Context, runtime
+from bot.handlers.common import Context
 from bot.services.access import set_reachable
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ async def membership_changed(update: Update, context: Context) -> None:
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
     reachable = change.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT)
-    if await set_reachable(runtime(context).db, change.from_user.id, reachable):
+    if await set_reachable(context.runtime.db, change.from_user.id, reachable):
         log.info(
             "update %s: participant %s",
             update.update_id,

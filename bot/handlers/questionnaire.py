@@ -5,70 +5,55 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from bot.callbacks import parse_open
 from bot.handlers import fallback
 from bot.handlers.common import (
     Caller,
     Context,
     answer_query,
     caller,
-    runtime,
+    markup,
     speaker,
     split_message,
 )
 from bot.i18n import Translator
+from bot.rules.questionnaire import Refusal
 from bot.services.questionnaire import (
-    Outcome,
-    Refusal,
-    Screen,
+    NotDone,
+    OutsideWindow,
+    Refused,
+    Shown,
+    Submitted,
+    TooLong,
     open_stage,
-    parse_open,
     remember_message,
     tap,
     type_answer,
 )
-from bot.services.scores import ANSWERS_DATA, answers_released, kat_results_text, results_text
+from bot.services.scores import answers_released, kat_results_text, results_text
 from bot.services.text import clean_text
 from bot.storage.answers import Attempt
+from bot.views.questionnaire import refusal_text as refusal_notice
+from bot.views.questionnaire import stale_text, submitted_text, too_long_text
+from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
 
-TAP_PATTERN = r"^q:"
-OPEN_PATTERN = r"^qo:"
-ANSWERS_PATTERN = f"^{ANSWERS_DATA}$"
 
-
-def markup(screen: Screen) -> InlineKeyboardMarkup | None:
-    """The screen's buttons as an inline keyboard."""
-    if not screen.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in screen.buttons
-        ]
-    )
-
-
-def refusal_text(t: Translator, outcome: Outcome) -> str:
+def refusal_text(t: Translator, outcome: NotDone) -> str:
     """The short notice for a tap or a start that changed nothing."""
-    refusal, window = outcome.refusal, outcome.window
-    if refusal is Refusal.SUBMITTED:
-        return t.gettext("Your answers have already been sent; they can no longer be changed.")
-    if refusal is Refusal.NOT_OPEN and window is not None:
-        return t.gettext("This questionnaire opens on %(when)s.", when=t.moment(window.opens))
-    if refusal is Refusal.CLOSED and window is not None:
-        return t.gettext("This questionnaire closed on %(when)s.", when=t.moment(window.closes))
-    return t.gettext("This button is no longer valid.")
+    window = outcome.window if isinstance(outcome, OutsideWindow) else None
+    return refusal_notice(t, outcome.refusal, window)
 
 
 async def _show_new(context: Context, who: Caller, attempt: Attempt, screen: Screen) -> None:
     message = await context.bot.send_message(
         who.chat_id, who.t.bidi(screen.text), reply_markup=markup(screen)
     )
-    await remember_message(runtime(context).db, attempt, who.chat_id, message.message_id)
+    await remember_message(context.runtime.db, attempt, who.chat_id, message.message_id)
 
 
 async def open_questionnaire(update: Update, context: Context) -> None:
@@ -77,12 +62,12 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     participant = who.identity.participant
     target = parse_open(query.data)
     if participant is None or target is None:
-        await answer_query(query, who.t.gettext("This button is no longer valid."))
+        await answer_query(query, stale_text(who.t))
         return
     # The message with the button becomes the questionnaire: one edit instead of a send.
     here = query.message if isinstance(query.message, Message) else None
@@ -90,7 +75,7 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     outcome = await open_stage(
         rt.db, rt.content, participant, *target, who.t, rt.clock.now(), shown_in=shown_in
     )
-    if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
+    if not isinstance(outcome, Shown):
         await answer_query(query, refusal_text(who.t, outcome), show_alert=True)
         return
     await answer_query(query)
@@ -117,29 +102,34 @@ async def tap_answer(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or query.data is None or user is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     # No caller() here: the tap's own query checks that the attempt is this user's, so a
     # tap costs one trip to the database fewer (see benchmarks/answer_path.py).
     speak = speaker(rt, user.language_code)
     outcome = await tap(rt.db, rt.content, user.id, query.data, speak, rt.clock.now())
     t = speak(outcome.language)
-    if outcome.refusal is not None or outcome.attempt is None:
-        await answer_query(query, refusal_text(t, outcome))
+    match outcome:
+        case Shown(screen=screen):
+            await _answer_and_edit(query, t.bidi(screen.text), markup(screen))
+        case Submitted(attempt=attempt):
+            await _answer_and_edit(query, t.bidi(submitted_text(t)), None)
+            await _send_results(update, context, attempt, t)
+        case _:
+            await answer_query(query, refusal_text(t, outcome))
+
+
+async def _send_results(update: Update, context: Context, attempt: Attempt, t: Translator) -> None:
+    """After a KAT is sent: its score, where the programme shows it now."""
+    rt = context.runtime
+    who = await caller(update, context)
+    if who.identity.participant is None:
         return
-    if outcome.submitted:
-        await _answer_and_edit(query, t.bidi(submitted_text(t)), None)
-        who = await caller(update, context)
-        if who.identity.participant is None:
-            return
-        results = await kat_results_text(
-            rt.db, rt.content, who.identity.participant, outcome.attempt, t, rt.clock.now()
-        )
-        if results:
-            for chunk in split_message(t.bidi(results)):
-                await context.bot.send_message(who.chat_id, chunk)
-        return
-    assert outcome.screen is not None
-    await _answer_and_edit(query, t.bidi(outcome.screen.text), markup(outcome.screen))
+    results = await kat_results_text(
+        rt.db, rt.content, who.identity.participant, attempt, t, rt.clock.now()
+    )
+    if results:
+        for chunk in split_message(t.bidi(results)):
+            await context.bot.send_message(who.chat_id, chunk)
 
 
 async def _answer_and_edit(
@@ -162,23 +152,18 @@ async def show_answers(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     participant = who.identity.participant
     text = None
     if participant is not None and answers_released(rt.content, rt.clock.now()):
         text = await results_text(rt.db, rt.content, participant, who.t)
     if text is None:
-        await answer_query(query, who.t.gettext("This button is no longer valid."))
+        await answer_query(query, stale_text(who.t))
         return
     await answer_query(query)
     for chunk in split_message(who.t.bidi(text)):
         await context.bot.send_message(who.chat_id, chunk)
-
-
-def submitted_text(t: Translator) -> str:
-    """What the questionnaire message becomes once sent."""
-    return t.gettext("Thank you! Your answers have been sent.")
 
 
 async def typed_answer(update: Update, context: Context) -> None:
@@ -186,7 +171,7 @@ async def typed_answer(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.text is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     who = await caller(update, context)
     participant = who.identity.participant
     if participant is None:
@@ -201,28 +186,21 @@ async def typed_answer(update: Update, context: Context) -> None:
         rt.clock.now(),
         message_id=message.message_id,
     )
-    if outcome.refusal is Refusal.DUPLICATE:
-        return  # a redelivered update: the first delivery was answered already
-    if outcome.refusal is Refusal.NONE_OPEN:
-        await fallback.unknown_message(update, context)
-        return
-    if outcome.refusal is Refusal.TOO_LONG:
-        text = who.t.gettext(
-            "Your answer is too long: %(length)d characters for %(max)d at most. Please shorten "
-            "it and send it again; your other answers are kept.",
-            length=len(message.text.strip()),
-            max=outcome.max_length or 0,
-        )
-        await message.reply_text(who.t.bidi(text))
-        return
-    if outcome.refusal is not None or outcome.attempt is None or outcome.screen is None:
-        await message.reply_text(who.t.bidi(refusal_text(who.t, outcome)))
-        return
-    # The next question goes below the typed answer; the old message makes way.
-    attempt = outcome.attempt
-    if attempt.message_id is not None and attempt.chat_id is not None:
-        await _retire(context, attempt.chat_id, attempt.message_id)
-    await _show_new(context, who, attempt, outcome.screen)
+    match outcome:
+        case Refused(refusal=Refusal.DUPLICATE):
+            return  # a redelivered update: the first delivery was answered already
+        case Refused(refusal=Refusal.NONE_OPEN):
+            await fallback.unknown_message(update, context)
+        case TooLong(max_length=max_length):
+            text = too_long_text(who.t, len(message.text.strip()), max_length)
+            await message.reply_text(who.t.bidi(text))
+        case Shown(attempt=attempt, screen=screen):
+            # The next question goes below the typed answer; the old message makes way.
+            if attempt.message_id is not None and attempt.chat_id is not None:
+                await _retire(context, attempt.chat_id, attempt.message_id)
+            await _show_new(context, who, attempt, screen)
+        case _:
+            await message.reply_text(who.t.bidi(refusal_text(who.t, outcome)))
 
 
 async def _retire(context: Context, chat_id: int, message_id: int) -> None:

@@ -24,10 +24,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.callbacks import Action
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Stage
 from bot.i18n import Translator
+from bot.rules.questionnaire import current_item, window_for
 from bot.sandbox.emulator import BotAPIEmulator, Upload
 from bot.services.attendance import import_attendance
 from bot.services.certificates import sessions_required
@@ -35,17 +37,17 @@ from bot.services.invites import IssuedInvite, RedeemStatus, redeem
 from bot.services.plans import PlanStatus, submit_plan
 from bot.services.questionnaire import (
     Outcome,
-    Screen,
-    current_item,
+    Shown,
+    Submitted,
     open_stage,
     tap,
     type_answer,
-    window_for,
 )
 from bot.services.scores import kat_result
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage.repo import Participant
+from bot.views.screen import Screen
 
 DEFAULT_SEED = 2027
 # Telegram user ids of the simulated class, clear of the sandbox's own people (700 000...).
@@ -375,21 +377,21 @@ async def _answer(
     rng: random.Random,
 ) -> bool:
     """Open the stage and answer it screen by screen; True once submitted."""
-    outcome = await open_stage(db, content, participant, instrument.kind, stage.id, t, at)
-    _check(outcome, f"{participant.code} opening {instrument.kind} {stage.id}")
+    opened = await open_stage(db, content, participant, instrument.kind, stage.id, t, at)
+    outcome = _check(opened, f"{participant.code} opening {instrument.kind} {stage.id}")
     # A few start and leave it half done (they appear as started, not submitted).
     stops_after = rng.randint(1, 4) if rng.random() < 0.015 else None
     answers: dict[str, Any] = {}
     steps = 0
     while True:
-        assert outcome.attempt is not None
-        assert outcome.screen is not None
+        if not isinstance(outcome, Shown):
+            raise SimulationError(f"{participant.code}: {instrument.kind} {stage.id} sent early")
         attempt, screen = outcome.attempt, outcome.screen
         item = current_item(instrument, stage, attempt, answers)
         at += timedelta(seconds=rng.uniform(8, 40))
         if item is None:
-            outcome = await _press(db, content, person, screen, "S", None, t, at)
-            return outcome.submitted
+            outcome = await _press(db, content, person, screen, Action.SEND, None, t, at)
+            return isinstance(outcome, Submitted)
         if stops_after is not None and steps >= stops_after:
             return False
         steps += 1
@@ -397,18 +399,19 @@ async def _answer(
         answers[item.id] = value
         if item.type == "text":
             if value is None:
-                outcome = await _press(db, content, person, screen, "s", None, t, at)
+                outcome = await _press(db, content, person, screen, Action.SKIP, None, t, at)
             else:
-                outcome = await type_answer(db, content, participant, value, t, at)
-                _check(outcome, f"{participant.code} typing {item.id}")
+                typed = await type_answer(db, content, participant, value, t, at)
+                outcome = _check(typed, f"{participant.code} typing {item.id}")
         elif item.type == "multi":
             for option in value or []:
-                outcome = await _press(db, content, person, screen, "t", option, t, at)
-                assert outcome.screen is not None
+                outcome = await _press(db, content, person, screen, Action.TOGGLE, option, t, at)
+                if not isinstance(outcome, Shown):
+                    raise SimulationError(f"tap {option}: no screen")
                 screen = outcome.screen
-            outcome = await _press(db, content, person, screen, "v", None, t, at)
+            outcome = await _press(db, content, person, screen, Action.CONFIRM, None, t, at)
         else:
-            outcome = await _press(db, content, person, screen, "a", str(value), t, at)
+            outcome = await _press(db, content, person, screen, Action.ANSWER, str(value), t, at)
 
 
 def _choose(
@@ -451,23 +454,20 @@ async def _press(
     content: Content,
     person: Person,
     screen: Screen,
-    action: str,
+    action: Action,
     arg: str | None,
     t: Translator,
     at: datetime,
-) -> Outcome:
+) -> Shown | Submitted:
     """Tap the button of ``screen`` that does ``action`` (with ``arg``), as the person would."""
     suffix = f":{action}" + (f":{arg}" if arg is not None else "")
     data = next((b.data for row in screen.buttons for b in row if b.data.endswith(suffix)), None)
     if data is None:
         raise SimulationError(f"no button {suffix!r} on the screen:\n{screen.text}")
-    outcome = await tap(db, content, person.user_id, data, lambda _: t, at)
-    _check(outcome, f"tap {data}")
-    return outcome
+    return _check(await tap(db, content, person.user_id, data, lambda _: t, at), f"tap {data}")
 
 
-def _check(outcome: Outcome, what: str) -> None:
-    if outcome.refusal is not None or outcome.attempt is None:
+def _check(outcome: Outcome, what: str) -> Shown | Submitted:
+    if not isinstance(outcome, Shown | Submitted):
         raise SimulationError(f"{what}: refused ({outcome.refusal})")
-    if outcome.screen is None and not outcome.submitted:
-        raise SimulationError(f"{what}: no screen")
+    return outcome

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.content import Content
 from bot.outgoing import OutgoingMessage
-from bot.services.questionnaire import window_for
+from bot.rules.questionnaire import window_for
 from bot.storage import Database, outbox, repo
 from bot.storage import answers as store
 from bot.storage import broadcasts as stored

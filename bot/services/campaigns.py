@@ -17,7 +17,7 @@ from bot.content.instruments import Instrument, Stage
 from bot.content.models import Campaign, Invitation, Nudge, Session, SessionReminder
 from bot.i18n import Translator
 from bot.outgoing import Guard, OutgoingMessage
-from bot.services.questionnaire import window_for
+from bot.rules.questionnaire import window_for
 from bot.storage import Database, outbox
 from bot.views import campaigns as views
 

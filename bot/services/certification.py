@@ -172,7 +172,7 @@ async def queue(db: Database, content: Content, now: datetime) -> Queue | None:
     post = kat.stage("post") if kat is not None else None
     if kat is None or post is None or content.certificates is None:
         return None
-    from bot.services.questionnaire import window_for
+    from bot.rules.questionnaire import window_for
 
     async with db.read() as conn:
         people = await list_participants(conn)

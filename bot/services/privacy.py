@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.content import Content
-from bot.services.questionnaire import window_for
+from bot.rules.questionnaire import window_for
 from bot.storage import Database, personal, progress, repo
 from bot.storage import answers as store
 from bot.storage.repo import Binding, Participant, to_db_time

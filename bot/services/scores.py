@@ -16,9 +16,6 @@ from bot.storage.answers import Attempt, Stamp
 from bot.storage.repo import Participant, fetch_all
 from bot.storage.versions import AttemptScore
 
-# The button of /me that sends the KAT's right answers once they are released.
-ANSWERS_DATA = "qr:kat"
-
 
 def stamp_of(item: Item | None, value: Any) -> Stamp | None:
     """What an answer is stored with: the item's version and, for a quiz, whether it is right."""
@@ -113,7 +110,7 @@ async def kat_result(db: Database, content: Content, participant_id: int) -> Kat
 
 def answers_release(content: Content) -> datetime | None:
     """When the right answers may be sent: once no cohort can still take the post-test."""
-    from bot.services.questionnaire import window_for
+    from bot.rules.questionnaire import window_for
 
     kat = content.instrument("kat")
     stage = kat.stage("post") if kat else None
@@ -135,7 +132,7 @@ def answers_released(content: Content, now: datetime) -> bool:
 def results_visible(content: Content, participant: Participant, now: datetime) -> bool:
     """Whether the participant's own scores may be shown: at once after the post-test
     (``reveal: after-post``), or once their cohort's post-test closed (``after-close``)."""
-    from bot.services.questionnaire import window_for
+    from bot.rules.questionnaire import window_for
 
     kat = content.instrument("kat")
     stage = kat.stage("post") if kat else None

@@ -8,8 +8,8 @@ from datetime import datetime
 from bot.content import Content
 from bot.content.models import Nudge
 from bot.i18n import Translator
+from bot.rules.questionnaire import window_for
 from bot.services.campaigns import Step, render
-from bot.services.questionnaire import window_for
 from bot.storage import Database, outbox, repo, tally
 from bot.storage import answers as store
 from bot.storage.repo import Participant

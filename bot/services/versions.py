@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.content import Content, LocalizedText
 from bot.content.instruments import Instrument, Item
-from bot.services.questionnaire import _saved_choices, resume_position
+from bot.rules.questionnaire import resume_position, saved_choices
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage import versions as vstore
@@ -171,7 +171,7 @@ async def _follow(
             shown is None or old_prints.get(shown.id) == shown.fingerprint
         )
         if not unchanged:
-            draft = _saved_choices(instrument, position, answers)
+            draft = saved_choices(instrument, position, answers)
             await store.move(conn, attempt, position=position, draft=draft, now=now)
             moved += 1
     return moved

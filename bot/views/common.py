@@ -1,0 +1,50 @@
+"""Pieces several screens share: a session's time and place, the start-or-continue button."""
+
+from __future__ import annotations
+
+from bot.callbacks import open_data
+from bot.content.instruments import Instrument, Stage
+from bot.content.models import Session
+from bot.i18n import Translator, escape
+from bot.views.screen import Button
+
+
+def access_text(t: Translator) -> str:
+    """What someone who is not enrolled is told, whatever they send."""
+    return t.gettext(
+        "Hello! This bot is reserved for the participants and the course team of the training "
+        "programme.\n\nTo get access, open the personal invitation link (or scan the QR code) "
+        "that your coordinator sent you. If you have lost it, ask your coordinator for a new one."
+    )
+
+
+def venue_line(t: Translator, session: Session) -> str | None:
+    """Where a session happens: its online link, else its place; None if neither is known."""
+    if session.link:
+        return t.gettext("Online: %(link)s", link=escape(session.link))
+    if session.place is not None:
+        return t.gettext("Place: %(place)s", place=escape(session.place.get(t.locale)))
+    return None
+
+
+def session_lines(t: Translator, session: Session) -> list[str]:
+    """A session as a participant reads it: title, when, and where."""
+    lines = [f"<b>{escape(session.title.get(t.locale))}</b>", t.moment(session.start_utc)]
+    venue = venue_line(t, session)
+    return lines if venue is None else [*lines, venue]
+
+
+def stage_title(t: Translator, instrument: Instrument, stage: Stage) -> str:
+    """ "<instrument> · <stage>" in the reader's language (plain text, not escaped)."""
+    return f"{instrument.title.get(t.locale)} · {stage.title.get(t.locale)}"
+
+
+def open_button(t: Translator, instrument: Instrument, stage: Stage, started: bool) -> Button:
+    """The button that starts a questionnaire stage, or continues it once begun."""
+    title = stage_title(t, instrument, stage)
+    label = (
+        t.gettext("Continue: %(title)s", title=title)
+        if started
+        else t.gettext("Start: %(title)s", title=title)
+    )
+    return Button(label, open_data(instrument.kind, stage.id))

@@ -1,0 +1,78 @@
+"""/mydata: everything Relais stores about the participant asking, in their language."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator, escape
+from bot.services.privacy import MyData
+from bot.views.start import privacy_notice
+
+
+def mydata_text(t: Translator, found: MyData, codes: list[str]) -> str:
+    """Each piece of data held, then the privacy notice; ``codes``: certificates' codes."""
+    none = t.gettext("none")
+    lines = [
+        t.gettext("<b>What Relais stores about you</b>"),
+        t.gettext("Code: %(value)s", value=found.participant.code),
+        t.gettext("Name: %(value)s", value=escape(found.participant.full_name)),
+        t.gettext("E-mail: %(value)s", value=escape(found.participant.email or none)),
+        t.gettext("Identifier: %(value)s", value=escape(found.participant.external_id or none)),
+        t.gettext("Cohort: %(cohort)s", cohort=escape(found.participant.cohort)),
+        t.gettext("Agency: %(value)s", value=escape(found.participant.agency or none)),
+        t.gettext("Region: %(value)s", value=escape(found.participant.region or none)),
+        t.gettext("Language: %(value)s", value=found.participant.language or none),
+    ]
+    if found.binding is not None:
+        lines.append(
+            t.gettext(
+                "Telegram account %(id)s, linked on %(when)s",
+                id=found.binding.user_id,
+                when=t.moment(found.binding.bound_at),
+            )
+        )
+    lines.append("")
+    if found.answers:
+        for key, count in found.answers.items():
+            lines.append(
+                t.ngettext(
+                    "%(what)s: %(n)d answer", "%(what)s: %(n)d answers", count, what=escape(key)
+                )
+            )
+    else:
+        lines.append(t.gettext("No answers yet."))
+    if found.attendance:
+        present = sum(found.attendance.values())
+        lines.append(
+            t.gettext(
+                "Attendance recorded: %(present)d of %(total)d sessions",
+                present=present,
+                total=len(found.attendance),
+            )
+        )
+    if found.presence_records:
+        lines.append(
+            t.ngettext(
+                "%(n)d attendance record (Zoom, check-in, e-campus)",
+                "%(n)d attendance records (Zoom, check-ins, e-campus)",
+                found.presence_records,
+            )
+        )
+    if found.plan:
+        lines.append(t.gettext("Action plan: %(value)s", value=escape(found.plan)))
+    if codes:
+        lines.append(
+            t.ngettext(
+                "%(n)d certificate, verification codes: %(codes)s",
+                "%(n)d certificates, verification codes: %(codes)s",
+                len(codes),
+                codes=", ".join(codes),
+            )
+        )
+    lines.append(
+        t.ngettext(
+            "%(n)d message sent to you by the bot",
+            "%(n)d messages sent to you by the bot",
+            found.messages,
+        )
+    )
+    lines += ["", privacy_notice(t)]
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""The questionnaire's screens: one item at a time, the summary, and the notices around them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.callbacks import Action, tap_data
+from bot.content.instruments import Instrument, Item, Stage
+from bot.i18n import Translator, escape
+from bot.rules.questionnaire import Refusal, Window, current_item, ordered_options, visible_items
+from bot.storage.answers import Attempt
+from bot.views.screen import Button, Screen
+
+# Longer option labels do not fit a button on a phone: they go in the text, lettered.
+BUTTON_LABEL_MAX = 24
+LETTERS = {"ar": "أبجدهوزح"}
+DEFAULT_LETTERS = "ABCDEFGH"
+
+
+def _button(attempt: Attempt, action: Action, arg: str | None, label: str) -> Button:
+    return Button(label, tap_data(attempt.id, attempt.revision, action, arg))
+
+
+def render(
+    instrument: Instrument,
+    stage: Stage,
+    attempt: Attempt,
+    answers: dict[str, Any],
+    t: Translator,
+) -> Screen:
+    """The questionnaire message for the attempt's current item, or the summary."""
+    loc = t.locale
+    shown = visible_items(instrument, stage, answers)
+    item = current_item(instrument, stage, attempt, answers)
+    head = f"<b>{escape(instrument.title.get(loc))}</b> · {escape(stage.title.get(loc))}"
+    back = _button(attempt, Action.PREVIOUS, None, t.gettext("◀ Previous"))
+    if item is None:
+        return _summary(attempt, answers, shown, head, back, t)
+    # By identity: list.index() would compare pydantic models field by field.
+    number = next(n for n, shown_item in enumerate(shown, 1) if shown_item is item)
+    lines = [head]
+    if number == 1 and instrument.intro is not None:
+        lines += [escape(instrument.intro.get(loc)), ""]
+    lines += [t.gettext("Question %(n)d/%(total)d", n=number, total=len(shown)), ""]
+    lines.append(f"<b>{escape(item.text.get(loc))}</b>")
+    rows: list[list[Button]] = []
+    current = answers.get(item.id)
+    if item.type in ("quiz", "single", "multi"):
+        options = ordered_options(item, attempt, shuffle=instrument.kind == "kat")
+        chosen = set(attempt.draft or []) if item.type == "multi" else {current}
+        lettered = any(len(o.text.get(loc)) > BUTTON_LABEL_MAX for o in options)
+        letters = LETTERS.get(loc, DEFAULT_LETTERS)
+        if lettered:
+            lines.append("")
+            for letter, option in zip(letters, options, strict=False):
+                lines.append(f"{letter}. {escape(option.text.get(loc))}")
+        action = Action.TOGGLE if item.type == "multi" else Action.ANSWER
+        buttons = []
+        for letter, option in zip(letters, options, strict=False):
+            label = letter if lettered else option.text.get(loc)
+            if item.type == "multi":
+                label = ("☑ " if option.id in chosen else "☐ ") + label
+            elif option.id in chosen:
+                label = "✓ " + label
+            buttons.append(_button(attempt, action, option.id, label))
+        # Narrow screens: lettered buttons four to a row (with check boxes, three).
+        per_row = (3 if item.type == "multi" else 4) if lettered else 1
+        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        if item.type == "multi":
+            if item.max_choices:
+                lines.append("")
+                lines.append(t.gettext("Up to %(n)d answers.", n=item.max_choices))
+            rows.append([_button(attempt, Action.CONFIRM, None, t.gettext("Confirm"))])
+    elif item.type == "scale":
+        assert item.labels is not None  # the content model requires labels on a scale
+        lines.append("")
+        lines.append(
+            t.gettext(
+                "1 = %(low)s · 5 = %(high)s",
+                low=escape(item.labels.low.get(loc)),
+                high=escape(item.labels.high.get(loc)),
+            )
+        )
+        rows.append(
+            [
+                _button(attempt, Action.ANSWER, str(n), ("✓ " if current == n else "") + str(n))
+                for n in range(1, 6)
+            ]
+        )
+    else:
+        lines.append("")
+        lines.append(
+            t.gettext(
+                "Write your answer in a message (%(n)d characters at most).", n=item.max_length
+            )
+        )
+        if isinstance(current, str):
+            lines.append("")
+            lines.append(t.gettext("Your answer: %(answer)s", answer=escape(clip(current))))
+            rows.append([_button(attempt, Action.KEEP, None, t.gettext("Keep this answer"))])
+    nav: list[Button] = []
+    if number > 1:
+        nav.append(back)
+    if item.optional:
+        nav.append(_button(attempt, Action.SKIP, None, t.gettext("Skip")))
+    if nav:
+        rows.append(nav)
+    return Screen("\n".join(lines), rows)
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _summary(
+    attempt: Attempt,
+    answers: dict[str, Any],
+    shown: list[Item],
+    head: str,
+    back: Button,
+    t: Translator,
+) -> Screen:
+    loc = t.locale
+    lines = [head, t.gettext("Check your answers, then send them."), ""]
+    for number, item in enumerate(shown, start=1):
+        lines.append(f"{number}. {escape(clip(item.text.get(loc), 80))}")
+        lines.append(f"   → {escape(answer_text(item, answers.get(item.id), loc, t))}")
+    lines.append("")
+    lines.append(t.gettext("Once sent, your answers can no longer be changed."))
+    rows = [[_button(attempt, Action.SEND, None, t.gettext("Send"))]]
+    if shown:
+        rows.append([back])
+    return Screen("\n".join(lines), rows)
+
+
+def answer_text(item: Item, value: Any, locale: str, t: Translator) -> str:
+    """An answer as the participant reads it back."""
+    if value is None:
+        return t.gettext("(skipped)")
+    if item.type == "scale":
+        return f"{value}/5"
+    if item.type == "text":
+        return clip(str(value), 120)
+    ids = value if isinstance(value, list) else [value]
+    labels = [o.text.get(locale) for i in ids if (o := item.option(str(i))) is not None]
+    return ", ".join(labels)
+
+
+def refusal_text(t: Translator, refusal: Refusal, window: Window | None = None) -> str:
+    """The short notice for a tap or a start that changed nothing."""
+    if refusal is Refusal.SUBMITTED:
+        return t.gettext("Your answers have already been sent; they can no longer be changed.")
+    if refusal is Refusal.NOT_OPEN and window is not None:
+        return t.gettext("This questionnaire opens on %(when)s.", when=t.moment(window.opens))
+    if refusal is Refusal.CLOSED and window is not None:
+        return t.gettext("This questionnaire closed on %(when)s.", when=t.moment(window.closes))
+    return stale_text(t)
+
+
+def stale_text(t: Translator) -> str:
+    """A button that is stale, forged or not the presser's."""
+    return t.gettext("This button is no longer valid.")
+
+
+def submitted_text(t: Translator) -> str:
+    """What the questionnaire message becomes once sent."""
+    return t.gettext("Thank you! Your answers have been sent.")
+
+
+def too_long_text(t: Translator, length: int, max_length: int) -> str:
+    """A typed answer over the item's limit: nothing stored, the rest kept."""
+    return t.gettext(
+        "Your answer is too long: %(length)d characters for %(max)d at most. Please shorten "
+        "it and send it again; your other answers are kept.",
+        length=length,
+        max=max_length,
+    )

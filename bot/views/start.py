@@ -1,0 +1,97 @@
+"""/start: the greeting after an enrolment or for someone known, and why a link did not work."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator, escape
+from bot.services.access import Identity
+from bot.services.invites import RedeemStatus, Redemption
+from bot.storage.repo import Role
+from bot.views.common import access_text
+
+
+def refusal_text(t: Translator, status: RedeemStatus) -> str:
+    """Why an invite link did not work, and what to do."""
+    ask = t.gettext("Please ask your coordinator for a new invitation link.")
+    if status is RedeemStatus.EXPIRED:
+        return t.gettext("This invitation link has expired.") + " " + ask
+    if status is RedeemStatus.USED:
+        return t.gettext("This invitation link has already been used.") + " " + ask
+    if status is RedeemStatus.ACCOUNT_TAKEN:
+        return t.gettext(
+            "Your Telegram account is already enrolled for another participant, so this link was "
+            "not used. If this is a mistake, contact your coordinator."
+        )
+    if status is RedeemStatus.PARTICIPANT_TAKEN:
+        return t.gettext(
+            "This participant is already enrolled with another Telegram account. If you changed "
+            "account, contact your coordinator."
+        )
+    return t.gettext("This invitation link is not valid.") + " " + ask
+
+
+def role_name(t: Translator, role: Role) -> str:
+    """A staff role in the reader's language."""
+    names = {
+        Role.COORDINATOR: t.gettext("coordinator"),
+        Role.EVALUATOR: t.gettext("evaluator"),
+        Role.ADMIN: t.gettext("administrator"),
+    }
+    return names[role]
+
+
+def roles_text(t: Translator, identity: Identity) -> str:
+    """The user's staff roles, comma-separated, in their language."""
+    return ", ".join(role_name(t, role) for role in sorted(identity.roles))
+
+
+def welcome_text(
+    t: Translator, title: str, identity: Identity, redemption: Redemption | None
+) -> str:
+    """The greeting after an enrolment, or for a returning user."""
+    if redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED:
+        return t.gettext(
+            "Welcome! You now have the role of %(role)s for <b>%(title)s</b>.\n\nSend /help to "
+            "see what you can do.",
+            role=role_name(t, redemption.role or Role.COORDINATOR),
+            title=escape(title),
+        )
+    if identity.participant is not None:
+        name = escape(identity.participant.full_name)
+        if redemption is not None and redemption.status is RedeemStatus.ENROLLED:
+            return (
+                t.gettext(
+                    "Welcome, %(name)s! Your enrolment in <b>%(title)s</b> is confirmed.\n\n"
+                    "Through this chat you will receive the session reminders, the short knowledge "
+                    "quizzes and the questionnaires. Your individual answers stay confidential.\n\n"
+                    "Send /me to see your cohort and your next sessions, /language to change the "
+                    "language, /help for help.",
+                    name=name,
+                    title=escape(title),
+                )
+                + "\n\n"
+                + privacy_notice(t)
+            )
+        return t.gettext(
+            "Hello %(name)s, you are already enrolled in <b>%(title)s</b>.\n\nSend /me to see "
+            "your next sessions or /help for help.",
+            name=name,
+            title=escape(title),
+        )
+    if identity.is_staff:
+        return t.gettext(
+            "Hello! You are registered as %(roles)s for <b>%(title)s</b>. Send /help to see what "
+            "you can do.",
+            roles=roles_text(t, identity),
+            title=escape(title),
+        )
+    return access_text(t)
+
+
+def privacy_notice(t: Translator) -> str:
+    """What is stored and why, shown at enrolment in the participant's language."""
+    return t.gettext(
+        "<i>Your data: your name, e-mail, cohort and Telegram account are kept to run the "
+        "programme; your answers are analysed under a code, never by name, and only "
+        "aggregates are shared with your employer. Send /mydata to see what is stored, and "
+        "ask your coordinator to have it erased.</i>"
+    )

@@ -183,7 +183,7 @@ def dump_python(path: Path, out: Path) -> dict[str, Any]:
 async def report(path: Path, out: Path) -> dict[str, Any]:
     """``relais report``'s work (figures, then the HTML page with its charts), and memory."""
     from bot.services.report import figures
-    from bot.services.report_render import render_html
+    from bot.views.report import render_html
 
     load_catalogs()
     content = load_content(CONTENT_DIR)

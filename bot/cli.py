@@ -621,7 +621,7 @@ async def _export_moodle(
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.i18n import Translator, load_catalogs
     from bot.services.report import figures
-    from bot.services.report_render import render_charts, render_html
+    from bot.views.report import render_charts, render_html
 
     load_catalogs()
     content = load_content(settings.content_dir)

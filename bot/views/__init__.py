@@ -1,0 +1,1 @@
+"""What a person sees: texts, screens, keyboards and the report, built from plain data."""

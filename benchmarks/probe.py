@@ -36,6 +36,7 @@ from bot.services import export  # noqa: E402
 from bot.services.campaigns import plan  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import Database  # noqa: E402
+from bot.storage import export as export_rows  # noqa: E402
 
 IMPORTED = time.perf_counter()
 
@@ -44,7 +45,7 @@ IMPORTED = time.perf_counter()
 PLAN_AT = datetime(2027, 1, 12, 9, 5, tzinfo=UTC)
 
 # The query of ``bot.services.export.answers`` without filters: the same rows, in the same order.
-EXPORT_SQL = export.ANSWERS_SQL + export.ANSWERS_ORDER
+EXPORT_SQL = export_rows.ANSWERS_SQL + export_rows.ANSWERS_ORDER
 
 
 async def scale(path: Path) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from babel.numbers import format_percent
 from bot.content import Programme, Session
 from bot.i18n import Translator, escape
 from bot.services.attendance import ReviewItem, review_items
-from bot.services.presence import Evidence, Presence, evidence_by_participant, imported, presence_at
+from bot.services.presence import Presence, presence_at
 from bot.storage import Database, repo
+from bot.storage.presence import Evidence, evidence_by_participant, imported
 from bot.storage.repo import Participant
 
 

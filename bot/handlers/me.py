@@ -18,12 +18,12 @@ from bot.services.presence import presences_of
 from bot.services.questionnaire import Pending, pending
 from bot.services.scores import (
     ANSWERS_DATA,
+    answers_release,
     answers_released,
     kat_result,
-    release_text,
     results_visible,
-    scores_text,
 )
+from bot.views.scores import release_text, results_hidden_text, scores_text
 
 NEXT_SESSIONS = 5
 
@@ -49,13 +49,13 @@ async def me(update: Update, context: Context) -> None:
             if results_visible(rt.content, participant, now):
                 text += "\n\n" + scores_text(who.t, result)
             else:
-                text += "\n\n" + who.t.gettext("Your results will be shown when the test closes.")
+                text += "\n\n" + results_hidden_text(who.t)
             # The right answers wait until no cohort can still take the test.
             if answers_released(rt.content, now):
                 label = who.t.gettext("See the right answers")
                 rows.append([InlineKeyboardButton(label, callback_data=ANSWERS_DATA)])
             else:
-                text += "\n" + release_text(who.t, rt.content)
+                text += "\n" + release_text(who.t, answers_release(rt.content))
         async with rt.db.read() as conn:
             attendance = presence_text(
                 who.t, await presences_of(conn, rt.content.programme, participant)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot import callbacks
 from bot.certificate_sender import deliver_pending, record_sent, send_certificate
 from bot.handlers.common import Caller, Context, answer_query, caller, reply, runtime, staff_caller
 from bot.i18n import Translator, escape
@@ -26,10 +25,6 @@ from bot.services.certification import (
 )
 from bot.storage.certificates import Certificate
 
-APPROVE_RE = re.compile(r"^cert:ok:(\d{1,12}):([ps])$")
-ALL_RE = re.compile(r"^cert:all:([0-9a-f]{10})$")
-GET_RE = re.compile(r"^cert:get:(\d{1,12})$")
-_LEVEL_KEYS = {"p": "participation", "s": "success"}
 # A message lists at most this many people; the command line lists everyone.
 SHOWN = 12
 BUTTONS = 8
@@ -101,7 +96,7 @@ def queue_screen(t: Translator, found: Queue) -> tuple[str, InlineKeyboardMarkup
                     name=candidate.participant.full_name[:24],
                     level=level_name(t, level),
                 ),
-                callback_data=f"cert:ok:{candidate.participant.id}:{level[0]}",
+                callback_data=callbacks.cert_approve(candidate.participant.id, level),
             )
         ]
         for candidate, level in ready[:BUTTONS]
@@ -111,7 +106,7 @@ def queue_screen(t: Translator, found: Queue) -> tuple[str, InlineKeyboardMarkup
             [
                 InlineKeyboardButton(
                     t.gettext("✅ Approve all (%(n)d)", n=len(ready)),
-                    callback_data=f"cert:all:{found.fingerprint}",
+                    callback_data=callbacks.cert_approve_all(found.fingerprint),
                 )
             ]
         )
@@ -133,16 +128,16 @@ async def approve_one(update: Update, context: Context) -> None:
     the holder and shows the queue again."""
     query = update.callback_query
     assert query is not None
-    match = APPROVE_RE.match(query.data or "")
+    parsed = callbacks.parse_cert_approve(query.data)
     who = await _coordinator(update, context)
-    if who is None or match is None:
+    if who is None or parsed is None:
         return
     rt = runtime(context)
     user = update.effective_user
     assert user is not None
-    level = _LEVEL_KEYS[match.group(2)]
+    participant_id, level = parsed
     outcome = await approve(
-        rt.db, rt.content, int(match.group(1)), level, actor=f"tg:{user.id}", now=rt.clock.now()
+        rt.db, rt.content, participant_id, level, actor=f"tg:{user.id}", now=rt.clock.now()
     )
     t = who.t
     notices = {
@@ -163,15 +158,15 @@ async def approve_everyone(update: Update, context: Context) -> None:
     shows the queue again."""
     query = update.callback_query
     assert query is not None
-    match = ALL_RE.match(query.data or "")
+    fingerprint = callbacks.parse_cert_approve_all(query.data)
     who = await _coordinator(update, context)
-    if who is None or match is None:
+    if who is None or fingerprint is None:
         return
     rt = runtime(context)
     user = update.effective_user
     assert user is not None
     results = await approve_all(
-        rt.db, rt.content, actor=f"tg:{user.id}", now=rt.clock.now(), fingerprint=match.group(1)
+        rt.db, rt.content, actor=f"tg:{user.id}", now=rt.clock.now(), fingerprint=fingerprint
     )
     t = who.t
     if results is None:
@@ -222,7 +217,7 @@ def again_button(t: Translator, cert: Certificate) -> InlineKeyboardButton:
     """The /me button that sends a certificate again."""
     return InlineKeyboardButton(
         t.gettext("📄 Receive again: %(name)s", name=level_name(t, cert.level)),
-        callback_data=f"cert:get:{cert.id}",
+        callback_data=callbacks.cert_get(cert.id),
     )
 
 
@@ -230,12 +225,12 @@ async def send_again(update: Update, context: Context) -> None:
     """Stores nothing; sends the holder their certificate again (only theirs, if not revoked)."""
     query = update.callback_query
     assert query is not None
-    match = GET_RE.match(query.data or "")
+    wanted = callbacks.parse_cert_get(query.data)
     rt = runtime(context)
     who = await caller(update, context)
     participant = who.identity.participant
     mine = await certificates_of(rt.db, participant.id) if participant is not None else []
-    cert = next((c for c in mine if match is not None and c.id == int(match.group(1))), None)
+    cert = next((c for c in mine if c.id == wanted), None)
     if participant is None or cert is None or cert.revoked:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks
 from bot.content import Programme, Session
 from bot.handlers.common import (
     Context,
@@ -29,7 +29,6 @@ from bot.services.checkin import Scan, ScanResult
 
 log = logging.getLogger(__name__)
 
-ROTATE_RE = re.compile(r"^ci:(new|stop):([a-z0-9-]{1,40})$")
 JOB_PREFIX = "relais-checkin-"
 
 
@@ -106,8 +105,12 @@ async def _show_code(
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t.gettext("New code"), callback_data=f"ci:new:{session.id}"),
-                InlineKeyboardButton(t.gettext("Stop"), callback_data=f"ci:stop:{session.id}"),
+                InlineKeyboardButton(
+                    t.gettext("New code"), callback_data=callbacks.checkin("new", session.id)
+                ),
+                InlineKeyboardButton(
+                    t.gettext("Stop"), callback_data=callbacks.checkin("stop", session.id)
+                ),
             ]
         ]
     )
@@ -163,15 +166,15 @@ async def rotate_button(update: Update, context: Context) -> None:
         return
     rt = runtime(context)
     who = await caller(update, context)
-    match = ROTATE_RE.fullmatch(query.data)
-    session = _session(rt.content.programme, match.group(2)) if match else None
-    if not who.identity.roles & COORDINATION or match is None or session is None:
+    parsed = callbacks.parse_checkin(query.data)
+    session = _session(rt.content.programme, parsed[1]) if parsed else None
+    if not who.identity.roles & COORDINATION or parsed is None or session is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     await answer_query(query)
     state = (context.chat_data or {}).get("checkin")
     previous = state["message"] if state else None
-    if match.group(1) == "stop" or not service.is_open(session, rt.clock.now()):
+    if parsed[0] == "stop" or not service.is_open(session, rt.clock.now()):
         if context.job_queue is not None:
             for job in context.job_queue.get_jobs_by_name(f"{JOB_PREFIX}{who.chat_id}"):
                 job.schedule_removal()

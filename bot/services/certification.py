@@ -25,13 +25,12 @@ from bot.services.certificates import (
     certificate_statuses,
     missing_parts,
 )
-from bot.storage import Database
+from bot.storage import Database, privacy
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
 from bot.storage.repo import (
     Participant,
     audit,
-    fetch_all,
     get_participant,
     list_participants,
     participant_by_key,
@@ -162,8 +161,7 @@ def initials(full_name: str) -> str:
 
 async def _forgotten(db: Database) -> set[int]:
     async with db.read() as conn:
-        rows = await fetch_all(conn, "SELECT id FROM participants WHERE forgotten_at IS NOT NULL")
-    return {row["id"] for row in rows}
+        return await privacy.forgotten_ids(conn)
 
 
 async def queue(db: Database, content: Content, now: datetime) -> Queue | None:

@@ -65,3 +65,9 @@ async def presence_records(conn: aiosqlite.Connection, participant_id: int) -> i
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def forgotten_ids(conn: aiosqlite.Connection) -> set[int]:
+    """The ids of the participants whose identity was erased."""
+    async with conn.execute("SELECT id FROM participants WHERE forgotten_at IS NOT NULL") as cur:
+        return {int(row[0]) for row in await cur.fetchall()}

@@ -11,7 +11,6 @@ from bot.handlers.certificates import again_button, issued_text
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
-from bot.services.attendance_view import presence_text
 from bot.services.certificates import certificate_status, status_text
 from bot.services.certification import certificates_of
 from bot.services.presence import presences_of
@@ -23,6 +22,7 @@ from bot.services.scores import (
     kat_result,
     results_visible,
 )
+from bot.views.attendance import presence_text
 from bot.views.scores import release_text, results_hidden_text, scores_text
 
 NEXT_SESSIONS = 5

@@ -15,9 +15,11 @@ from bot.clock import Clock
 from bot.content import Programme, Session
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.services.moodle import parse_completion
+from bot.services.presence import Presence, presence_at
 from bot.services.zoom import parse_report, share_of
 from bot.storage import Database, progress, repo
 from bot.storage import attendance as records
+from bot.storage.presence import Evidence, evidence_by_participant, imported
 from bot.storage.repo import Participant
 
 COLUMNS = ("participant", "session", "attended")
@@ -438,3 +440,16 @@ def mapping_csv(items: list[ReviewItem]) -> bytes:
     for item in items:
         writer.writerow([item.name, item.email, "", item.reason, item.source, item.where])
     return ("\ufeff" + out.getvalue()).encode()
+
+
+async def roll(
+    db: Database, session: Session
+) -> tuple[list[tuple[Participant, Presence]], list[ReviewItem]]:
+    """Every participant of the session's cohorts with their presence, and its review list."""
+    async with db.read() as conn:
+        people = [p for p in await repo.list_participants(conn) if session.is_for(p.cohort)]
+        evidence = await evidence_by_participant(conn)
+        sources = await imported(conn)
+        review = await review_items(conn, where=session.id)
+    rows = [(p, presence_at(session, evidence.get(p.id, Evidence()), sources)) for p in people]
+    return rows, review

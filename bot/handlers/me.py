@@ -7,11 +7,11 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content import Programme
-from bot.handlers.certificates import again_button, issued_text
+from bot.handlers.certificates import again_button
 from bot.handlers.common import Caller, Context, access_text, caller, reply, runtime
 from bot.handlers.start import roles_text
 from bot.i18n import Translator, escape
-from bot.services.certificates import certificate_status, status_text
+from bot.services.certificates import certificate_status
 from bot.services.certification import certificates_of
 from bot.services.presence import presences_of
 from bot.services.questionnaire import Pending, pending
@@ -23,6 +23,7 @@ from bot.services.scores import (
     results_visible,
 )
 from bot.views.attendance import presence_text
+from bot.views.certificates import issued_text, status_text
 from bot.views.scores import release_text, results_hidden_text, scores_text
 
 NEXT_SESSIONS = 5

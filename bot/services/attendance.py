@@ -323,11 +323,10 @@ async def review_items(
 ) -> list[ReviewItem]:
     """The rows still unmatched, one item per person and session (or activity)."""
     items: list[ReviewItem] = []
-    queries = (("zoom", records.unmatched_visits), ("ecampus", records.unmatched_completions))
-    for kind, query in queries:
+    for kind in records.SOURCES:
         if source is not None and kind != source:
             continue
-        for row in await query(conn):
+        for row in await records.unmatched(conn, kind):
             if where is not None and row[0] != where:
                 continue
             items.append(

@@ -84,21 +84,19 @@ async def record_completion(
     )
 
 
-async def unmatched_visits(conn: aiosqlite.Connection) -> list[Unmatched]:
-    """The Zoom visits nobody was matched to, one row per session and person."""
-    async with conn.execute(
-        "SELECT session, person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
-        " FROM attendance_visits WHERE participant_id IS NULL GROUP BY session, person"
-    ) as cur:
-        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in await cur.fetchall()]
+# The rows nobody was matched to, one per person (and session, for Zoom), by source.
+_UNMATCHED = {
+    "zoom": "SELECT session, person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
+    " FROM attendance_visits WHERE participant_id IS NULL GROUP BY session, person",
+    "ecampus": "SELECT 'e-campus', person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
+    " FROM ecampus_completions WHERE participant_id IS NULL GROUP BY person",
+}
+SOURCES = tuple(_UNMATCHED)
 
 
-async def unmatched_completions(conn: aiosqlite.Connection) -> list[Unmatched]:
-    """The e-campus rows nobody was matched to, one row per person."""
-    async with conn.execute(
-        "SELECT 'e-campus', person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
-        " FROM ecampus_completions WHERE participant_id IS NULL GROUP BY person"
-    ) as cur:
+async def unmatched(conn: aiosqlite.Connection, source: str) -> list[Unmatched]:
+    """The rows of one source (``zoom`` or ``ecampus``) nobody was matched to, grouped."""
+    async with conn.execute(_UNMATCHED[source]) as cur:
         return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in await cur.fetchall()]
 
 

@@ -1,4 +1,4 @@
-"""The report's PNG charts for Telegram and the HTML page.
+"""The report's PNG charts: sent by /report in the chat and embedded in the HTML page.
 
 Charts are drawn with matplotlib's object API on the Agg canvas (no pyplot, so no global
 figure registry and no GUI backend). A hidden figure arrives as ``None`` and is drawn as

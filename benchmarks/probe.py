@@ -36,6 +36,7 @@ from bot.services import export  # noqa: E402
 from bot.services.campaigns import plan  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import Database  # noqa: E402
+from bot.storage import export as export_rows  # noqa: E402
 
 IMPORTED = time.perf_counter()
 
@@ -44,7 +45,7 @@ IMPORTED = time.perf_counter()
 PLAN_AT = datetime(2027, 1, 12, 9, 5, tzinfo=UTC)
 
 # The query of ``bot.services.export.answers`` without filters: the same rows, in the same order.
-EXPORT_SQL = export.ANSWERS_SQL + export.ANSWERS_ORDER
+EXPORT_SQL = export_rows.ANSWERS_SQL + export_rows.ANSWERS_ORDER
 
 
 async def scale(path: Path) -> dict[str, Any]:
@@ -185,7 +186,7 @@ def dump_python(path: Path, out: Path) -> dict[str, Any]:
 async def report(path: Path, out: Path) -> dict[str, Any]:
     """``relais report``'s work (figures, then the HTML page with its charts), and memory."""
     from bot.services.report import figures
-    from bot.services.report_render import render_html
+    from bot.views.report import render_html
 
     load_catalogs()
     content = load_content(CONTENT_DIR)

@@ -21,11 +21,12 @@ from bot.services.attendance import (
     read_mapping,
     resolve,
     review_items,
+    roll,
 )
-from bot.services.attendance_view import detail, roll
 from bot.services.csvfile import TableError
 from bot.settings import Settings
 from bot.storage import Database, repo
+from bot.views.attendance import detail
 
 EXIT_OK, EXIT_INVALID = 0, 1
 CLI_ACTOR = "cli"

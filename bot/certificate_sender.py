@@ -20,15 +20,15 @@ from urllib.parse import urlsplit
 from telegram import Bot, InputFile, Message
 from telegram.error import Forbidden, TelegramError
 
-from bot.i18n import LOCALES, Translator, escape
+from bot.i18n import LOCALES, Translator
 from bot.runtime import Runtime
 from bot.services.access import choose_locale, set_reachable
 from bot.services.certificate_pdf import CertificateData, file_name, render
-from bot.services.certification import level_name
 from bot.storage import Database
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
 from bot.storage.repo import Participant, binding_for_participant, get_participant
+from bot.views import certificates as views
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,6 @@ async def certificate_pdf(
     return await asyncio.to_thread(render, texts, data, translators=translators, folder=folder)
 
 
-def congratulation(t: Translator, participant: Participant, level: str) -> str:
-    """The caption of the document."""
-    return t.gettext(
-        "🎓 Congratulations, %(name)s! Here is your %(certificate)s. Anyone can check it with "
-        "its QR code. You can get it again at any time from /me.",
-        name=escape(participant.full_name),
-        certificate=level_name(t, level).lower() if t.locale != "ar" else level_name(t, level),
-    )
-
-
 async def send_certificate(
     bot: Bot, rt: Runtime, cert: Certificate, participant: Participant, chat_id: int
 ) -> Message:
@@ -84,7 +74,7 @@ async def send_certificate(
         choose_locale(participant.language, None, rt.settings.default_locale),
         rt.content.programme.tz,
     )
-    caption = t.bidi(congratulation(t, participant, cert.level))
+    caption = t.bidi(views.congratulation(t, participant, cert.level))
     if cert.file_id is not None:
         return await bot.send_document(chat_id, cert.file_id, caption=caption)
     pdf = await certificate_pdf(rt, cert, participant, bot.username)

@@ -621,7 +621,7 @@ async def _export_moodle(
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.i18n import Translator, load_catalogs
     from bot.services.report import figures
-    from bot.services.report_render import render_charts, render_html
+    from bot.views.report import render_charts, render_html
 
     load_catalogs()
     content = load_content(settings.content_dir)
@@ -883,6 +883,7 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
 async def _certificates(settings: Settings, args: argparse.Namespace) -> int:
     from bot.i18n import load_catalogs
     from bot.services import certification as certs
+    from bot.views import certificates as certificate_views
 
     load_catalogs()
     content = load_content(settings.content_dir)
@@ -907,13 +908,14 @@ async def _certificates(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_OK
         if action == "verify":
             result = await certs.verify(db, content, args.code, key="cli", now=now)
-            print(certs.verification_text(t, result))
+            print(certificate_views.verification_text(t, result))
             return EXIT_OK if result.verdict is certs.Verdict.VALID else EXIT_INVALID
         return await _certificates_issue(db, content, settings, args)
 
 
 async def _certificates_list(db: Database, content: Content, t: Translator, now: datetime) -> int:
     from bot.services import certification as certs
+    from bot.views import certificates as certificate_views
 
     found = await certs.queue(db, content, now)
     if found is None:
@@ -935,7 +937,7 @@ async def _certificates_list(db: Database, content: Content, t: Translator, now:
             elif standing.obtained:
                 cells.append(f"{level}: met, waiting for the final quiz to close")
             else:
-                cells.append(f"{level}: missing {certs.missing_text(t, standing)}")
+                cells.append(f"{level}: missing {certificate_views.missing_text(t, standing)}")
         print(f"{person.code}  {person.full_name}  {person.cohort}  " + " | ".join(cells))
     print(
         f"{len(found.ready)} ready, {len(found.issued)} issued, "

@@ -29,9 +29,9 @@ from bot.sandbox.terminal import Session, Style, Transcript, play_script
 from bot.services import export
 from bot.services.invites import IssuedInvite, write_invites_csv, write_qr_codes
 from bot.services.report import figures
-from bot.services.report_render import render_charts, render_html
 from bot.settings import Settings
 from bot.storage import Database, outbox
+from bot.views.report import render_charts, render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCRIPT = ROOT / "examples" / "demo.script"

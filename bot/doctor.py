@@ -12,9 +12,9 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.content import ContentError, load_content
 from bot.settings import Settings, SettingsError
 from bot.storage import Database
+from bot.storage import doctor as queries
 from bot.storage.files import not_relais
 from bot.storage.migrations import SCHEMA_VERSION
-from bot.storage.repo import from_db_time, to_db_time
 
 BACKLOG_MINUTES = 10
 
@@ -82,18 +82,8 @@ async def _database(settings: Settings, now: datetime, report: Report) -> None:
 
 async def _outbox(db: Database, now: datetime, report: Report) -> None:
     async with db.read() as conn:
-        async with conn.execute(
-            "SELECT count(*), MIN(not_before) FROM outbox WHERE status IN ('pending', 'sending')"
-        ) as cur:
-            row = await cur.fetchone()
-        async with conn.execute(
-            "SELECT last_error, count(*) FROM outbox WHERE status = 'failed' AND not_before >= ?"
-            " GROUP BY last_error ORDER BY count(*) DESC",
-            (to_db_time(now - timedelta(days=1)),),
-        ) as cur:
-            failures = [(r[0] or "?", int(r[1])) for r in await cur.fetchall()]
-    waiting = int(row[0]) if row else 0
-    oldest = from_db_time(row[1]) if row and row[1] else None
+        waiting, oldest = await queries.outbox_backlog(conn)
+        failures = await queries.outbox_failures(conn, now - timedelta(days=1))
     if oldest is not None and now - oldest > timedelta(minutes=BACKLOG_MINUTES):
         minutes = int((now - oldest).total_seconds() // 60)
         report.problems.append(

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from bot.i18n import Translator, escape, negotiate_locale
 from bot.runtime import Runtime
-from bot.services.certification import Verdict, verification_text, verify
+from bot.services.certification import Verdict, verify
+from bot.views.certificates import verification_text
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,11 @@ from bot.services.attendance import (
     review_items,
 )
 from bot.services.csvfile import TableError
-from bot.services.presence import Evidence, Imported, attended_of, presence_at, presences_of
+from bot.services.presence import attended_of, presence_at, presences_of
 from bot.services.roster import import_roster
 from bot.services.zoom import ZoomError, share_of, union_seconds
 from bot.storage import Database, repo
+from bot.storage.presence import Evidence, Imported
 from bot.storage.repo import Participant
 from tests.conftest import add_participant, invite_for
 

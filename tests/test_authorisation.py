@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot import callbacks
 from bot.app import RelaisApp
 from bot.clock import FixedClock
 from bot.sandbox.chat import SimulatedUser, direct_delivery
@@ -47,12 +48,12 @@ MATRIX: list[tuple[str, frozenset[str]]] = [
     ("/reload", frozenset({"admin"})),
     ("/checkin tanger-module-2", COORDINATION),
     ("/attendance intro-live", COORDINATION),
-    ("press:ci:new:tanger-module-2", COORDINATION),
+    ("press:" + callbacks.checkin("new", "tanger-module-2"), COORDINATION),
     ("/certificates", COORDINATION),
-    ("press:cert:ok:1:p", COORDINATION),
-    ("press:cert:all:0123456789", COORDINATION),
+    ("press:" + callbacks.cert_approve(1, "participation"), COORDINATION),
+    ("press:" + callbacks.cert_approve_all("0123456789"), COORDINATION),
     # Nobody fetches a certificate that is not theirs (here: none exists).
-    ("press:cert:get:1", frozenset()),
+    ("press:" + callbacks.cert_get(1), frozenset()),
     # Anyone may check a certificate's code.
     ("/start v_0000000000000000", EVERYONE),
 ]

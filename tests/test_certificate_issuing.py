@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from bot import callbacks
 from bot.app import RelaisApp
 from bot.clock import FixedClock
 from bot.content import Content, check_content, load_content
@@ -167,7 +168,7 @@ async def test_approve_then_the_participant_receives_it_and_anyone_verifies_it(
 
     # Someone else's certificate cannot be fetched with forged data.
     other = new_user("Curieux")
-    stolen = await other.press_data(f"cert:get:{cert.id}")
+    stolen = await other.press_data(callbacks.cert_get(cert.id))
     assert stolen.answers[0]["text"] == "Ce bouton n'est plus valide."
     assert stolen.sent == []
 

@@ -203,7 +203,7 @@ async def test_me_shows_what_is_missing_then_both_certificates(
 
 def test_status_names_the_sessions_missed(content: Content) -> None:
     from bot.i18n import Translator, load_catalogs
-    from bot.services.certificates import status_text
+    from bot.views.certificates import status_text
 
     load_catalogs()
     needed = required(content)

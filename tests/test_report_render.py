@@ -13,7 +13,8 @@ import pytest
 from bot.content import Content, load_content
 from bot.i18n import Translator, load_catalogs
 from bot.services.report import Figures
-from bot.services.report_render import _shape, render_charts, render_html
+from bot.views.report import render_charts, render_html
+from bot.views.report.charts import _shape
 from tests.conftest import CONTENT_DIR
 from tests.test_disclosure import Person, make_people, report_of
 

@@ -68,12 +68,16 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         CallbackQueryHandler(broadcast.stop_broadcast, pattern=callbacks.BROADCAST_STOP_PATTERN)
     )
-    app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=r"^ci:"))
-    app.add_handler(CallbackQueryHandler(certificates.approve_one, pattern=certificates.APPROVE_RE))
+    app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=callbacks.CHECKIN_PATTERN))
     app.add_handler(
-        CallbackQueryHandler(certificates.approve_everyone, pattern=certificates.ALL_RE)
+        CallbackQueryHandler(certificates.approve_one, pattern=callbacks.CERT_OK_PATTERN)
     )
-    app.add_handler(CallbackQueryHandler(certificates.send_again, pattern=certificates.GET_RE))
+    app.add_handler(
+        CallbackQueryHandler(certificates.approve_everyone, pattern=callbacks.CERT_ALL_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(certificates.send_again, pattern=callbacks.CERT_GET_PATTERN)
+    )
     app.add_handler(
         CallbackQueryHandler(language.choose_language, pattern=callbacks.LANGUAGE_PATTERN)
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
+from bot import callbacks
 from bot.content import Programme, Session
 from bot.handlers.common import (
     Context,
@@ -18,26 +18,20 @@ from bot.handlers.common import (
     staff_caller,
     translator,
 )
-from bot.i18n import Translator, escape
+from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import checkin as service
 from bot.services.access import COORDINATION
-from bot.services.attendance_view import roll_text
-from bot.services.checkin import Scan, ScanResult
+from bot.services.attendance import roll
+from bot.views import attendance as views
 
 log = logging.getLogger(__name__)
 
-ROTATE_RE = re.compile(r"^ci:(new|stop):([a-z0-9-]{1,40})$")
 JOB_PREFIX = "relais-checkin-"
 
 
 def _session(programme: Programme, session_id: str | None) -> Session | None:
     return next((s for s in programme.all_sessions() if s.id == session_id), None)
-
-
-def _usage(t: Translator, programme: Programme, command: str) -> str:
-    ids = ", ".join(s.id for s in programme.all_sessions())
-    return t.gettext("Usage: /%(command)s SESSION (%(ids)s)", command=command, ids=ids)
 
 
 async def open_checkin(update: Update, context: Context) -> None:
@@ -49,7 +43,7 @@ async def open_checkin(update: Update, context: Context) -> None:
     t = who.t
     session = _session(rt.content.programme, (context.args or [""])[0])
     if session is None:
-        await reply(update, who, _usage(t, rt.content.programme, "checkin"))
+        await reply(update, who, views.usage_text(t, rt.content.programme, "checkin"))
         return
     now = rt.clock.now()
     if not service.is_open(session, now):
@@ -57,12 +51,7 @@ async def open_checkin(update: Update, context: Context) -> None:
         await reply(
             update,
             who,
-            t.gettext(
-                "Check-in for %(session)s is open from %(opens)s to %(closes)s.",
-                session=escape(session.title.get(t.locale)),
-                opens=t.moment(found[0][1]),
-                closes=t.moment(found[-1][2]),
-            ),
+            views.checkin_hours_text(t, session, found[0][1], found[-1][2]),
         )
         return
     await _show_code(context, rt, t, session, who.chat_id, who.identity.user_id, previous=None)
@@ -93,20 +82,11 @@ async def _show_code(
     """Send a fresh QR code, then take the previous one off the screen."""
     code = await service.issue_code(rt.db, session, staff_user_id=user_id, clock=rt.clock)
     username = context.bot.username
-    caption = t.gettext(
-        "<b>Check-in: %(session)s</b>\nScan this code with your phone's camera or Telegram. "
-        "It changes every %(minutes)d minutes; this one works until %(until)s.\n%(link)s",
-        session=escape(session.title.get(t.locale)),
-        minutes=int(service.ROTATE.total_seconds() // 60),
-        until=t.time(code.expires_at),
-        link=escape(code.link(username)),
-    )
+    caption = views.code_caption(t, session, code.expires_at, code.link(username))
     keyboard = InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(t.gettext("New code"), callback_data=f"ci:new:{session.id}"),
-                InlineKeyboardButton(t.gettext("Stop"), callback_data=f"ci:stop:{session.id}"),
-            ]
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in views.code_buttons(t, session)
         ]
     )
     sent = await context.bot.send_photo(
@@ -161,15 +141,15 @@ async def rotate_button(update: Update, context: Context) -> None:
         return
     rt = context.runtime
     who = await caller(update, context)
-    match = ROTATE_RE.fullmatch(query.data)
-    session = _session(rt.content.programme, match.group(2)) if match else None
-    if not who.identity.roles & COORDINATION or match is None or session is None:
+    parsed = callbacks.parse_checkin(query.data)
+    session = _session(rt.content.programme, parsed[1]) if parsed else None
+    if not who.identity.roles & COORDINATION or parsed is None or session is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     await answer_query(query)
     state = (context.chat_data or {}).get("checkin")
     previous = state["message"] if state else None
-    if match.group(1) == "stop" or not service.is_open(session, rt.clock.now()):
+    if parsed[0] == "stop" or not service.is_open(session, rt.clock.now()):
         if context.job_queue is not None:
             for job in context.job_queue.get_jobs_by_name(f"{JOB_PREFIX}{who.chat_id}"):
                 job.schedule_removal()
@@ -178,11 +158,7 @@ async def rotate_button(update: Update, context: Context) -> None:
         await reply(
             update,
             who,
-            who.t.gettext(
-                "Check-in closed for %(session)s. /attendance %(id)s shows who is recorded.",
-                session=escape(session.title.get(who.t.locale)),
-                id=session.id,
-            ),
+            views.checkin_closed_text(who.t, session),
         )
         if isinstance(query.message, Message):
             try:
@@ -203,57 +179,13 @@ async def scan(update: Update, context: Context) -> None:
     participant = who.identity.participant
     if participant is None:
         if who.identity.is_staff:
-            await reply(update, who, t.gettext("Check-in is for participants."))
+            await reply(update, who, views.staff_scan_text(t))
         else:
             await reply(update, who, access_text(t))
         return
     payload = (context.args or [""])[0]
     result = await service.scan(rt.db, rt.content.programme, payload, participant, clock=rt.clock)
-    await reply(update, who, scan_text(t, result))
-
-
-def scan_text(t: Translator, result: ScanResult) -> str:
-    """What a participant is told after scanning."""
-    session = result.session
-    title = escape(session.title.get(t.locale)) if session else ""
-    if result.status is Scan.STALE:
-        return t.gettext(
-            "This QR code has expired: it changes every few minutes. Scan the one shown in the "
-            "room now. Nothing was recorded."
-        )
-    if result.status is Scan.UNKNOWN or session is None:
-        return t.gettext(
-            "This check-in code is not valid. Scan the one shown in the room. Nothing was recorded."
-        )
-    if result.status is Scan.WRONG_COHORT:
-        return t.gettext(
-            "%(session)s is not a session of your cohort: nothing was recorded.", session=title
-        )
-    if result.status is Scan.NOT_OPEN:
-        text = t.gettext("Check-in for %(session)s is not open now.", session=title)
-        if result.next_window is not None:
-            text += " " + t.gettext("Next check-in: %(when)s.", when=t.moment(result.next_window))
-        return text
-    label = service.window_label(session, result.window or "", t.locale)
-    at = t.time(result.at) if result.at else ""
-    if result.status is Scan.ALREADY:
-        text = t.gettext("You were already recorded present at %(time)s.", time=at)
-    elif label:
-        text = t.gettext(
-            "✅ Recorded present: %(session)s (%(window)s), at %(time)s.",
-            session=title,
-            window=escape(label),
-            time=at,
-        )
-    else:
-        text = t.gettext("✅ Recorded present: %(session)s, at %(time)s.", session=title, time=at)
-    if result.required > 1:
-        text += "\n" + t.gettext(
-            "Check-ins for this session: %(done)d of %(required)d.",
-            done=result.done,
-            required=result.required,
-        )
-    return text
+    await reply(update, who, views.scan_text(t, result))
 
 
 async def show_attendance(update: Update, context: Context) -> None:
@@ -264,6 +196,7 @@ async def show_attendance(update: Update, context: Context) -> None:
         return
     session = _session(rt.content.programme, (context.args or [""])[0])
     if session is None:
-        await reply(update, who, _usage(who.t, rt.content.programme, "attendance"))
+        await reply(update, who, views.usage_text(who.t, rt.content.programme, "attendance"))
         return
-    await reply(update, who, await roll_text(rt.db, rt.content.programme, session, who.t))
+    rows, review = await roll(rt.db, session)
+    await reply(update, who, views.roll_text(who.t, session, rows, review))

@@ -16,7 +16,7 @@ from bot.handlers.common import (
 from bot.services import export
 from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
-from bot.services.report_render import render_charts, render_html
+from bot.views.report import render_charts, render_html
 
 
 async def send_export(update: Update, context: Context) -> None:

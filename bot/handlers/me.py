@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.handlers.certificates import again_button, issued_text
+from bot.handlers.certificates import again_button
 from bot.handlers.common import Context, caller, keyboard, reply
-from bot.services.attendance_view import presence_text
-from bot.services.certificates import certificate_status, status_text
+from bot.services.certificates import certificate_status
 from bot.services.certification import certificates_of
 from bot.services.presence import presences_of
 from bot.services.questionnaire import pending
 from bot.services.scores import (
+    answers_release,
     answers_released,
     kat_result,
-    release_text,
     results_visible,
-    scores_text,
 )
-from bot.views.me import answers_button, me_text, results_wait_text, todo_buttons, todo_text
+from bot.views.attendance import presence_text
+from bot.views.certificates import issued_text, status_text
+from bot.views.me import answers_button, me_text, todo_buttons, todo_text
+from bot.views.scores import release_text, results_hidden_text, scores_text
 from bot.views.screen import Button
 
 
@@ -42,12 +43,12 @@ async def me(update: Update, context: Context) -> None:
             if results_visible(rt.content, participant, now):
                 text += "\n\n" + scores_text(who.t, result)
             else:
-                text += "\n\n" + results_wait_text(who.t)
+                text += "\n\n" + results_hidden_text(who.t)
             # The right answers wait until no cohort can still take the test.
             if answers_released(rt.content, now):
                 rows.append([answers_button(who.t)])
             else:
-                text += "\n" + release_text(who.t, rt.content)
+                text += "\n" + release_text(who.t, answers_release(rt.content))
         async with rt.db.read() as conn:
             attendance = presence_text(
                 who.t, await presences_of(conn, rt.content.programme, participant)

@@ -7,7 +7,6 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -16,9 +15,12 @@ from bot.clock import Clock
 from bot.content import Programme, Session
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.services.moodle import parse_completion
+from bot.services.presence import Presence, presence_at
 from bot.services.zoom import parse_report, share_of
 from bot.storage import Database, progress, repo
-from bot.storage.repo import Participant, from_db_time, to_db_time
+from bot.storage import attendance as records
+from bot.storage.presence import Evidence, evidence_by_participant, imported
+from bot.storage.repo import Participant
 
 COLUMNS = ("participant", "session", "attended")
 ALIASES = {
@@ -171,9 +173,7 @@ class Matcher:
 
 async def _matcher(conn: aiosqlite.Connection, *, by_name: bool) -> Matcher:
     people = [p for p in await repo.list_participants(conn)]
-    async with conn.execute("SELECT person, participant_id FROM attendance_aliases") as cur:
-        aliases = {row[0]: row[1] for row in await cur.fetchall()}
-    return Matcher(people, aliases, by_name=by_name)
+    return Matcher(people, await records.aliases(conn), by_name=by_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,25 +235,15 @@ async def import_zoom(
                     f"{participant.code} is in cohort {participant.cohort!r}, not this session's"
                 )
                 participant = None
-            values: tuple[str, int | None, str | None, str | None, str | None]
+            values: records.Who
             if participant is not None:
                 values = (f"p:{participant.id}", participant.id, None, None, None)
             else:
                 key = person_key(visit.email, visit.original_name)
                 values = (key, None, visit.name, visit.email or None, reason)
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO attendance_visits (session, person, participant_id, name,"
-                " email, reason, joined_at, left_at, imported_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session.id,
-                    *values,
-                    to_db_time(visit.joined),
-                    to_db_time(visit.left),
-                    to_db_time(now),
-                ),
+            added += await records.add_visit(
+                conn, session.id, values, visit.joined, visit.left, now
             )
-            added += cursor.rowcount
         await repo.audit(
             conn,
             actor=actor,
@@ -269,14 +259,7 @@ async def import_zoom(
 
 async def zoom_shares(conn: aiosqlite.Connection, session: Session) -> dict[int, float]:
     """Participant id -> share of the session's scheduled duration, for those in its report."""
-    intervals: dict[int, list[tuple[datetime, datetime]]] = {}
-    async with conn.execute(
-        "SELECT participant_id, joined_at, left_at FROM attendance_visits"
-        " WHERE session = ? AND participant_id IS NOT NULL",
-        (session.id,),
-    ) as cur:
-        for row in await cur.fetchall():
-            intervals.setdefault(row[0], []).append((from_db_time(row[1]), from_db_time(row[2])))
+    intervals = await records.matched_visits(conn, session.id)
     return {
         pid: share_of(found, session.start_utc, session.end_utc) for pid, found in intervals.items()
     }
@@ -307,26 +290,20 @@ async def import_moodle(
             found = matcher.match(item.email, item.name)
             if found.ignored:
                 continue
-            values: tuple[str, int | None, str | None, str | None, str | None]
+            values: records.Who
             if found.participant is not None:
                 values = (f"p:{found.participant.id}", found.participant.id, None, None, None)
             else:
                 key = person_key(item.email, item.name)
                 values = (key, None, item.name, item.email or None, found.reason)
-            await conn.execute(
-                "INSERT INTO ecampus_completions (activity, person, participant_id, name, email,"
-                " reason, completed, state, completed_at, imported_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity, person) DO UPDATE"
-                " SET completed = excluded.completed, state = excluded.state,"
-                " completed_at = excluded.completed_at, imported_at = excluded.imported_at",
-                (
-                    item.activity,
-                    *values,
-                    int(item.completed),
-                    item.state,
-                    to_db_time(item.at) if item.at else None,
-                    to_db_time(now),
-                ),
+            await records.record_completion(
+                conn,
+                item.activity,
+                values,
+                completed=item.completed,
+                state=item.state,
+                at=item.at,
+                now=now,
             )
         await repo.audit(
             conn,
@@ -346,30 +323,15 @@ async def review_items(
 ) -> list[ReviewItem]:
     """The rows still unmatched, one item per person and session (or activity)."""
     items: list[ReviewItem] = []
-    queries = (
-        (
-            "zoom",
-            "SELECT session, person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
-            " FROM attendance_visits WHERE participant_id IS NULL GROUP BY session, person",
-        ),
-        (
-            "ecampus",
-            "SELECT 'e-campus', person, MAX(name), MAX(email), MAX(reason), COUNT(*)"
-            " FROM ecampus_completions WHERE participant_id IS NULL GROUP BY person",
-        ),
-    )
-    for kind, sql in queries:
+    for kind in records.SOURCES:
         if source is not None and kind != source:
             continue
-        async with conn.execute(sql) as cur:
-            for row in await cur.fetchall():
-                if where is not None and row[0] != where:
-                    continue
-                items.append(
-                    ReviewItem(
-                        kind, row[0], row[1], row[2] or "", row[3] or "", row[4] or "", row[5]
-                    )
-                )
+        for row in await records.unmatched(conn, kind):
+            if where is not None and row[0] != where:
+                continue
+            items.append(
+                ReviewItem(kind, row[0], row[1], row[2] or "", row[3] or "", row[4] or "", row[5])
+            )
     return sorted(items, key=lambda i: (i.source, i.where, i.name.casefold()))
 
 
@@ -407,60 +369,22 @@ async def resolve(
     async with db.transaction() as conn:
         for decision in decisions:
             target = decision.participant
-            await conn.execute(
-                "INSERT INTO attendance_aliases (person, participant_id, created_by, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (person) DO UPDATE SET"
-                " participant_id = excluded.participant_id, created_by = excluded.created_by,"
-                " created_at = excluded.created_at",
-                (decision.person, target.id if target else None, actor, to_db_time(now)),
+            await records.save_alias(
+                conn, decision.person, target.id if target else None, actor, now
             )
             if target is None:
-                for table in ("attendance_visits", "ecampus_completions"):
-                    await conn.execute(
-                        f"DELETE FROM {table} WHERE person = ? AND participant_id IS NULL",
-                        (decision.person,),
-                    )
+                await records.drop_unmatched(conn, decision.person)
                 continue
-            async with conn.execute(
-                "SELECT DISTINCT session FROM attendance_visits"
-                " WHERE person = ? AND participant_id IS NULL",
-                (decision.person,),
-            ) as cur:
-                visit_sessions = [row[0] for row in await cur.fetchall()]
-            for session_id in visit_sessions:
+            for session_id in await records.unmatched_visit_sessions(conn, decision.person):
                 session = sessions.get(session_id)
                 if session is not None and not session.is_for(target.cohort):
                     reason = f"{target.code} is in cohort {target.cohort!r}, not this session's"
-                    await conn.execute(
-                        "UPDATE attendance_visits SET reason = ? WHERE person = ? AND session = ?"
-                        " AND participant_id IS NULL",
-                        (reason, decision.person, session_id),
+                    await records.explain_unmatched_visits(
+                        conn, decision.person, session_id, reason
                     )
                     continue
-                cursor = await conn.execute(
-                    "UPDATE OR IGNORE attendance_visits SET person = ?, participant_id = ?,"
-                    " name = NULL, email = NULL, reason = NULL"
-                    " WHERE person = ? AND session = ? AND participant_id IS NULL",
-                    (f"p:{target.id}", target.id, decision.person, session_id),
-                )
-                matched += cursor.rowcount
-                # A visit already recorded under the participant: the copy goes.
-                await conn.execute(
-                    "DELETE FROM attendance_visits WHERE person = ? AND session = ?"
-                    " AND participant_id IS NULL",
-                    (decision.person, session_id),
-                )
-            cursor = await conn.execute(
-                "UPDATE OR IGNORE ecampus_completions SET person = ?, participant_id = ?,"
-                " name = NULL, email = NULL, reason = NULL"
-                " WHERE person = ? AND participant_id IS NULL",
-                (f"p:{target.id}", target.id, decision.person),
-            )
-            matched += cursor.rowcount
-            await conn.execute(
-                "DELETE FROM ecampus_completions WHERE person = ? AND participant_id IS NULL",
-                (decision.person,),
-            )
+                matched += await records.match_visits(conn, decision.person, session_id, target.id)
+            matched += await records.match_completions(conn, decision.person, target.id)
         await repo.audit(
             conn,
             actor=actor,
@@ -515,3 +439,16 @@ def mapping_csv(items: list[ReviewItem]) -> bytes:
     for item in items:
         writer.writerow([item.name, item.email, "", item.reason, item.source, item.where])
     return ("\ufeff" + out.getvalue()).encode()
+
+
+async def roll(
+    db: Database, session: Session
+) -> tuple[list[tuple[Participant, Presence]], list[ReviewItem]]:
+    """Every participant of the session's cohorts with their presence, and its review list."""
+    async with db.read() as conn:
+        people = [p for p in await repo.list_participants(conn) if session.is_for(p.cohort)]
+        evidence = await evidence_by_participant(conn)
+        sources = await imported(conn)
+        review = await review_items(conn, where=session.id)
+    rows = [(p, presence_at(session, evidence.get(p.id, Evidence()), sources)) for p in people]
+    return rows, review

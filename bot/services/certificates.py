@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from bot.content import Content
 from bot.content.instruments import Certificates, anchor_session
 from bot.content.models import Session
-from bot.i18n import Translator, escape
 from bot.services.presence import Member, attended_by_participant, attended_of
 from bot.services.scores import attempt_scores, kat_result
 from bot.storage import Database, progress
@@ -154,57 +153,3 @@ def sessions_required(
         found = [anchor_session(content.programme, ref, cohort) for ref in refs]
         required[name] = [s for s in found if s is not None]
     return required
-
-
-def missing_parts(t: Translator, level: Level, *, own: bool) -> list[str]:
-    """What a level still lacks, a few words each: told to the participant (``own``) or
-    to the coordinators."""
-    missing: list[str] = []
-    sessions = len(level.absent) + len(level.unrecorded)
-    if sessions:
-        missing.append(
-            t.ngettext("attendance at %(n)d session", "attendance at %(n)d sessions", sessions)
-        )
-    if level.quiz_percent is None:
-        missing.append(
-            t.gettext("the final quiz (at least %(required)d %%)", required=level.quiz_required)
-        )
-    elif level.quiz_missing:
-        score = round(level.quiz_percent)
-        missing.append(
-            t.gettext(
-                "a final quiz score of %(required)d %% (yours: %(score)d %%)",
-                required=level.quiz_required,
-                score=score,
-            )
-            if own
-            else t.gettext(
-                "a final quiz score of %(required)d %% (theirs: %(score)d %%)",
-                required=level.quiz_required,
-                score=score,
-            )
-        )
-    if level.plan_missing:
-        missing.append(
-            t.gettext("your action plan (/plan)") if own else t.gettext("the action plan")
-        )
-    return missing
-
-
-def status_text(t: Translator, status: CertificateStatus) -> str:
-    """The certificate part of /me: one line per certificate, obtained or what is missing."""
-    lines = [t.gettext("<b>Certificates</b>")]
-    for name, level in (
-        (t.gettext("Certificate of participation"), status.participation),
-        (t.gettext("Certificate of achievement"), status.success),
-    ):
-        if level.obtained:
-            lines.append(t.gettext("✅ %(name)s: obtained", name=name))
-            continue
-        missing = missing_parts(t, level, own=True)
-        lines.append(t.gettext("⏳ %(name)s: missing %(what)s", name=name, what=t.list(missing)))
-        for session in level.absent:
-            lines.append(
-                t.gettext("• absent from %(session)s", session=escape(session.title.get(t.locale)))
-            )
-    return "\n".join(lines)

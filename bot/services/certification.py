@@ -18,20 +18,17 @@ from enum import StrEnum
 
 from bot.content import Content, LocalizedText
 from bot.content.certificate_texts import LEVELS
-from bot.i18n import Translator, escape
 from bot.services.certificates import (
     CertificateStatus,
     Level,
     certificate_statuses,
-    missing_parts,
 )
-from bot.storage import Database
+from bot.storage import Database, privacy
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
 from bot.storage.repo import (
     Participant,
     audit,
-    fetch_all,
     get_participant,
     list_participants,
     participant_by_key,
@@ -162,8 +159,7 @@ def initials(full_name: str) -> str:
 
 async def _forgotten(db: Database) -> set[int]:
     async with db.read() as conn:
-        rows = await fetch_all(conn, "SELECT id FROM participants WHERE forgotten_at IS NOT NULL")
-    return {row["id"] for row in rows}
+        return await privacy.forgotten_ids(conn)
 
 
 async def queue(db: Database, content: Content, now: datetime) -> Queue | None:
@@ -380,45 +376,3 @@ async def verify(
         issued_at=cert.approved_at,
         revoked_at=cert.revoked_at,
     )
-
-
-def level_name(t: Translator, level: str) -> str:
-    """The certificate's name in the reader's language, as /me words it."""
-    if level == "success":
-        return t.gettext("Certificate of achievement")
-    return t.gettext("Certificate of participation")
-
-
-def verification_text(t: Translator, result: Verification) -> str:
-    """The answer to a verification, as HTML-safe text for the chat and the public page."""
-    if result.verdict is Verdict.LIMITED:
-        return t.gettext(
-            "Too many unknown codes were tried from here. Please try again in an hour."
-        )
-    if result.verdict is Verdict.UNKNOWN:
-        return t.gettext(
-            "No certificate has this code. Check that it was typed exactly as printed."
-        )
-    assert result.level is not None
-    assert result.issued_at is not None
-    title = result.title.get(t.locale) if result.title else level_name(t, result.level)
-    lines = [
-        t.gettext("✅ Valid certificate")
-        if result.verdict is Verdict.VALID
-        else t.gettext("❌ This certificate has been revoked"),
-        t.gettext("Holder: %(initials)s", initials=escape(result.initials or "?")),
-        t.gettext("Certificate: %(title)s", title=escape(title)),
-        t.gettext(
-            "Course: %(course)s",
-            course=escape(result.course.get(t.locale) if result.course else ""),
-        ),
-        t.gettext("Issued on: %(date)s", date=t.date(result.issued_at)),
-    ]
-    if result.revoked_at is not None:
-        lines.append(t.gettext("Revoked on: %(date)s", date=t.date(result.revoked_at)))
-    return "\n".join(lines)
-
-
-def missing_text(t: Translator, level: Level) -> str:
-    """What one level still lacks, in a few words, for the coordinators."""
-    return t.list(missing_parts(t, level, own=False))

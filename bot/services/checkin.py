@@ -20,8 +20,8 @@ import segno
 
 from bot.clock import Clock
 from bot.content import Programme, Session
-from bot.storage import Database
-from bot.storage.repo import Participant, from_db_time, to_db_time
+from bot.storage import Database, checkins
+from bot.storage.repo import Participant
 
 PREFIX = "c_"
 ROTATE = timedelta(minutes=2)
@@ -115,10 +115,13 @@ async def issue_code(db: Database, session: Session, *, staff_user_id: int, cloc
     token = secrets.token_urlsafe(12)
     code = Code(token, session, now + VALID)
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO checkin_codes (token_hash, session, created_by, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (_hash(token), session.id, staff_user_id, to_db_time(now), to_db_time(code.expires_at)),
+        await checkins.add_code(
+            conn,
+            _hash(token),
+            session.id,
+            staff_user_id=staff_user_id,
+            now=now,
+            expires_at=code.expires_at,
         )
     return code
 
@@ -130,16 +133,13 @@ async def scan(
     now = clock.now()
     token = payload.removeprefix(PREFIX)
     async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT session, expires_at FROM checkin_codes WHERE token_hash = ?", (_hash(token),)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await checkins.code_by_hash(conn, _hash(token))
         session = (
             next((s for s in programme.all_sessions() if s.id == row[0]), None) if row else None
         )
         if row is None or session is None:
             return ScanResult(Scan.UNKNOWN)
-        if now > from_db_time(row[1]):
+        if now > row[1]:
             return ScanResult(Scan.STALE, session)
         if not session.is_for(participant.cohort):
             return ScanResult(Scan.WRONG_COHORT, session)
@@ -150,16 +150,8 @@ async def scan(
             return ScanResult(
                 Scan.NOT_OPEN, session, required=required, next_window=min(upcoming, default=None)
             )
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO checkins (participant_id, session, slot, checked_at)"
-            " VALUES (?, ?, ?, ?)",
-            (participant.id, session.id, window[0], to_db_time(now)),
-        )
-        async with conn.execute(
-            "SELECT slot, checked_at FROM checkins WHERE participant_id = ? AND session = ?",
-            (participant.id, session.id),
-        ) as cur:
-            slots = {r[0]: from_db_time(r[1]) for r in await cur.fetchall()}
-    status = Scan.RECORDED if cursor.rowcount else Scan.ALREADY
+        added = await checkins.add_checkin(conn, participant.id, session.id, window[0], now)
+        slots = await checkins.checkins_of(conn, participant.id, session.id)
+    status = Scan.RECORDED if added else Scan.ALREADY
     done = sum(1 for w in windows(session) if w[0] in slots)
     return ScanResult(status, session, window[0], slots[window[0]], done, required)

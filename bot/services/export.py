@@ -37,6 +37,8 @@ from bot.services.scores import is_correct, score
 from bot.services.versions import Catalog, catalog, seen_item
 from bot.storage import Database, repo
 from bot.storage import answers as store
+from bot.storage import export as export_rows
+from bot.storage.export import Filters as Filters  # re-exported: what callers filter on
 from bot.storage.repo import from_db_time
 
 LONG_COLUMNS = (
@@ -61,16 +63,6 @@ MOODLE_NO_GRADE = "-"
 
 
 @dataclass(frozen=True, slots=True)
-class Filters:
-    """What to export: one instrument, one cohort, answers within dates (all when None)."""
-
-    instrument: str | None = None
-    cohort: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Answer:
     """One answer of a submitted attempt, as exported."""
 
@@ -89,41 +81,10 @@ class Answer:
     correct: bool | None = None
 
 
-# Every answer of the latest submitted attempt per participant and stage; filters are
-# appended as AND clauses, then ANSWERS_ORDER.
-ANSWERS_SQL = (
-    "SELECT p.code, p.cohort, p.gender, a.instrument, a.stage, a.id AS attempt,"
-    " x.item, x.value, x.answered_at, x.item_version, x.correct FROM answers x"
-    " JOIN attempts a ON a.id = x.attempt_id JOIN participants p ON p.id = a.participant_id"
-    " WHERE a.submitted_at IS NOT NULL AND a.number = (SELECT MAX(number) FROM attempts b"
-    " WHERE b.participant_id = a.participant_id AND b.instrument = a.instrument"
-    " AND b.stage = a.stage AND b.submitted_at IS NOT NULL)"
-)
-ANSWERS_ORDER = " ORDER BY a.instrument, p.code, a.stage, a.id"
-
-
 async def _rows(db: Database, filters: Filters) -> AsyncIterator[aiosqlite.Row]:
-    """The rows of ``ANSWERS_SQL`` with the filters, as SQLite gives them."""
-    sql = ANSWERS_SQL
-    params: list[Any] = []
-    if filters.instrument:
-        sql += " AND a.instrument = ?"
-        params.append(filters.instrument)
-    if filters.cohort:
-        sql += " AND p.cohort = ?"
-        params.append(filters.cohort)
-    if filters.since:
-        sql += " AND x.answered_at >= ?"
-        params.append(repo.to_db_time(filters.since))
-    if filters.until:
-        sql += " AND x.answered_at < ?"
-        params.append(repo.to_db_time(filters.until))
-    sql += ANSWERS_ORDER
-    async with db.read() as conn, conn.execute(sql, params) as cursor:
-        # A trip to the database thread per 64 rows (aiosqlite's default) adds up over a
-        # million answers; 2,000 rows at a time stay small in memory.
-        cursor.iter_chunk_size = 2000
-        async for row in cursor:
+    """The exported rows with the filters, as SQLite gives them."""
+    async with db.read() as conn:
+        async for row in export_rows.answer_rows(conn, filters):
             yield row
 
 
@@ -266,8 +227,8 @@ class _LongRows:
 
     def line(self, row: aiosqlite.Row) -> list[str]:
         """One line of the long table."""
-        # By position, in ANSWERS_SQL's order: code, cohort, gender, instrument, stage,
-        # attempt, item, value, answered_at, item_version, correct.
+        # By position, in bot.storage.export.ANSWERS_SQL's order: code, cohort, gender,
+        # instrument, stage, attempt, item, value, answered_at, item_version, correct.
         code, cohort, gender, instrument, stage, _, item_id, stored, answered_at, version, _ = row
         gender = gender or ""
         shown = self.genders.get(gender)

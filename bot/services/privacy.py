@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.content import Content
 from bot.rules.questionnaire import window_for
-from bot.storage import Database, personal, progress, repo
+from bot.storage import Database, personal, privacy, progress, repo
 from bot.storage import answers as store
 from bot.storage.repo import Binding, Participant, to_db_time
 
@@ -32,7 +30,9 @@ async def forget(db: Database, key: str, *, with_answers: bool, actor: str, now:
         participant = await repo.participant_by_key(conn, key)
         if participant is None:
             raise ForgetError(f"no participant {key!r}")
-        await _erase(conn, participant, with_answers, now)
+        await privacy.erase_participant(
+            conn, participant.id, participant.code, with_answers=with_answers, now=now
+        )
         await repo.audit(
             conn,
             actor=actor,
@@ -43,34 +43,6 @@ async def forget(db: Database, key: str, *, with_answers: bool, actor: str, now:
         )
     await db.compact()
     return participant.code
-
-
-async def _erase(
-    conn: aiosqlite.Connection, participant: Participant, with_answers: bool, now: datetime
-) -> None:
-    # Queued messages to them are not sent any more (chat_id goes with the identity below).
-    await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE participant_id = ? AND status = 'pending'",
-        (participant.id,),
-    )
-    params = {"pid": participant.id, "code": participant.code, **personal.erasure_values()}
-    for statement in personal.erasure_statements():
-        await conn.execute(statement, params)
-    await conn.execute(
-        "UPDATE participants SET forgotten_at = ?, updated_at = ? WHERE id = ?",
-        (to_db_time(now), to_db_time(now), participant.id),
-    )
-    if with_answers:
-        for table in (
-            "attempts",
-            "attendance",
-            "attendance_visits",
-            "ecampus_completions",
-            "checkins",
-            "action_plans",
-            "outbox",
-        ):
-            await conn.execute(f"DELETE FROM {table} WHERE participant_id = ?", (participant.id,))
 
 
 @dataclass
@@ -98,17 +70,8 @@ async def my_data(db: Database, participant: Participant) -> MyData:
         found.attendance = await progress.attendance_of(conn, participant.id)
         plan = await progress.latest_plan(conn, participant.id)
         found.plan = plan.file_name if plan else None
-        async with conn.execute(
-            "SELECT count(*) FROM outbox WHERE participant_id = ?", (participant.id,)
-        ) as cur:
-            row = await cur.fetchone()
-        found.messages = int(row[0]) if row else 0
-        for table in ("attendance_visits", "checkins", "ecampus_completions"):
-            async with conn.execute(
-                f"SELECT count(*) FROM {table} WHERE participant_id = ?", (participant.id,)
-            ) as cur:
-                row = await cur.fetchone()
-            found.presence_records += int(row[0]) if row else 0
+        found.messages = await privacy.messages_to(conn, participant.id)
+        found.presence_records = await privacy.presence_records(conn, participant.id)
     return found
 
 
@@ -132,19 +95,15 @@ async def apply_retention(db: Database, content: Content, days: int, now: dateti
         return 0
     erased = 0
     async with db.transaction() as conn:
-        async with conn.execute("SELECT id FROM participants WHERE forgotten_at IS NULL") as cur:
-            ids = [row[0] for row in await cur.fetchall()]
-        for participant_id in ids:
+        for participant_id in await privacy.identities_held(conn):
             participant = await repo.get_participant(conn, participant_id)
             if participant is not None:
-                await _erase(conn, participant, False, now)
+                await privacy.erase_participant(
+                    conn, participant.id, participant.code, with_answers=False, now=now
+                )
                 erased += 1
         # Report rows nobody was matched to still name guests: they go too.
-        guests = 0
-        for table in ("attendance_visits", "ecampus_completions", "attendance_aliases"):
-            where = "" if table == "attendance_aliases" else " WHERE participant_id IS NULL"
-            cursor = await conn.execute(f"DELETE FROM {table}{where}")
-            guests += cursor.rowcount
+        guests = await privacy.erase_guests(conn)
         if erased:
             await repo.audit(
                 conn,

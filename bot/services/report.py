@@ -21,7 +21,7 @@ from bot.services import certification, disclosure, versions
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import normalised_change
 from bot.services.stats import response_counts
-from bot.storage import Database, repo, tally
+from bot.storage import Database, stats, tally
 
 # Decimals of the figures as printed: the auditor and the rendering agree on them.
 MEAN_DECIMALS = 1
@@ -459,12 +459,7 @@ async def _certificates(
 ) -> CertificateFigures | None:
     """Certificates obtained among the enrolled, yes/no counts shown by the rules."""
     async with db.read() as conn:
-        rows = await repo.fetch_all(
-            conn,
-            "SELECT p.id, p.cohort FROM participants p"
-            " JOIN telegram_bindings b ON b.participant_id = p.id",
-        )
-    people = [_Enrolled(r[0], r[1]) for r in rows]
+        people = [_Enrolled(pid, cohort) for pid, cohort in await stats.enrolled_people(conn)]
     found = await certificate_statuses(db, content, people, scores)
     if found is None:
         return None
@@ -503,10 +498,10 @@ async def figures(
     async with db.transaction() as conn:
         await tally.ensure(conn, content)
     async with db.read() as conn:
-        row = await repo.fetch_one(conn, "SELECT COUNT(*) FROM telegram_bindings")
+        enrolled = await stats.enrolled_count(conn)
         counts = await tally.counts(conn)
         groups = {kind: await tally.groups(conn, kind) for kind in content.instruments}
-    result = Figures(now, k, int(row[0]) if row else 0, open_answers)
+    result = Figures(now, k, enrolled, open_answers)
     result.rates = await _rates(db, content, now, k)
     by_stage: dict[tuple[str, str], list[tally.Count]] = defaultdict(list)
     for c in counts:

@@ -1,4 +1,4 @@
-"""KAT scores, knowledge gain and what the participant is told about them."""
+"""KAT scores, knowledge gain and when the participant may see them (texts: bot.views.scores)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item
-from bot.i18n import Translator, escape
+from bot.i18n import Translator
 from bot.outgoing import OutgoingMessage
 from bot.storage import Database, outbox, repo, versions
+from bot.storage import scores as score_rows
 from bot.storage.answers import Attempt, Stamp
-from bot.storage.repo import Participant, fetch_all
+from bot.storage.repo import Participant
 from bot.storage.versions import AttemptScore
+from bot.views import scores as views
 
 
 def stamp_of(item: Item | None, value: Any) -> Stamp | None:
@@ -158,26 +160,10 @@ async def kat_results_text(
         return None
     if answers_released(content, now):
         return await results_text(db, content, participant, t)
-    lines = []
-    if results_visible(content, participant, now):
-        result = await kat_result(db, content, participant.id)
-        if result is not None and result.post is not None:
-            lines.append(scores_text(t, result, kat.title.get(t.locale)))
-    else:
-        lines.append(t.gettext("Your results will be shown when the test closes."))
-    lines.append(release_text(t, content))
-    return "\n\n".join(line for line in lines if line)
-
-
-def release_text(t: Translator, content: Content) -> str:
-    """When the right answers and explanations will come."""
-    release = answers_release(content)
-    if release is None:
-        return ""
-    return t.gettext(
-        "The right answers and their explanations will be sent to you on %(when)s, once the "
-        "test has closed for every group.",
-        when=t.moment(release),
+    visible = results_visible(content, participant, now)
+    result = await kat_result(db, content, participant.id) if visible else None
+    return views.after_post_test(
+        t, result, kat.title.get(t.locale), visible=visible, release=answers_release(content)
     )
 
 
@@ -196,15 +182,7 @@ async def queue_answer_cards(
     if release is None or now < release:
         return 0
     async with db.read() as conn:
-        rows = await fetch_all(
-            conn,
-            "SELECT b.participant_id FROM telegram_bindings b WHERE b.reachable = 1"
-            " AND EXISTS (SELECT 1 FROM attempts a WHERE a.participant_id = b.participant_id"
-            " AND a.instrument = 'kat' AND a.stage = 'post' AND a.submitted_at IS NOT NULL)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = ? || b.participant_id || ':1')",
-            (f"{ANSWERS_SOURCE}:",),
-        )
-        waiting = {r[0] for r in rows}
+        waiting = await score_rows.waiting_for_answers(conn, f"{ANSWERS_SOURCE}:")
         people = [(p, b) for p, b in await repo.bound_participants(conn) if p.id in waiting]
     cards: list[tuple[Participant, int, list[str]]] = []
     for participant, binding in people:
@@ -252,13 +230,12 @@ async def results_text(
     if kat is None or result is None or result.post is None:
         return None
     loc = t.locale
-    lines = [scores_text(t, result, kat.title.get(loc))]
     async with db.read() as conn:
         rows = await versions.item_results(conn, "kat", participant.id)
     seen = await catalog(db)
     posted = {r.item: r for r in rows if r.stage == "post"}
     order = [i.id for i in kat.items] + sorted(set(posted) - {i.id for i in kat.items})
-    number = 0
+    questions = []
     for item_id in order:
         row = posted.get(item_id)
         if row is None:
@@ -266,54 +243,16 @@ async def results_text(
         item = seen_item(seen, content, "kat", item_id, row.version)
         if item is None:
             continue
-        number += 1
         right = item.option(seen.scored_key("kat", item_id, row.version) or item.answer or "")
-        lines.append("")
-        lines.append(f"{'✅' if row.correct else '❌'} {number}. {escape(item.text.get(loc))}")
-        if right is not None:
-            lines.append(t.gettext("Answer: %(answer)s", answer=escape(right.text.get(loc))))
         # The explanation of the content loaded now: fixing one is not a new version.
         current = kat.item(item_id)
         explanation = current.explanation if current is not None else item.explanation
-        if explanation is not None:
-            lines.append(f"<i>{escape(explanation.get(loc))}</i>")
-    return "\n".join(lines)
-
-
-def scores_text(t: Translator, result: KatResult, title: str | None = None) -> str:
-    """The two KAT scores and a kind sentence about them; never a negative percentage."""
-    lines = [f"<b>{escape(title)}</b>"] if title else []
-    if result.pre is not None:
-        top = result.pre_maximum if result.pre_maximum is not None else result.maximum
-        lines.append(t.gettext("Before the training: %(n)d/%(max)d", n=result.pre, max=top))
-    if result.post is not None:
-        lines.append(
-            t.gettext("After the training: %(n)d/%(max)d", n=result.post, max=result.maximum)
-        )
-    pre, post = result.pre_percent, result.post_percent
-    if pre is None or post is None or result.gain is None:
-        return "\n".join(lines)
-    change = result.normalised
-    if post > pre and change is not None:
-        lines.append(
-            t.gettext(
-                "Progress: %(gain)+d points, %(share)d %% of what was left to learn",
-                gain=result.gain,
-                share=round(100 * change),
+        questions.append(
+            views.CardQuestion(
+                correct=bool(row.correct),
+                text=item.text.get(loc),
+                answer=right.text.get(loc) if right is not None else None,
+                explanation=explanation.get(loc) if explanation is not None else None,
             )
         )
-    elif post == pre and post == 100:
-        lines.append(t.gettext("Full marks before and after the training: well done!"))
-    elif post == pre:
-        lines.append(
-            t.gettext("The same score as before the training: the explanations can help you.")
-        )
-    else:
-        # c is negative here: a percentage of loss would discourage and says little.
-        lines.append(
-            t.gettext(
-                "A lower score than before the training: that happens. Going over the "
-                "explanations is the best way to consolidate what you learnt."
-            )
-        )
-    return "\n".join(lines)
+    return views.results_card(t, result, kat.title.get(loc), questions)

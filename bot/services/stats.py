@@ -12,6 +12,7 @@ from bot.rules.questionnaire import window_for
 from bot.services.campaigns import Step, render
 from bot.storage import Database, outbox, repo, tally
 from bot.storage import answers as store
+from bot.storage import stats as count_rows
 from bot.storage.repo import Participant
 
 
@@ -42,19 +43,8 @@ async def response_counts(
     async with db.transaction() as conn:
         # The counted attempts (latest submitted per person and stage) are the report's.
         await tally.ensure(conn, content)
-        roster = await repo.fetch_all(
-            conn,
-            "SELECT p.cohort, COUNT(*), COUNT(b.participant_id) FROM participants p"
-            " LEFT JOIN telegram_bindings b ON b.participant_id = p.id GROUP BY p.cohort",
-        )
-        responded = await repo.fetch_all(
-            conn,
-            "SELECT a.instrument, a.stage, p.cohort, COUNT(*) FROM attempts a"
-            " JOIN participants p ON p.id = a.participant_id WHERE a.tallied = 1"
-            " GROUP BY 1, 2, 3",
-        )
-    sizes = {r[0]: (r[1], r[2]) for r in roster}
-    answered = {(r[0], r[1], r[2]): r[3] for r in responded}
+        sizes = await count_rows.roster_sizes(conn)
+        answered = await count_rows.counted_responses(conn)
     result: dict[tuple[str, str], dict[str, tuple[int, int, int] | None]] = {}
     for instrument in content.instruments.values():
         for stage in instrument.stages:
@@ -77,12 +67,7 @@ async def stage_stats(db: Database, content: Content, now: datetime) -> list[Sta
     """For every stage and cohort: on the roster, enrolled, started, sent, or not open yet."""
     found = await response_counts(db, content, now)
     async with db.read() as conn:
-        rows = await repo.fetch_all(
-            conn,
-            "SELECT a.instrument, a.stage, p.cohort, COUNT(DISTINCT a.participant_id)"
-            " FROM attempts a JOIN participants p ON p.id = a.participant_id GROUP BY 1, 2, 3",
-        )
-    started = {(r[0], r[1], r[2]): r[3] for r in rows}
+        started = await count_rows.started_counts(conn)
     result = []
     for (kind, stage), per_cohort in found.items():
         for cohort, counts in per_cohort.items():

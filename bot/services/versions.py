@@ -22,7 +22,6 @@ from bot.rules.questionnaire import resume_position, saved_choices
 from bot.storage import Database
 from bot.storage import answers as store
 from bot.storage import versions as vstore
-from bot.storage.repo import fetch_all
 from bot.storage.versions import ItemVersion
 
 log = logging.getLogger(__name__)
@@ -109,11 +108,9 @@ async def register(db: Database, content: Content, now: datetime) -> Registratio
                     now=now,
                 )
             await vstore.set_loaded(conn, kind, loaded)
-        unversioned = await fetch_all(
-            conn, "SELECT EXISTS (SELECT 1 FROM answers WHERE item_version IS NULL)"
-        )
+        unversioned = await vstore.has_unversioned_answers(conn)
         for kind, instrument in content.instruments.items():
-            if unversioned[0][0]:
+            if unversioned:
                 # Answers given before versions were recorded: exact when their attempt was
                 # started under this very content.
                 stamps = [(i.id, i.fingerprint, i.answer) for i in instrument.items]
@@ -321,11 +318,7 @@ async def pending_changes(db: Database, content: Content) -> list[Change]:
     async with db.read() as conn:
         recorded = await vstore.versions(conn)
         counts = await vstore.answer_counts(conn)
-        rows = await fetch_all(
-            conn,
-            "SELECT instrument, count(*) FROM attempts WHERE submitted_at IS NULL GROUP BY 1",
-        )
-        open_by_kind = {r[0]: int(r[1]) for r in rows}
+        open_by_kind = await vstore.open_attempts(conn)
         for kind, instrument in content.instruments.items():
             loaded = {v.item: v for v in recorded if v.instrument == kind and v.loaded}
             if not loaded:
@@ -379,12 +372,4 @@ async def pending_changes(db: Database, content: Content) -> list[Change]:
 async def corrected_answers(db: Database) -> dict[tuple[str, str], int]:
     """(instrument, item) -> answers scored with a corrected key now (for the report)."""
     async with db.read() as conn:
-        rows = await fetch_all(
-            conn,
-            "SELECT v.instrument, v.item, count(*) FROM answers x"
-            " JOIN attempts a ON a.id = x.attempt_id JOIN item_versions v"
-            " ON v.instrument = a.instrument AND v.item = x.item"
-            " AND v.fingerprint = x.item_version"
-            " WHERE v.scored_key IS NOT v.answer_key GROUP BY 1, 2",
-        )
-    return {(r[0], r[1]): int(r[2]) for r in rows}
+        return await vstore.corrected_answer_counts(conn)

@@ -1,12 +1,16 @@
 """Which columns hold personal data, declared next to the migrations; erasure follows it.
 
-Every column of every table is listed here with what erasing a participant does to it.
-``tests/test_privacy.py`` compares this declaration with the migrated schema, so a new
-column fails the suite until someone decides whether it identifies a person.
+Every column of every table is listed here with what erasing a participant does to it,
+which tables hold their answers (gone with ``relais forget --answers``) and which rows
+name people nobody was matched to (gone at the end of retention). The SQL of every
+erasure is derived from this declaration, once, at import; ``bot/storage/privacy.py``
+runs it. ``tests/test_privacy.py`` compares the declaration with the migrated schema, so
+a new column or table fails the suite until someone decides whether it identifies a person.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,10 +46,17 @@ Treatment = Keep | Staff | DeleteRow | Replace
 
 @dataclass(frozen=True)
 class Table:
-    """How a participant's rows are found (SQL on ``:pid``), and each column's treatment."""
+    """How a participant's rows are found (SQL on ``:pid``), and each column's treatment.
+
+    ``answers``: the participant's rows are what they answered or did, deleted when the
+    erasure includes the answers. ``guests``: which rows name someone who is no
+    participant (SQL), deleted when the retention period is over.
+    """
 
     rows: str | None
     columns: dict[str, Treatment]
+    answers: bool = False
+    guests: str | None = None
 
 
 # In erasure order: user_settings is found through the binding, so before the binding.
@@ -126,6 +137,7 @@ TABLES: Final[dict[str, Table]] = {
             "rating": KEEP,
             "correct_items": KEEP,
         },
+        answers=True,
     ),
     "answers": Table(
         "attempt_id IN (SELECT id FROM attempts WHERE participant_id = :pid)",
@@ -137,10 +149,12 @@ TABLES: Final[dict[str, Table]] = {
             "item_version": KEEP,
             "correct": KEEP,
         },
+        answers=True,
     ),
     "attendance": Table(
         "participant_id = :pid",
         {"participant_id": KEEP, "session": KEEP, "attended": KEEP, "recorded_at": KEEP},
+        answers=True,
     ),
     "action_plans": Table(
         "participant_id = :pid",
@@ -156,6 +170,7 @@ TABLES: Final[dict[str, Table]] = {
             "size": KEEP,
             "submitted_at": KEEP,
         },
+        answers=True,
     ),
     "outbox": Table(
         "participant_id = :pid",
@@ -179,6 +194,7 @@ TABLES: Final[dict[str, Table]] = {
             "unless_instrument": KEEP,
             "unless_stage": KEEP,
         },
+        answers=True,
     ),
     "staff_roles": Table(
         None,
@@ -243,6 +259,8 @@ TABLES: Final[dict[str, Table]] = {
             "left_at": KEEP,
             "imported_at": KEEP,
         },
+        answers=True,
+        guests="participant_id IS NULL",
     ),
     "ecampus_completions": Table(
         "participant_id = :pid",
@@ -259,6 +277,8 @@ TABLES: Final[dict[str, Table]] = {
             "completed_at": KEEP,
             "imported_at": KEEP,
         },
+        answers=True,
+        guests="participant_id IS NULL",
     ),
     # A resolution names the person as a Zoom or Moodle report wrote them.
     "attendance_aliases": Table(
@@ -269,6 +289,8 @@ TABLES: Final[dict[str, Table]] = {
             "created_by": DELETE_ROW,
             "created_at": DELETE_ROW,
         },
+        # Every alias names someone as a report wrote them, matched or not.
+        guests="TRUE",
     ),
     "checkin_codes": Table(
         None,
@@ -283,6 +305,7 @@ TABLES: Final[dict[str, Table]] = {
     "checkins": Table(
         "participant_id = :pid",
         {"participant_id": KEEP, "session": KEEP, "slot": KEEP, "checked_at": KEEP},
+        answers=True,
     ),
     "certificates": Table(
         "participant_id = :pid",
@@ -343,38 +366,69 @@ TABLES: Final[dict[str, Table]] = {
 }
 
 
-def erasure_statements() -> list[str]:
-    """The SQL that erases one participant (``:pid``, ``:code``), derived from ``TABLES``."""
+# Table and column names come from the declaration above, never from input; checked anyway,
+# since they are spliced into SQL, which cannot bind identifiers.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _name(identifier: str) -> str:
+    if not _IDENTIFIER.fullmatch(identifier):
+        raise ValueError(f"not an SQL identifier: {identifier!r}")
+    return identifier
+
+
+def _identity_statements() -> tuple[str, ...]:
     statements = []
     for name, table in TABLES.items():
         if table.rows is None:
             continue
         treatments = table.columns.values()
         if any(isinstance(t, DeleteRow) for t in treatments):
-            statements.append(f"DELETE FROM {name} WHERE {table.rows}")
+            statements.append(f"DELETE FROM {_name(name)} WHERE {table.rows}")
             continue
         sets = []
         for column, treatment in table.columns.items():
             if isinstance(treatment, Replace):
                 if treatment.value is None:
-                    sets.append(f"{column} = NULL")
+                    sets.append(f"{_name(column)} = NULL")
                 elif "{code}" in treatment.value:
-                    prefix = treatment.value.replace("{code}", "")
-                    sets.append(f"{column} = '{prefix}' || :code")
+                    prefix = treatment.value.replace("{code}", "").replace("'", "''")
+                    sets.append(f"{_name(column)} = '{prefix}' || :code")
                 else:
-                    sets.append(f"{column} = :{name}_{column}")
+                    sets.append(f"{_name(column)} = :{name}_{column}")
         if sets:
-            statements.append(f"UPDATE {name} SET {', '.join(sets)} WHERE {table.rows}")
-    return statements
+            statements.append(f"UPDATE {_name(name)} SET {', '.join(sets)} WHERE {table.rows}")
+    return tuple(statements)
 
 
-def erasure_values() -> dict[str, str]:
-    """The named values the statements bind, besides ``:pid`` and ``:code``."""
-    return {
-        f"{name}_{column}": treatment.value
+def _answer_statements() -> tuple[str, ...]:
+    # Backwards: a table whose rows are found through another's (answers through attempts)
+    # is declared after it, and must go first.
+    return tuple(
+        f"DELETE FROM {_name(name)} WHERE {table.rows}"
+        for name, table in reversed(TABLES.items())
+        if table.answers and table.rows is not None
+    )
+
+
+def _guest_statements() -> tuple[str, ...]:
+    return tuple(
+        f"DELETE FROM {_name(name)} WHERE {table.guests}"
         for name, table in TABLES.items()
-        for column, treatment in table.columns.items()
-        if isinstance(treatment, Replace)
-        and treatment.value is not None
-        and "{code}" not in treatment.value
-    }
+        if table.guests is not None
+    )
+
+
+# The SQL that erases one participant's identity (binds ``:pid``, ``:code`` and
+# ``ERASURE_VALUES``), then their answers (``:pid``), and the rows naming guests.
+IDENTITY_STATEMENTS: Final = _identity_statements()
+ANSWER_STATEMENTS: Final = _answer_statements()
+GUEST_STATEMENTS: Final = _guest_statements()
+ERASURE_VALUES: Final[dict[str, str]] = {
+    f"{name}_{column}": treatment.value
+    for name, table in TABLES.items()
+    for column, treatment in table.columns.items()
+    if isinstance(treatment, Replace)
+    and treatment.value is not None
+    and "{code}" not in treatment.value
+}

@@ -288,3 +288,31 @@ async def answered_versions(conn: aiosqlite.Connection, attempt_id: int) -> dict
         conn, "SELECT item, item_version FROM answers WHERE attempt_id = ?", (attempt_id,)
     )
     return {r[0]: r[1] for r in rows}
+
+
+async def has_unversioned_answers(conn: aiosqlite.Connection) -> bool:
+    """Whether some answers were given before item versions were recorded."""
+    rows = await fetch_all(conn, "SELECT EXISTS (SELECT 1 FROM answers WHERE item_version IS NULL)")
+    return bool(rows[0][0])
+
+
+async def open_attempts(conn: aiosqlite.Connection) -> dict[str, int]:
+    """Instrument -> attempts started and not sent."""
+    rows = await fetch_all(
+        conn, "SELECT instrument, count(*) FROM attempts WHERE submitted_at IS NULL GROUP BY 1"
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def corrected_answer_counts(conn: aiosqlite.Connection) -> dict[tuple[str, str], int]:
+    """(instrument, item) -> answers scored now with a key other than the one they were
+    given under."""
+    rows = await fetch_all(
+        conn,
+        "SELECT v.instrument, v.item, count(*) FROM answers x"
+        " JOIN attempts a ON a.id = x.attempt_id JOIN item_versions v"
+        " ON v.instrument = a.instrument AND v.item = x.item"
+        " AND v.fingerprint = x.item_version"
+        " WHERE v.scored_key IS NOT v.answer_key GROUP BY 1, 2",
+    )
+    return {(r[0], r[1]): int(r[2]) for r in rows}

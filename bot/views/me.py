@@ -64,11 +64,6 @@ def todo_buttons(t: Translator, todo: list[Pending]) -> list[list[Button]]:
     return [[open_button(t, p.instrument, p.stage, p.started)] for p in todo]
 
 
-def results_wait_text(t: Translator) -> str:
-    """The KAT post-test is in but its results are not shown yet."""
-    return t.gettext("Your results will be shown when the test closes.")
-
-
 def answers_button(t: Translator) -> Button:
     """The button that sends the KAT's right answers, once released."""
     return Button(t.gettext("See the right answers"), ANSWERS_DATA)

@@ -1,18 +1,26 @@
-"""Attendance as people read it: the participant's lines in /me, the coordinator's roll."""
+"""Attendance as people read it: the participant's lines in /me, the coordinator's roll,
+the check-in screens at the venue and what a scan recorded."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import datetime
 
 from babel.dates import format_date
 from babel.numbers import format_percent
 
+from bot import callbacks
 from bot.content import Programme, Session
 from bot.i18n import Translator, escape
-from bot.services.attendance import ReviewItem, review_items
-from bot.services.presence import Evidence, Presence, evidence_by_participant, imported, presence_at
-from bot.storage import Database, repo
+from bot.services import checkin as service
+from bot.services.attendance import ReviewItem
+from bot.services.checkin import Scan, ScanResult
+from bot.services.presence import Presence
 from bot.storage.repo import Participant
+
+# A row of buttons as (label, callback data); the handler turns it into Telegram's keyboard.
+ButtonRow = list[tuple[str, str]]
 
 
 def percent(t: Translator, share: float) -> str:
@@ -94,22 +102,13 @@ def detail(t: Translator, item: Presence) -> str:
     return " · ".join(parts) if parts else t.gettext("nothing recorded")
 
 
-async def roll(
-    db: Database, session: Session
-) -> tuple[list[tuple[Participant, Presence]], list[ReviewItem]]:
-    """Every participant of the session's cohorts with their presence, and its review list."""
-    async with db.read() as conn:
-        people = [p for p in await repo.list_participants(conn) if session.is_for(p.cohort)]
-        evidence = await evidence_by_participant(conn)
-        sources = await imported(conn)
-        review = await review_items(conn, where=session.id)
-    rows = [(p, presence_at(session, evidence.get(p.id, Evidence()), sources)) for p in people]
-    return rows, review
-
-
-async def roll_text(db: Database, programme: Programme, session: Session, t: Translator) -> str:
+def roll_text(
+    t: Translator,
+    session: Session,
+    rows: Sequence[tuple[Participant, Presence]],
+    review: Sequence[ReviewItem],
+) -> str:
     """/attendance SESSION: who is recorded present and who is missing (names: coordinators)."""
-    rows, review = await roll(db, session)
     present = [(p, item) for p, item in rows if item.attended]
     missing = [(p, item) for p, item in rows if not item.attended]
     lines = [
@@ -141,3 +140,102 @@ async def roll_text(db: Database, programme: Programme, session: Session, t: Tra
             ),
         ]
     return "\n".join(lines)
+
+
+# --- check-in at the venue ---
+
+
+def usage_text(t: Translator, programme: Programme, command: str) -> str:
+    """How to call /checkin or /attendance, with the session ids."""
+    ids = ", ".join(s.id for s in programme.all_sessions())
+    return t.gettext("Usage: /%(command)s SESSION (%(ids)s)", command=command, ids=ids)
+
+
+def checkin_hours_text(t: Translator, session: Session, opens: datetime, closes: datetime) -> str:
+    """The check-in of a session is not open now: when it is."""
+    return t.gettext(
+        "Check-in for %(session)s is open from %(opens)s to %(closes)s.",
+        session=escape(session.title.get(t.locale)),
+        opens=t.moment(opens),
+        closes=t.moment(closes),
+    )
+
+
+def code_caption(t: Translator, session: Session, expires_at: datetime, link: str) -> str:
+    """The caption under the check-in QR code shown in the room."""
+    return t.gettext(
+        "<b>Check-in: %(session)s</b>\nScan this code with your phone's camera or Telegram. "
+        "It changes every %(minutes)d minutes; this one works until %(until)s.\n%(link)s",
+        session=escape(session.title.get(t.locale)),
+        minutes=int(service.ROTATE.total_seconds() // 60),
+        until=t.time(expires_at),
+        link=escape(link),
+    )
+
+
+def code_buttons(t: Translator, session: Session) -> list[ButtonRow]:
+    """The coordinator's buttons under the QR code: a new code now, or stop."""
+    return [
+        [
+            (t.gettext("New code"), callbacks.checkin("new", session.id)),
+            (t.gettext("Stop"), callbacks.checkin("stop", session.id)),
+        ]
+    ]
+
+
+def checkin_closed_text(t: Translator, session: Session) -> str:
+    """The coordinator stopped the check-in (or it ended)."""
+    return t.gettext(
+        "Check-in closed for %(session)s. /attendance %(id)s shows who is recorded.",
+        session=escape(session.title.get(t.locale)),
+        id=session.id,
+    )
+
+
+def staff_scan_text(t: Translator) -> str:
+    """A staff member scanned a check-in code."""
+    return t.gettext("Check-in is for participants.")
+
+
+def scan_text(t: Translator, result: ScanResult) -> str:
+    """What a participant is told after scanning."""
+    session = result.session
+    title = escape(session.title.get(t.locale)) if session else ""
+    if result.status is Scan.STALE:
+        return t.gettext(
+            "This QR code has expired: it changes every few minutes. Scan the one shown in the "
+            "room now. Nothing was recorded."
+        )
+    if result.status is Scan.UNKNOWN or session is None:
+        return t.gettext(
+            "This check-in code is not valid. Scan the one shown in the room. Nothing was recorded."
+        )
+    if result.status is Scan.WRONG_COHORT:
+        return t.gettext(
+            "%(session)s is not a session of your cohort: nothing was recorded.", session=title
+        )
+    if result.status is Scan.NOT_OPEN:
+        text = t.gettext("Check-in for %(session)s is not open now.", session=title)
+        if result.next_window is not None:
+            text += " " + t.gettext("Next check-in: %(when)s.", when=t.moment(result.next_window))
+        return text
+    label = service.window_label(session, result.window or "", t.locale)
+    at = t.time(result.at) if result.at else ""
+    if result.status is Scan.ALREADY:
+        text = t.gettext("You were already recorded present at %(time)s.", time=at)
+    elif label:
+        text = t.gettext(
+            "✅ Recorded present: %(session)s (%(window)s), at %(time)s.",
+            session=title,
+            window=escape(label),
+            time=at,
+        )
+    else:
+        text = t.gettext("✅ Recorded present: %(session)s, at %(time)s.", session=title, time=at)
+    if result.required > 1:
+        text += "\n" + t.gettext(
+            "Check-ins for this session: %(done)d of %(required)d.",
+            done=result.done,
+            required=result.required,
+        )
+    return text

@@ -26,10 +26,18 @@ async def receive_document(update: Update, context: Context) -> None:
     document = message.document
     name = document.file_name or ""
     is_table = name.lower().endswith(_TABLES)
-    if not who.identity.roles & COORDINATION or (not is_table and who.identity.is_participant):
+    coordinator = bool(who.identity.roles & COORDINATION)
+    if who.identity.is_participant and not (coordinator and is_table):
         await plan.receive_document(update, context)
         return
+    if not who.identity.is_staff:
+        await plan.receive_document(update, context)  # a stranger: how to get access
+        return
     t = who.t
+    if not who.identity.roles & COORDINATION:
+        # An evaluator (not a participant) sending a table: imports are the coordinators'.
+        await reply(update, who, t.gettext("This command is for coordinators."))
+        return
     if not is_table:
         await reply(update, who, view.file_refused(t, t.gettext("send a CSV or XLSX file.")))
         return

@@ -14,9 +14,9 @@ from bot.handlers.common import (
     Context,
     answer_query,
     caller,
+    refuse,
     reply,
     runtime,
-    staff_caller,
     translator,
 )
 from bot.handlers.menus import set_staff_menu
@@ -28,14 +28,13 @@ from bot.services.staff import list_staff, revoke_staff
 from bot.storage.repo import Role
 from bot.views import staff_setup as view
 
-ADMINS = frozenset({Role.ADMIN})
-
 
 async def show_staff(update: Update, context: Context) -> None:
     """Stores nothing; lists the staff with a Revoke button each, and the invite buttons."""
     rt = runtime(context)
-    who = await staff_caller(update, context, ADMINS)
-    if who is None:
+    who = await caller(update, context)
+    if Role.ADMIN not in who.identity.roles:
+        await refuse(update, who, who.t.gettext("This command is for administrators."))
         return
     members = await list_staff(rt.db, rt.settings.admin_ids)
     await send_screen(update, who, view.staff_screen(who.t, members))

@@ -294,7 +294,7 @@ def review_screen(
     )
     if not candidates:
         text += "\n" + t.gettext(
-            "No close name in the roster: /review sends the list as a file to fill in."
+            "No close name in the roster: if this is a guest, ignore it; else decide later."
         )
     return Screen(text, tuple(rows))
 

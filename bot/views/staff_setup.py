@@ -82,7 +82,7 @@ def roster_summary(
     ]
     for cohort_id, (created, updated, unchanged) in plan.by_cohort.items():
         name = escape(cohort_name(programme, t, cohort_id))
-        lines.append(f"• {name} : {_counts(t, created, updated, unchanged)}")
+        lines.append(f"• {name} · {_counts(t, created, updated, unchanged)}")
     lines.append("")
     lines.append(t.gettext("Nothing is written until you confirm."))
     buttons = (
@@ -327,9 +327,9 @@ def review_decided(t: Translator, name: str, participant: Participant | None) ->
 def role_name(t: Translator, role: Role) -> str:
     """A role in the reader's language."""
     return {
-        Role.COORDINATOR: t.gettext("coordinator"),
-        Role.EVALUATOR: t.gettext("evaluator"),
-        Role.ADMIN: t.gettext("administrator"),
+        Role.COORDINATOR: t.gettext("Coordinator"),
+        Role.EVALUATOR: t.gettext("Evaluator"),
+        Role.ADMIN: t.gettext("Administrator"),
     }[role]
 
 
@@ -360,8 +360,8 @@ def staff_screen(t: Translator, members: Sequence[StaffMember]) -> Screen:
 def staff_invite_text(t: Translator, role: Role, link: str, until: str) -> str:
     """The caption of a new staff link."""
     return t.gettext(
-        "Single-use link for a new %(role)s, valid until %(until)s. Send it to that person "
-        "only: whoever opens it first gets the role.\n%(link)s",
+        "Single-use link for a new staff member (%(role)s), valid until %(until)s. Send it to "
+        "that person only: whoever opens it first gets the role.\n%(link)s",
         role=role_name(t, role),
         until=until,
         link=escape(link),
@@ -370,7 +370,9 @@ def staff_invite_text(t: Translator, role: Role, link: str, until: str) -> str:
 
 def staff_revoked(t: Translator, user: str, role: Role) -> str:
     """After Revoke."""
-    return t.gettext("%(user)s is no longer %(role)s.", user=escape(user), role=role_name(t, role))
+    return t.gettext(
+        "%(user)s no longer has the role %(role)s.", user=escape(user), role=role_name(t, role)
+    )
 
 
 def button_stale(t: Translator) -> str:

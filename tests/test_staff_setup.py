@@ -13,15 +13,16 @@ from pathlib import Path
 from openpyxl import Workbook
 from pypdf import PdfReader
 
-from bot.app import RelaisApp, runtime_of
+from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
+from bot.content import Content
 from bot.sandbox.chat import SimulatedUser, Turn, direct_delivery
-from bot.sandbox.offline import OfflineBotAPI
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.services.attendance import zoom_shares
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.repo import Role
-from tests.conftest import ADMIN_ID, add_participant, invite_for
+from tests.conftest import ADMIN_ID, add_participant, invite_for, simulated_limiter
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -393,3 +394,34 @@ async def test_help_and_menus_follow_the_roles(
     for user in (salma,):
         for command in menu_of(api, user):
             assert f"/{command}" in helped
+
+
+async def test_staff_menus_are_set_again_at_start_up(
+    settings: Settings, content: Content, clock: FixedClock
+) -> None:
+    # Roles granted while the bot was stopped (relais staff invite, a restore): at start-up
+    # each staff chat gets the menu of its roles, in its language.
+    async with Database.opened(settings.database) as db:
+        async with db.transaction() as conn:
+            await repo.grant_role(
+                conn,
+                4242,
+                Role.EVALUATOR,
+                chat_id=4242,
+                display_name="Eva",
+                granted_by="cli",
+                now=clock.now(),
+            )
+    api = OfflineBotAPI()
+    application = build_application(
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
+    )
+    async with running(application):
+        menu = {c["command"]: c["description"] for c in api.commands[("4242:chat", "")]}
+    assert set(menu) == {"export", "report", "language", "help"}
+    assert menu["export"] == "Exporter les réponses"

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 _ROSTER = re.compile(r"^ro:(ok|no):([A-Za-z0-9_-]{16})$")
 _INVITES = re.compile(r"^iv:(pending|cohort):([a-z0-9-]{0,40})$")
-_ZOOM = re.compile(r"^zs:([A-Za-z0-9_-]{16}):([a-z0-9-]{1,40})$")
+# 3 + 16 + 1 + 44 = 64 bytes: a longer session id is given in the document's caption.
+SESSION_ID_MAX = 44
+_ZOOM = re.compile(r"^zs:([A-Za-z0-9_-]{16}):([a-z0-9-]{1,44})$")
 _REVIEW = re.compile(r"^rv:([0-9a-f]{12}):(\d{1,12}|-|skip)$")
 _STAFF_INVITE = re.compile(r"^si:(coordinator|evaluator)$")
-_STAFF_REVOKE = re.compile(r"^sr:(\d{1,15}):(coordinator|evaluator|admin)$")
+_STAFF_REVOKE = re.compile(r"^sr:(\d{1,16}):(coordinator|evaluator|admin)$")
 
 ROSTER_PATTERN = _ROSTER.pattern
 INVITES_PATTERN = _INVITES.pattern

@@ -401,17 +401,16 @@ async def test_staff_menus_are_set_again_at_start_up(
 ) -> None:
     # Roles granted while the bot was stopped (relais staff invite, a restore): at start-up
     # each staff chat gets the menu of its roles, in its language.
-    async with Database.opened(settings.database) as db:
-        async with db.transaction() as conn:
-            await repo.grant_role(
-                conn,
-                4242,
-                Role.EVALUATOR,
-                chat_id=4242,
-                display_name="Eva",
-                granted_by="cli",
-                now=clock.now(),
-            )
+    async with Database.opened(settings.database) as db, db.transaction() as conn:
+        await repo.grant_role(
+            conn,
+            4242,
+            Role.EVALUATOR,
+            chat_id=4242,
+            display_name="Eva",
+            granted_by="cli",
+            now=clock.now(),
+        )
     api = OfflineBotAPI()
     application = build_application(
         settings,

@@ -222,6 +222,7 @@ def zoom_which_session(t: Translator, programme: Programme, nonce: str) -> Scree
     rows = tuple(
         (Button(f"{t.short_datetime(s.start_utc)} · {s.id}", callbacks.zoom_session(nonce, s.id)),)
         for s in zoom_sessions(programme)
+        if len(s.id) <= callbacks.SESSION_ID_MAX
     )
     return Screen(t.gettext("A Zoom participant report. For which session?"), rows)
 

@@ -424,3 +424,21 @@ async def test_staff_menus_are_set_again_at_start_up(
         menu = {c["command"]: c["description"] for c in api.commands[("4242:chat", "")]}
     assert set(menu) == {"export", "report", "language", "help"}
     assert menu["export"] == "Exporter les réponses"
+
+
+async def test_an_undecided_roster_does_not_linger(
+    app: RelaisApp,
+    api: OfflineBotAPI,
+    db: Database,
+    clock: FixedClock,
+    new_user: NewUser,
+    settings: Settings,
+) -> None:
+    _admin, salma = await coordinator_of(app, api, new_user)
+    _again, karim = await coordinator_of(app, api, new_user, "Karim")
+    await salma.send_document(ROSTER.encode(), "liste.csv")
+    clock.advance(timedelta(hours=2))
+    # Salma never answers; the next upload by anyone removes her file with identities.
+    await karim.send_document(ROSTER.encode(), "liste.csv")
+    [left] = pending_files(settings)
+    assert left.name.startswith(f"{karim.user_id}-")

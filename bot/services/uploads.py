@@ -126,6 +126,7 @@ class Uploads:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
         self.discard_all(user_id)
+        self.purge_expired(now)
         nonce = secrets.token_urlsafe(12)
         path = self._path(user_id, nonce, kind)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -156,6 +157,17 @@ class Uploads:
         if _NONCE.fullmatch(nonce):
             for kind in Kind:
                 self._path(user_id, nonce, kind).unlink(missing_ok=True)
+
+    def purge_expired(self, now: datetime) -> int:
+        """Delete everyone's uploads left undecided past ``MAX_AGE``; return how many."""
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for path in self.folder.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if now.timestamp() - path.stat().st_mtime > MAX_AGE.total_seconds():
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def discard_all(self, user_id: int) -> None:
         """Delete every pending upload of ``user_id``."""

@@ -21,7 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
 from bot.handlers.common import CONTEXT_TYPES
-from bot.handlers.menus import set_default_menus
+from bot.handlers.menus import refresh_staff_menus, set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.ratelimit import RelaisRateLimiter
 from bot.runtime import RUNTIME_KEY, Runtime
@@ -132,6 +132,9 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await register_versions(rt.db, rt.content, rt.clock.now())
     translators = {loc: Translator(loc, rt.content.programme.tz) for loc in LOCALES}
     await set_default_menus(app.bot, translators, rt.settings.default_locale)
+    await refresh_staff_menus(
+        app.bot, rt.db, rt.settings.admin_ids, translators, rt.settings.default_locale
+    )
     log.info(
         "ready: bot @%s, content %s, database %s",
         app.bot.username,

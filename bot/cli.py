@@ -865,17 +865,12 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
             for admin in settings.admin_ids:
                 print(f"{admin}\tadmin\t(RELAIS_ADMIN_IDS)\t-")
             return EXIT_OK
-        async with db.transaction() as conn:
-            removed = await repo.revoke_role(conn, args.user_id, Role(args.role))
-            if removed:
-                await repo.audit(
-                    conn,
-                    actor=CLI_ACTOR,
-                    action="staff.revoke",
-                    target=str(args.user_id),
-                    details={"role": args.role},
-                    now=SystemClock().now(),
-                )
+        from bot.services.staff import revoke_staff
+
+        # The same use case as /staff's Revoke button in the chat.
+        removed = await revoke_staff(
+            db, args.user_id, Role(args.role), clock=SystemClock(), actor=CLI_ACTOR
+        )
         print("role revoked" if removed else "that user did not have this role")
         return EXIT_OK if removed else EXIT_INVALID
 

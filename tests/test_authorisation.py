@@ -54,6 +54,18 @@ MATRIX: list[tuple[str, frozenset[str]]] = [
     ("press:" + callbacks.cert_approve_all("0123456789"), COORDINATION),
     # Nobody fetches a certificate that is not theirs (here: none exists).
     ("press:" + callbacks.cert_get(1), frozenset()),
+    # Setting up from the chat (issue 18). Forged confirmation buttons act for nobody.
+    ("/roster", COORDINATION),
+    ("/invites", COORDINATION),
+    ("press:iv:pending:", COORDINATION),
+    ("/newlink A-001", COORDINATION),
+    ("/review", COORDINATION),
+    ("press:ro:ok:AAAAAAAAAAAAAAAA", frozenset()),
+    ("press:zs:AAAAAAAAAAAAAAAA:intro-live", frozenset()),
+    ("press:rv:000000000000:-", frozenset()),
+    ("/staff", frozenset({"admin"})),
+    ("press:si:evaluator", frozenset({"admin"})),
+    ("press:sr:1:coordinator", frozenset()),
     # Anyone may check a certificate's code.
     ("/start v_0000000000000000", EVERYONE),
 ]
@@ -62,6 +74,7 @@ REFUSALS = (
     "réservée à la coordination",
     "réservée à l'évaluation et à la coordination",
     "Ce bouton n'est plus valide",
+    "réservée aux administrateurs",
     "Vous n'êtes pas inscrit·e comme participant·e",
     "Seuls les participants envoient un plan d'action",
 )

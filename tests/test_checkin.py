@@ -199,7 +199,7 @@ async def test_checkin_commands_are_in_the_help_and_need_a_session(
     coordinator = new_user("Salma")
     await coordinator.send(f"/start {(await staff_invite(db, clock, Role.COORDINATOR)).token}")
     shown = await coordinator.send("/help")
-    assert "/checkin SÉANCE — le QR code de pointage sur le lieu de la formation" in shown.text
+    assert "/checkin SÉANCE — QR code de pointage d'une session" in shown.text
     for command in ("/checkin", "/attendance nowhere"):
         turn: Turn = await coordinator.send(command)
         assert turn.text.startswith("Utilisation : /")

@@ -11,11 +11,8 @@ from bot.callbacks import parse_language, parse_open
 from bot.content.models import Session
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.runtime import runtime_of
-from bot.services.access import Identity
-from bot.storage.repo import Role
 from bot.views.common import open_button, session_lines, venue_line
 from bot.views.language import language_screen
-from bot.views.menus import commands_for
 from tests.test_rules import ONLINE, SURVEY
 
 TZ = ZoneInfo("Africa/Casablanca")
@@ -65,16 +62,6 @@ def test_the_language_screen_offers_every_language_named_in_itself() -> None:
     (row,) = screen.buttons
     assert [b.text for b in row] == ["Français", "English", "العربية"]
     assert [parse_language(b.data) for b in row] == list(LOCALES)
-
-
-def test_a_staff_member_who_is_also_a_participant_keeps_me_at_the_top_of_the_menu() -> None:
-    t = Translator("en", TZ)
-    staff = Identity(1, None, None, frozenset({Role.COORDINATOR}), None)
-    names = [name for name, _ in commands_for(staff, t)]
-    assert names[0] == "help"
-    assert "broadcast" in names
-    assert "me" not in names
-    assert commands_for(None, t)[0][0] == "me"
 
 
 def test_an_application_without_a_runtime_is_a_clear_error() -> None:

@@ -20,20 +20,25 @@ from telegram.ext import (
 
 from bot import callbacks
 from bot.handlers import (
+    attendance_import,
     broadcast,
     certificates,
     checkin,
     coordination,
+    documents,
     errors,
     evaluation,
     fallback,
     help,
+    invitations,
     language,
     me,
     membership,
     mydata,
     plan,
     questionnaire,
+    roster,
+    staff,
     start,
 )
 
@@ -64,11 +69,29 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("export", evaluation.send_export, filters=PRIVATE))
     app.add_handler(CommandHandler("report", evaluation.send_report, filters=PRIVATE))
     app.add_handler(CommandHandler("certificates", certificates.list_certificates, filters=PRIVATE))
+    # Setting the programme up from the chat (coordinators; /staff for admins).
+    app.add_handler(CommandHandler("roster", roster.show_roster_help, filters=PRIVATE))
+    app.add_handler(CommandHandler("invites", invitations.ask_invites, filters=PRIVATE))
+    app.add_handler(CommandHandler("newlink", invitations.new_link, filters=PRIVATE))
+    app.add_handler(CommandHandler("review", attendance_import.show_review, filters=PRIVATE))
+    app.add_handler(CommandHandler("staff", staff.show_staff, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(coordination.nudge, pattern=callbacks.NUDGE_PATTERN))
     app.add_handler(
         CallbackQueryHandler(broadcast.stop_broadcast, pattern=callbacks.BROADCAST_STOP_PATTERN)
     )
     app.add_handler(CallbackQueryHandler(checkin.rotate_button, pattern=callbacks.CHECKIN_PATTERN))
+    app.add_handler(CallbackQueryHandler(roster.decide, pattern=callbacks.ROSTER_PATTERN))
+    app.add_handler(
+        CallbackQueryHandler(invitations.choose_invites, pattern=callbacks.INVITES_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(attendance_import.choose_session, pattern=callbacks.ZOOM_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(attendance_import.decide, pattern=callbacks.REVIEW_PATTERN)
+    )
+    app.add_handler(CallbackQueryHandler(staff.invite, pattern=callbacks.STAFF_INVITE_PATTERN))
+    app.add_handler(CallbackQueryHandler(staff.revoke, pattern=callbacks.STAFF_REVOKE_PATTERN))
     app.add_handler(
         CallbackQueryHandler(certificates.approve_one, pattern=callbacks.CERT_OK_PATTERN)
     )
@@ -91,7 +114,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
-    app.add_handler(MessageHandler(PRIVATE & filters.Document.ALL, plan.receive_document))
+    # A coordinator's table goes to its import; any other document is a participant's plan.
+    app.add_handler(MessageHandler(PRIVATE & filters.Document.ALL, documents.receive_document))
     # Plain text may answer a free-text question; if none waits it goes to the catch-all.
     app.add_handler(
         MessageHandler(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import unquote
 
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
@@ -63,6 +64,13 @@ class OfflineRequest(BaseRequest):
         connect_timeout: ODVInput[float] = DEFAULT_NONE,
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            # A download (File.download_*): served from the emulator's files, as over HTTP.
+            token, _slash, path = unquote(url.split("/file/bot", 1)[1]).partition("/")
+            stored = self.api.file_by_path(path) if token == self.api.token else None
+            if stored is None:
+                return 404, b'{"ok": false, "error_code": 404, "description": "Not Found"}'
+            return 200, stored.content
         api_method = url.rsplit("/", 1)[-1]
         fault = self.api.take_fault(api_method)
         if fault is not None:

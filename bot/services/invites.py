@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import secrets
 from collections.abc import Sequence
@@ -202,21 +203,73 @@ def write_invites_csv(path: Path, invites: Sequence[IssuedInvite], bot_username:
     """A CSV French Excel opens as is (BOM, ``;``): one link per participant."""
     path.parent.mkdir(parents=True, exist_ok=True)
     private_file(path)  # names, e-mails and live enrolment links: owner only
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["external_id", "full_name", "email", "cohort", "link", "expires_at"])
-        for invite in invites:
-            p = invite.participant
-            writer.writerow(
-                [
-                    p.external_id if p else "",
-                    p.full_name if p else invite.label or "",
-                    p.email if p else "",
-                    p.cohort if p else "",
-                    deep_link(bot_username, invite.token),
-                    invite.expires_at.isoformat(),
-                ]
-            )
+    path.write_bytes(invites_csv(invites, bot_username))
+
+
+def invites_csv(invites: Sequence[IssuedInvite], bot_username: str) -> bytes:
+    """The invitations CSV's bytes (UTF-8 with BOM, ``;``): for a file or the chat."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["external_id", "full_name", "email", "cohort", "link", "expires_at"])
+    for invite in invites:
+        p = invite.participant
+        writer.writerow(
+            [
+                p.external_id if p else "",
+                p.full_name if p else invite.label or "",
+                p.email if p else "",
+                p.cohort if p else "",
+                deep_link(bot_username, invite.token),
+                invite.expires_at.isoformat(),
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+class ReissueStatus(StrEnum):
+    """Why a single new link could not be issued."""
+
+    ISSUED = "issued"
+    UNKNOWN = "unknown"
+    ENROLLED = "enrolled"
+
+
+async def reissue_invite(
+    db: Database, key: str, *, clock: Clock, ttl: timedelta, actor: str
+) -> tuple[ReissueStatus, IssuedInvite | None]:
+    """A new link for one participant (code, external id or e-mail); their old ones stop working.
+
+    Someone already enrolled keeps their account: a link would only be refused.
+    """
+    now = clock.now()
+    async with db.transaction() as conn:
+        participant = await repo.participant_by_key(conn, key.strip())
+        if participant is None:
+            return ReissueStatus.UNKNOWN, None
+        if await repo.binding_for_participant(conn, participant.id) is not None:
+            return ReissueStatus.ENROLLED, None
+        if participant.id not in {p.id for p in await repo.unbound_participants(conn)}:
+            return ReissueStatus.UNKNOWN, None  # erased (relais forget): no identity to invite
+        await repo.revoke_pending_invites(conn, participant.id, now)
+        token = new_token()
+        await repo.insert_invite(
+            conn,
+            hash_token(token),
+            participant_id=participant.id,
+            role=None,
+            label=None,
+            now=now,
+            expires_at=now + ttl,
+        )
+        await repo.audit(
+            conn,
+            actor=actor,
+            action="invites.reissue",
+            target=participant.code,
+            details=None,
+            now=now,
+        )
+    return ReissueStatus.ISSUED, IssuedInvite(token, now + ttl, participant, None, None)
 
 
 def write_qr_codes(

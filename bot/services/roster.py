@@ -167,9 +167,32 @@ def _nocase(email: str) -> str:
     return "".join(c.lower() if c.isascii() else c for c in email)
 
 
-def _import_in(
-    conn: sqlite3.Connection, entries: list[RosterEntry], now: datetime, actor: str, digest: str
-) -> ImportReport:
+@dataclass(frozen=True, slots=True)
+class RosterPlan:
+    """What importing the file would do, worked out before anything is written."""
+
+    created: list[ParticipantFields]
+    changed: list[tuple[int, ParticipantFields]]
+    unchanged: int
+    # cohort -> (created, updated, unchanged)
+    by_cohort: dict[str, tuple[int, int, int]]
+
+    @property
+    def report(self) -> ImportReport:
+        """The counts alone."""
+        return ImportReport(len(self.created), len(self.changed), self.unchanged)
+
+
+async def preview_roster(db: Database, data: bytes, *, cohort_ids: Collection[str]) -> RosterPlan:
+    """Validate the file against the database and say what an import would do; write nothing.
+
+    Raises ``RosterError`` naming every bad row, exactly as ``import_roster`` would.
+    """
+    entries = parse_roster(data, cohort_ids)
+    return await db.run(lambda conn: _plan(conn, entries))
+
+
+def _plan(conn: sqlite3.Connection, entries: list[RosterEntry]) -> RosterPlan:
     people = repo.sync_participants(conn)
     by_external = {p.external_id: p for p in people if p.external_id}
     by_mail = {_nocase(p.email): p for p in people if p.email}
@@ -206,10 +229,13 @@ def _import_in(
     created: list[ParticipantFields] = []
     changed: list[tuple[int, ParticipantFields]] = []
     unchanged = 0
+    counts: dict[str, list[int]] = {}
     for entry, existing in plan:
         f = entry.fields
+        tally = counts.setdefault(f.cohort, [0, 0, 0])
         if existing is None:
             created.append(f)
+            tally[0] += 1
             continue
         current = ParticipantFields(
             existing.external_id,
@@ -223,8 +249,19 @@ def _import_in(
         )
         if current == f:
             unchanged += 1
+            tally[2] += 1
         else:
             changed.append((existing.id, f))
+            tally[1] += 1
+    by_cohort = {c: (n[0], n[1], n[2]) for c, n in sorted(counts.items())}
+    return RosterPlan(created, changed, unchanged, by_cohort)
+
+
+def _import_in(
+    conn: sqlite3.Connection, entries: list[RosterEntry], now: datetime, actor: str, digest: str
+) -> ImportReport:
+    found = _plan(conn, entries)
+    created, changed, unchanged = found.created, found.changed, found.unchanged
     repo.sync_update_participants(conn, changed, now)
     repo.sync_insert_participants(conn, created, now)
     repo.sync_audit(

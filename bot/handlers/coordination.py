@@ -139,7 +139,13 @@ async def nudge(update: Update, context: Context) -> None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
     queued = await nudge_now(
-        rt.db, rt.content, match.group(1), match.group(2), who.t, rt.clock.now()
+        rt.db,
+        rt.content,
+        match.group(1),
+        match.group(2),
+        who.t,
+        rt.clock.now(),
+        default_locale=rt.settings.default_locale,
     )
     if rt.sender is not None:
         rt.sender.wake.set()

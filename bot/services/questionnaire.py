@@ -23,7 +23,7 @@ from typing import Any
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
 from bot.content.models import LocalizedText
-from bot.i18n import Translator, escape
+from bot.i18n import LOCALES, Translator, escape
 from bot.services.scores import stamp_of
 from bot.storage import Database, repo
 from bot.storage import answers as store
@@ -795,7 +795,7 @@ def _answers_showing(instrument: Instrument, target: Item, base: dict[str, Any])
 
 
 def _size(text: LocalizedText) -> int:
-    return max(len(text.get(locale)) for locale in ("fr", "en", "ar"))
+    return max(len(text.get(locale)) for locale in LOCALES)
 
 
 def _option_size(option: Option) -> int:

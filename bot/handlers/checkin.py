@@ -268,4 +268,4 @@ async def show_attendance(update: Update, context: Context) -> None:
     if session is None:
         await reply(update, who, _usage(who.t, rt.content.programme, "attendance"))
         return
-    await reply(update, who, await roll_text(rt.db, rt.content.programme, session, who.t))
+    await reply(update, who, await roll_text(rt.db, session, who.t))

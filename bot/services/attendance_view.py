@@ -7,7 +7,7 @@ import math
 from babel.dates import format_date
 from babel.numbers import format_percent
 
-from bot.content import Programme, Session
+from bot.content import Session
 from bot.i18n import Translator, escape
 from bot.services.attendance import ReviewItem, review_items
 from bot.services.presence import Evidence, Presence, evidence_by_participant, imported, presence_at
@@ -107,7 +107,7 @@ async def roll(
     return rows, review
 
 
-async def roll_text(db: Database, programme: Programme, session: Session, t: Translator) -> str:
+async def roll_text(db: Database, session: Session, t: Translator) -> str:
     """/attendance SESSION: who is recorded present and who is missing (names: coordinators)."""
     rows, review = await roll(db, session)
     present = [(p, item) for p, item in rows if item.attended]

@@ -280,11 +280,3 @@ async def item_results(
         params.append(participant_id)
     rows = await fetch_all(conn, sql + " ORDER BY a.id, x.item", tuple(params))
     return [ItemResult(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6])) for r in rows]
-
-
-async def answered_versions(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, str | None]:
-    """Item id -> the version each answer of an attempt was given to."""
-    rows = await fetch_all(
-        conn, "SELECT item, item_version FROM answers WHERE attempt_id = ?", (attempt_id,)
-    )
-    return {r[0]: r[1] for r in rows}

@@ -59,3 +59,18 @@ def test_one_list_of_locales_is_what_settings_accept() -> None:
     assert load_settings(default_locale="ar").default_locale == "ar"
     with pytest.raises(SettingsError, match=r"^RELAIS_DEFAULT_LOCALE: "):
         load_settings(default_locale="de")
+
+
+def test_the_report_from_the_terminal_speaks_the_default_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import EXIT_OK, main
+
+    monkeypatch.setenv("RELAIS_DEFAULT_LOCALE", "en")
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    default, arabic = tmp_path / "report.html", tmp_path / "report-ar.html"
+    assert main(["report", "--out", str(default)]) == EXIT_OK
+    assert main(["report", "--out", str(arabic), "--locale", "ar"]) == EXIT_OK
+    assert '<html lang="en"' in default.read_text(encoding="utf-8")
+    assert '<html lang="ar"' in arabic.read_text(encoding="utf-8")

@@ -38,18 +38,22 @@ async def on_error(update: object, context: Context) -> None:
         "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
     )
     rt = runtime(context)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        await _apologise(context, rt, update, update.effective_chat.id)
+    # After the apology: the person waiting comes first.
     await _alert_admins(context, rt, update_id)
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
+
+
+async def _apologise(context: Context, rt: Runtime, update: Update, chat_id: int) -> None:
     user = update.effective_user
     # Guess the language without the database: it may be what failed.
     locale = negotiate_locale(user.language_code if user else None, rt.settings.default_locale)
     t = translator(rt, locale)
     text = t.gettext("Sorry, something went wrong on our side. Please try again in a moment.")
     try:
-        await context.bot.send_message(update.effective_chat.id, t.bidi(text))
+        await context.bot.send_message(chat_id, t.bidi(text))
     except TelegramError:
-        log.warning("could not tell update %s's user about the error", update_id)
+        log.warning("could not tell update %s's user about the error", update.update_id)
 
 
 async def _alert_admins(context: Context, rt: Runtime, update_id: int | None) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gettext
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -16,8 +17,12 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.lists import format_list
 from babel.support import Translations
 
-LOCALES: tuple[str, ...] = ("fr", "en", "ar")
-DEFAULT_LOCALE = "fr"
+# The one list of the languages Relais speaks, French first (the programme's language):
+# settings, content models, command-line choices and catalogs all read it from here.
+LocaleCode = Literal["fr", "en", "ar"]
+LOCALES: tuple[str, ...] = get_args(LocaleCode)
+# The catalog every other falls back to; the operator's default is RELAIS_DEFAULT_LOCALE.
+FALLBACK_LOCALE: LocaleCode = "fr"
 DOMAIN = "relais"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 RLM = "\u200f"
@@ -37,8 +42,11 @@ def _(message: str) -> str:
     return message
 
 
-def negotiate_locale(language_code: str | None, default: str = DEFAULT_LOCALE) -> str:
-    """Pick fr, en or ar from Telegram's ``language_code`` (e.g. ``fr-MA``), else the default."""
+def negotiate_locale(language_code: str | None, default: str) -> str:
+    """Pick fr, en or ar from Telegram's ``language_code`` (e.g. ``fr-MA``), else ``default``.
+
+    ``default`` is the operator's ``RELAIS_DEFAULT_LOCALE``: required, so no caller forgets it.
+    """
     if language_code:
         try:
             language = Locale.parse(language_code.replace("-", "_")).language
@@ -46,7 +54,7 @@ def negotiate_locale(language_code: str | None, default: str = DEFAULT_LOCALE) -
             language = language_code.split("-")[0].split("_")[0].lower()
         if language in LOCALES:
             return language
-    return default if default in LOCALES else DEFAULT_LOCALE
+    return default if default in LOCALES else FALLBACK_LOCALE
 
 
 @cache
@@ -58,9 +66,9 @@ def _load(locale: str, directory: Path) -> gettext.NullTranslations:
         )
     with mo.open("rb") as handle:
         translations = Translations(handle, domain=DOMAIN)
-    if locale != DEFAULT_LOCALE:
+    if locale != FALLBACK_LOCALE:
         # A string not yet translated shows in French, the programme's language.
-        translations.add_fallback(_load(DEFAULT_LOCALE, directory))
+        translations.add_fallback(_load(FALLBACK_LOCALE, directory))
     return translations
 
 
@@ -150,8 +158,3 @@ def rtl_lines(text: str) -> str:
 
 def _is_latin(char: str) -> bool:
     return char.isalpha() and "\u0000" <= char <= "\u024f"
-
-
-def available_locales() -> Iterable[str]:
-    """The locales Relais speaks, default first."""
-    return LOCALES

@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.i18n import FALLBACK_LOCALE, LocaleCode
+
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_API_FILE_URL = "https://api.telegram.org/file/bot"
-LOCALES = ("fr", "en", "ar")
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 
-Locale = Literal["fr", "en", "ar"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     database: Path = Path("relais.db")
     content_dir: Path = Path("conversations")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
-    default_locale: Locale = "fr"
+    default_locale: LocaleCode = FALLBACK_LOCALE
     log_level: LogLevel = "INFO"
     invite_ttl_days: int = Field(default=30, ge=1, le=365)
     # Telegram allows about 30 messages a second overall; stay under it.

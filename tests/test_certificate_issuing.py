@@ -412,6 +412,7 @@ def test_command_line_lists_approves_issues_verifies_and_revokes(
     import os
 
     from bot import cli
+    from bot.cli import common
 
     for name in list(os.environ):
         if name.startswith("RELAIS_"):
@@ -422,7 +423,7 @@ def test_command_line_lists_approves_issues_verifies_and_revokes(
     monkeypatch.setenv("RELAIS_BOT_USERNAME", "relais_test_bot")
     # After every cohort's final quiz has closed (Marrakech: 17 March 2027).
     when = FixedClock(datetime(2027, 4, 1, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(cli, "SystemClock", lambda: when)
+    monkeypatch.setattr(common, "SystemClock", lambda: when)
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "external_id;full_name;email;cohort\nAN-0001;Omar Skalli;omar@example.org;marrakech\n",

@@ -187,7 +187,7 @@ async def test_stranger_may_choose_a_language_without_seeing_content(
     await stranger.send("/language")
     await stranger.press("English")
     async with db.read() as conn:
-        assert await repo.user_language(conn, stranger.user_id) == "en"
+        assert (await repo.user_record(conn, stranger.user_id)).language == "en"
     turn = await stranger.send("hello")
     assert turn.text.startswith("Hello!")
 
@@ -210,7 +210,7 @@ async def test_staff_invite_grants_role_sets_menu_and_help_differs_by_role(
         welcome = await person.send(f"/start {link.token}")
         assert "Bienvenue" in welcome.text
         async with db.read() as conn:
-            assert await repo.roles_of(conn, person.user_id) == {role}
+            assert (await repo.user_record(conn, person.user_id)).roles == {role}
         scope = f"{person.user_id}:chat"
         menus = [k for k in api.commands if k[0] == scope]
         assert menus, "staff chat menu not set"

@@ -36,7 +36,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
     ],
 )
 def test_negotiation_falls_back_to_french(code: str | None, expected: str) -> None:
-    assert negotiate_locale(code) == expected
+    assert negotiate_locale(code, "fr") == expected
 
 
 def test_negotiation_honours_the_configured_default() -> None:

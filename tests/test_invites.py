@@ -38,6 +38,7 @@ async def _redeem(db: Database, clock: FixedClock, token: str, user_id: int) -> 
         user_id=user_id,
         chat_id=user_id,
         language_code="fr",
+        default_locale="fr",
         display_name="x",
         clock=clock,
     )

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import build_application, running
-from bot.cli import EXIT_CONFIG, _run
+from bot.cli import EXIT_CONFIG
+from bot.cli.running import run_bot
 from bot.content import load_content
 from bot.logs import REDACTED, RedactingFormatter, configure_logging
 from bot.sandbox.chat import SimulatedUser, direct_delivery
@@ -68,7 +69,7 @@ def test_rejected_token_is_reported_without_the_token(
         database=tmp_path / "r.db",
         content_dir=CONTENT_DIR,
     )
-    code = _run(settings, request=api.request(), get_updates_request=api.request())
+    code = run_bot(settings, request=api.request(), get_updates_request=api.request())
     err = capsys.readouterr().err
     assert code == EXIT_CONFIG
     assert "RELAIS_BOT_TOKEN: rejected by Telegram" in err

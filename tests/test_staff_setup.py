@@ -103,8 +103,8 @@ async def test_a_coordinator_sets_the_programme_up_from_the_chat(
     intruder = new_user("Intrus")
     await intruder.send(f"/start {token_in(made.text)}")
     async with db.read() as conn:
-        assert await repo.roles_of(conn, salma.user_id) == {Role.COORDINATOR}
-        assert await repo.roles_of(conn, intruder.user_id) == frozenset()
+        assert (await repo.user_record(conn, salma.user_id)).roles == {Role.COORDINATOR}
+        assert (await repo.user_record(conn, intruder.user_id)).roles == frozenset()
     menu = menu_of(api, salma)
     assert {"roster", "invites", "newlink", "review", "broadcast", "attendance"} <= menu
     assert "staff" not in menu

@@ -56,7 +56,7 @@ async def test_previous_version_database_is_upgraded_keeping_its_rows(tmp_path: 
             await repo.audit(conn, actor="cli", action="x", target=None, details={}, now=NOW)
             await repo.set_user_language(conn, 42, "ar", NOW)
         async with db.read() as conn:
-            assert await repo.user_language(conn, 42) == "ar"
+            assert (await repo.user_record(conn, 42)).language == "ar"
             assert [e.action for e in await repo.audit_entries(conn)] == ["x"]
     finally:
         await db.close()
@@ -127,7 +127,7 @@ async def test_roles_and_bindings_round_trip(tmp_path: Path) -> None:
             assert found is not None
             assert found[0].code.startswith("P-")
             assert found[1].reachable is True
-            assert await repo.roles_of(conn, 777) == {Role.EVALUATOR}
+            assert (await repo.user_record(conn, 777)).roles == {Role.EVALUATOR}
             assert await repo.unbound_participants(conn) == []
     finally:
         await db.close()

@@ -10,13 +10,13 @@ beneath, smaller.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
 from bot.content.models import LocalizedText, _Model
+from bot.i18n import LocaleCode
 
-Locale = Literal["fr", "en", "ar"]
 LEVELS = ("participation", "success")
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 # A signature is a small picture: anything larger is almost certainly the wrong file.
@@ -50,7 +50,7 @@ class LevelText(_Model):
     signatories: list[Signatory] = Field(min_length=1, max_length=3)
 
 
-def _french() -> list[Locale]:
+def _french() -> list[LocaleCode]:
     return ["fr"]
 
 
@@ -58,13 +58,13 @@ class CertificateTexts(_Model):
     """``certificates.yaml``: the issuer and the two certificates."""
 
     issuer: LocalizedText
-    languages: list[Locale] = Field(default_factory=_french, min_length=1, max_length=3)
+    languages: list[LocaleCode] = Field(default_factory=_french, min_length=1, max_length=3)
     participation: LevelText
     success: LevelText
 
     @field_validator("languages")
     @classmethod
-    def _distinct(cls, value: list[Locale]) -> list[Locale]:
+    def _distinct(cls, value: list[LocaleCode]) -> list[LocaleCode]:
         if len(set(value)) != len(value):
             raise ValueError("each language at most once")
         return value

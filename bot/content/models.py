@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from bot.i18n import LOCALES
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 
 
@@ -27,7 +29,7 @@ class LocalizedText(BaseModel):
 
     def get(self, locale: str) -> str:
         """The text in ``locale``, falling back to French."""
-        text = getattr(self, locale, None) if locale in ("fr", "en", "ar") else None
+        text = getattr(self, locale, None) if locale in LOCALES else None
         return text or self.fr
 
 

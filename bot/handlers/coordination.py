@@ -79,7 +79,14 @@ async def nudge(update: Update, context: Context) -> None:
     if not who.identity.roles & COORDINATION or target is None:
         await answer_query(query, who.t.gettext("This button is no longer valid."))
         return
-    queued = await nudge_now(rt.db, rt.content, *target, who.t, rt.clock.now())
+    queued = await nudge_now(
+        rt.db,
+        rt.content,
+        *target,
+        who.t,
+        rt.clock.now(),
+        default_locale=rt.settings.default_locale,
+    )
     if rt.sender is not None:
         rt.sender.wake.set()
     await answer_query(query, views.nudges_queued(who.t, queued), show_alert=True)

@@ -13,7 +13,7 @@ from bot.handlers.common import (
     reply,
     staff_caller,
 )
-from bot.services import export
+from bot.services import export, exporting
 from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
 from bot.views.report import render_charts, render_html
@@ -40,10 +40,7 @@ async def send_export(update: Update, context: Context) -> None:
                 await reply(update, who, t.gettext("Identities are for coordinators only."))
                 return
             path = Path(tmp) / "relais-identities.csv"
-            rows = await export.write_identities(rt.db, path)
-            await export.record(
-                rt.db, actor=actor, action="export.identities", details={"rows": rows}, now=now
-            )
+            await exporting.identities(rt.db, path, actor=actor, now=now)
             caption = t.gettext("Identities: keep this file private.")
         elif "moodle" in args:
             if not roles & COORDINATION:
@@ -51,13 +48,13 @@ async def send_export(update: Update, context: Context) -> None:
                 return
             cohorts = [a for a in args if a in rt.content.programme.cohort_ids]
             path = Path(tmp) / "relais-moodle-grades.csv"
-            cohort = cohorts[0] if cohorts else None
-            written = await export.write_moodle(rt.db, rt.content, path, t, cohort)
-            await export.record(
+            written = await exporting.moodle_grades(
                 rt.db,
+                rt.content,
+                path,
+                t,
+                cohorts[0] if cohorts else None,
                 actor=actor,
-                action="export.moodle",
-                details={"format": "moodle", "cohort": cohort, "rows": written.rows},
                 now=now,
             )
             caption = t.ngettext(
@@ -68,24 +65,13 @@ async def send_export(update: Update, context: Context) -> None:
                 written.rows,
             )
         else:
-            fmt = "csv" if "csv" in args else "xlsx"
+            fmt: exporting.ResponsesFormat = "csv" if "csv" in args else "xlsx"
             kinds = [a for a in args if a in rt.content.instruments]
             cohorts = [a for a in args if a in rt.content.programme.cohort_ids]
             filters = export.Filters(kinds[0] if kinds else None, cohorts[0] if cohorts else None)
             path = Path(tmp) / f"relais-export.{fmt}"
-            writer = export.write_csv if fmt == "csv" else export.write_xlsx
-            count = await writer(rt.db, rt.content, path, filters, t)
-            await export.record(
-                rt.db,
-                actor=actor,
-                action="export.responses",
-                details={
-                    "format": fmt,
-                    "instrument": filters.instrument,
-                    "cohort": filters.cohort,
-                    "answers": count,
-                },
-                now=now,
+            count = await exporting.responses(
+                rt.db, rt.content, path, fmt, filters, t, actor=actor, now=now
             )
             caption = t.ngettext(
                 "%(n)d answer; participants appear as codes.",

@@ -39,6 +39,7 @@ async def start(update: Update, context: Context) -> None:
             user_id=user.id,
             chat_id=chat.id,
             language_code=user.language_code,
+            default_locale=rt.settings.default_locale,
             display_name=clean_text(user.full_name),
             clock=rt.clock,
         )

@@ -28,7 +28,7 @@ from bot.callbacks import Action
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Stage
-from bot.i18n import Translator
+from bot.i18n import FALLBACK_LOCALE, LOCALES, Translator
 from bot.rules.questionnaire import current_item, window_for
 from bot.sandbox.emulator import BotAPIEmulator, Upload
 from bot.services.attendance import import_attendance
@@ -231,7 +231,7 @@ async def simulate_class(
     """
     rng = random.Random(seed)
     report = ClassReport(roster=len(invites))
-    translators = {loc: Translator(loc, content.programme.tz) for loc in ("fr", "en", "ar")}
+    translators = {loc: Translator(loc, content.programme.tz) for loc in LOCALES}
     stages = [(i, s) for i in content.instruments.values() for s in i.stages]
     attended: list[tuple[Participant, str, bool]] = []
     for person in _people(invites, rng, start):
@@ -245,7 +245,9 @@ async def simulate_class(
             token=person.invite.token,
             user_id=person.user_id,
             chat_id=person.user_id,
-            language_code=participant.language or "fr",
+            language_code=participant.language or FALLBACK_LOCALE,
+            # Every simulated phone says its language: the default never decides.
+            default_locale=FALLBACK_LOCALE,
             display_name=participant.full_name,
             clock=FixedClock(person.enrol_at),
         )

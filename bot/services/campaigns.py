@@ -130,7 +130,6 @@ class PlanReport:
 
     queued: int = 0
     missed: list[Missed] = field(default_factory=list)
-    next_due: datetime | None = None
     due_times: list[datetime] = field(default_factory=list)
 
 
@@ -185,7 +184,6 @@ async def plan(
                     conn, outbox.Mark(cohort, step.prefix, audience.fingerprint, reason, now)
                 )
     report.due_times = sorted(future)
-    report.next_due = report.due_times[0] if report.due_times else None
     return report
 
 

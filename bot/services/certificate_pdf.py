@@ -94,7 +94,7 @@ def render(
 ) -> bytes:
     """The certificate's PDF bytes; ``translators`` holds one per document language."""
     for scale in _SCALES:
-        pdf = _build(texts, data, translators, folder, scale)
+        pdf = _build(texts, data, translators, scale)
         if pdf.get_y() <= pdf.h - _BODY_BOTTOM:
             break
     _signatories(pdf, texts.level(data.level).signatories, translators[texts.languages[0]], folder)
@@ -106,7 +106,6 @@ def _build(
     texts: CertificateTexts,
     data: CertificateData,
     translators: dict[str, Translator],
-    folder: Path,
     k: float,
 ) -> _Document:
     """The page down to the date of issue, every size multiplied by ``k``."""

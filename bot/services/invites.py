@@ -139,6 +139,7 @@ async def redeem(
     user_id: int,
     chat_id: int,
     language_code: str | None,
+    default_locale: str,
     display_name: str | None,
     clock: Clock,
 ) -> Redemption:
@@ -193,7 +194,7 @@ async def redeem(
         await repo.bind_participant(conn, participant.id, user_id, chat_id, now)
         if participant.language is None:
             await repo.set_participant_language(
-                conn, participant.id, negotiate_locale(language_code), now
+                conn, participant.id, negotiate_locale(language_code, default_locale), now
             )
         participant = await repo.get_participant(conn, participant.id)
     return Redemption(RedeemStatus.ENROLLED, participant)

@@ -22,7 +22,7 @@ from bot.callbacks import Tap, parse_tap
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage
 from bot.content.models import LocalizedText
-from bot.i18n import Translator
+from bot.i18n import LOCALES, Translator
 from bot.rules.questionnaire import (
     Refusal,
     Window,
@@ -489,7 +489,7 @@ def _answers_showing(instrument: Instrument, target: Item, base: dict[str, Any])
 
 
 def _size(text: LocalizedText) -> int:
-    return max(len(text.get(locale)) for locale in ("fr", "en", "ar"))
+    return max(len(text.get(locale)) for locale in LOCALES)
 
 
 def _option_size(option: Option) -> int:

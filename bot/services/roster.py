@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
+from bot.i18n import LOCALES
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.storage import Database, repo
 from bot.storage.repo import ParticipantFields
@@ -131,8 +132,8 @@ def _entry(
     if gender_raw and gender is None:
         problems.append(RosterProblem(row, "gender", f"{gender_raw!r} is not F, M or other"))
     language = values.get("language", "").lower() or None
-    if language and language not in ("fr", "en", "ar"):
-        problems.append(RosterProblem(row, "language", f"{language!r} is not fr, en or ar"))
+    if language and language not in LOCALES:
+        problems.append(RosterProblem(row, "language", f"{language!r} is not {', '.join(LOCALES)}"))
     if len(problems) > before or cohort is None:
         return None
     fields = ParticipantFields(

@@ -9,6 +9,7 @@ from bot.content import Content
 from bot.content.models import Nudge
 from bot.i18n import Translator
 from bot.rules.questionnaire import window_for
+from bot.services.access import choose_locale
 from bot.services.campaigns import Step, render
 from bot.storage import Database, outbox, repo, tally
 from bot.storage import answers as store
@@ -117,6 +118,8 @@ async def nudge_now(
     stage_id: str,
     translator: Translator,
     now: datetime,
+    *,
+    default_locale: str,
 ) -> int:
     """Queue a nudge to every non-respondent whose window is open; at most one a day each."""
     instrument = content.instrument(kind)
@@ -137,7 +140,7 @@ async def nudge_now(
             step = Step(
                 f"manual:{kind}:{stage_id}", campaign, now, instrument=instrument, stage=stage
             )
-            t = Translator(participant.language or "fr", translator.tz)
+            t = Translator(choose_locale(participant.language, None, default_locale), translator.tz)
             if await outbox.enqueue(
                 conn,
                 key=f"{step.prefix}:{now.date().isoformat()}:{participant.id}",

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.content import Content, LocalizedText
 from bot.content.instruments import Instrument, Item
+from bot.i18n import LOCALES
 from bot.rules.questionnaire import resume_position, saved_choices
 from bot.storage import Database
 from bot.storage import answers as store
@@ -298,7 +299,7 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     what: list[str] = []
     if old.get("type") != new.get("type"):
         what.append("type")
-    texts = [loc for loc in ("fr", "en", "ar") if old["text"].get(loc) != new["text"].get(loc)]
+    texts = [loc for loc in LOCALES if old["text"].get(loc) != new["text"].get(loc)]
     if texts:
         what.append(f"text ({', '.join(texts)})")
     if _option_ids(old) != _option_ids(new):

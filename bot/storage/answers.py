@@ -58,12 +58,6 @@ def _attempt(row: sqlite3.Row) -> Attempt:
     )
 
 
-async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | None:
-    """The attempt with this id."""
-    row = await fetch_one(conn, "SELECT * FROM attempts WHERE id = ?", (attempt_id,))
-    return _attempt(row) if row else None
-
-
 @dataclass(frozen=True, slots=True)
 class OwnedAttempt:
     """An attempt with what a tap needs of its participant, and its answers so far."""

@@ -58,15 +58,6 @@ async def attendance_of(conn: aiosqlite.Connection, participant_id: int) -> dict
         return {row["session"]: bool(row["attended"]) for row in await cur.fetchall()}
 
 
-async def attendance_by_participant(conn: aiosqlite.Connection) -> dict[int, dict[str, bool]]:
-    """Participant id -> session id -> attended, for everyone, in one query."""
-    found: dict[int, dict[str, bool]] = {}
-    async with conn.execute("SELECT participant_id, session, attended FROM attendance") as cur:
-        for row in await cur.fetchall():
-            found.setdefault(row[0], {})[row[1]] = bool(row[2])
-    return found
-
-
 async def add_plan(
     conn: aiosqlite.Connection,
     participant_id: int,

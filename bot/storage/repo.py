@@ -465,12 +465,6 @@ async def unbound_participants(conn: aiosqlite.Connection) -> list[Participant]:
 # --- staff ---------------------------------------------------------------------------------
 
 
-async def roles_of(conn: aiosqlite.Connection, user_id: int) -> frozenset[Role]:
-    """The staff roles stored for a Telegram user."""
-    rows = await fetch_all(conn, "SELECT role FROM staff_roles WHERE user_id = ?", (user_id,))
-    return frozenset(Role(r["role"]) for r in rows)
-
-
 async def grant_role(
     conn: aiosqlite.Connection,
     user_id: int,
@@ -612,12 +606,6 @@ async def audit_entries(conn: aiosqlite.Connection, action: str | None = None) -
         )
         for r in rows
     ]
-
-
-async def user_language(conn: aiosqlite.Connection, user_id: int) -> str | None:
-    """The language a non-participant user chose."""
-    row = await fetch_one(conn, "SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
-    return str(row["language"]) if row and row["language"] else None
 
 
 async def set_user_language(

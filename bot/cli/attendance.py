@@ -1,4 +1,4 @@
-"""``relais attendance import-zoom|import-moodle|review|resolve``: attendance from its sources."""
+"""``relais attendance``: who attended, from the course team's file, Zoom and Moodle."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.clock import SystemClock
+from bot.cli.common import (
+    CLI_ACTOR,
+    EXIT_INVALID,
+    EXIT_OK,
+    Subparsers,
+    clock,
+    command,
+    fail,
+    group,
+    read_input,
+)
 from bot.content import Programme, load_content
 from bot.i18n import Translator
 from bot.services.attendance import (
     AttendanceError,
     ReviewItem,
+    import_attendance,
     import_moodle,
     import_zoom,
     mapping_csv,
@@ -28,8 +39,6 @@ from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.views.attendance import detail
 
-EXIT_OK, EXIT_INVALID = 0, 1
-CLI_ACTOR = "cli"
 RESOLVE_HELP = (
     "Nothing was guessed. To resolve them: relais attendance review --out mapping.csv, put in "
     "the participant column a code, external id or e-mail (or - to ignore a guest), then "
@@ -37,11 +46,81 @@ RESOLVE_HELP = (
 )
 
 
-async def attendance_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run one attendance sub-command; 0 on success, 1 on refused input."""
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """Add ``attendance import|import-zoom|import-moodle|review|list|resolve``."""
+    attendance = group(sub, "attendance", "record who attended which session")
+    imp = command(
+        attendance,
+        "import",
+        _import,
+        "import attendance from a CSV file (participant;session;attended)",
+    )
+    imp.add_argument("file", type=Path)
+    zoom = command(
+        attendance,
+        "import-zoom",
+        _sources,
+        "import a Zoom participant report for one session (share of its duration)",
+    )
+    zoom.add_argument("file", type=Path)
+    zoom.add_argument("--session", required=True, help="the session id in programme.yaml")
+    zoom.add_argument(
+        "--timezone",
+        help="the Zoom account's time zone, e.g. Europe/Paris (default: the programme's)",
+    )
+    moodle = command(
+        attendance,
+        "import-moodle",
+        _sources,
+        "import Moodle's activity-completion report (the e-campus)",
+    )
+    moodle.add_argument("file", type=Path)
+    review = command(
+        attendance,
+        "review",
+        _sources,
+        "list the report rows nobody could match, and write a mapping file",
+    )
+    review.add_argument("--session", help="only this session's Zoom rows")
+    review.add_argument(
+        "--out", type=Path, metavar="FILE", help="write them as a mapping file to fill in"
+    )
+    roll_call = command(
+        attendance, "list", _sources, "who is recorded present at a session and who is missing"
+    )
+    roll_call.add_argument("session", help="the session id in programme.yaml")
+    resolve_cmd = command(
+        attendance, "resolve", _sources, "apply a filled-in mapping file (name;email;participant)"
+    )
+    resolve_cmd.add_argument("file", type=Path)
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """The course team's yes/no file: all or nothing, every bad row named."""
+    file: Path = args.file
+    data = read_input(file)
+    if data is None:
+        return EXIT_INVALID
+    content = load_content(settings.content_dir)
+    async with Database.opened(settings.database) as db:
+        try:
+            count = await import_attendance(
+                db, data, programme=content.programme, clock=clock(), actor=CLI_ACTOR
+            )
+        except AttendanceError as exc:
+            print(f"relais: {file}: refused, nothing imported:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_INVALID
+    print(f"{file}: {count} attendance record(s) imported")
+    return EXIT_OK
+
+
+async def _sources(settings: Settings, args: argparse.Namespace) -> int:
+    """Zoom, Moodle, the review and the roll call; 0 on success, 1 on refused input."""
     content = load_content(settings.content_dir)
     programme = content.programme
-    clock = SystemClock()
+    cli_clock = clock()
     file: Path | None = getattr(args, "file", None)
     data = b""
     if file is not None:
@@ -58,15 +137,14 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
                     try:
                         tz = ZoneInfo(args.timezone)
                     except (ZoneInfoNotFoundError, ValueError):
-                        print(f"relais: unknown time zone {args.timezone!r}", file=sys.stderr)
-                        return EXIT_INVALID
+                        return fail(f"unknown time zone {args.timezone!r}")
                 done = await import_zoom(
                     db,
                     data,
                     programme=programme,
                     session_id=args.session,
                     tz=tz,
-                    clock=clock,
+                    clock=cli_clock,
                     actor=CLI_ACTOR,
                 )
                 threshold = done.session.attendance.threshold
@@ -83,7 +161,7 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
                 _print_review(done.review)
             elif args.attendance_command == "import-moodle":
                 moodle = await import_moodle(
-                    db, data, programme=programme, clock=clock, actor=CLI_ACTOR
+                    db, data, programme=programme, clock=cli_clock, actor=CLI_ACTOR
                 )
                 print(
                     f"{file}: {len(moodle.activities)} activit(y/ies), {moodle.completions} "
@@ -102,7 +180,7 @@ async def attendance_command(settings: Settings, args: argparse.Namespace) -> in
             elif args.attendance_command == "resolve":
                 decisions = await read_mapping(db, data)
                 matched = await resolve(
-                    db, decisions, programme=programme, clock=clock, actor=CLI_ACTOR
+                    db, decisions, programme=programme, clock=cli_clock, actor=CLI_ACTOR
                 )
                 print(f"{file}: {len(decisions)} decision(s) recorded, {matched} row(s) matched")
                 async with db.read() as conn:
@@ -145,8 +223,7 @@ async def _list(db: Database, programme: Programme, session_id: str) -> int:
     session = next((s for s in programme.all_sessions() if s.id == session_id), None)
     if session is None:
         known = ", ".join(s.id for s in programme.all_sessions())
-        print(f"relais: no session {session_id!r} (known: {known})", file=sys.stderr)
-        return EXIT_INVALID
+        return fail(f"no session {session_id!r} (known: {known})")
     rows, review = await roll(db, session)
     t = Translator("en", programme.tz)
     present = sum(1 for _p, item in rows if item.attended)

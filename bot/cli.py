@@ -15,8 +15,8 @@ from telegram.request import BaseRequest
 
 from bot.clock import SystemClock
 from bot.content import Content, ContentError, load_content
-from bot.content.loader import untranslated
-from bot.i18n import Translator
+from bot.content.loader import in_locale, untranslated
+from bot.i18n import DEFAULT_LOCALE, LOCALES, Translator
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Database, MigrationError, repo
 from bot.storage.lock import AlreadyRunning, InstanceLock, running_pid
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="the database to compare with (default: RELAIS_DATABASE, when it exists)",
+    )
+    check.add_argument(
+        "--locale",
+        choices=LOCALES,
+        default=DEFAULT_LOCALE,
+        help="the language of the YAML syntax messages (default: fr)",
     )
     demo = sub.add_parser(
         "demo", help="play the scripted demo against the local emulator (no token, no network)"
@@ -271,7 +277,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "check":
-        return _check(settings, args.database)
+        return _check(settings, args.database, args.locale)
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -413,8 +419,11 @@ def _run_locked(
     return EXIT_OK
 
 
-def _check(settings: Settings, database: Path | None = None) -> int:
-    content = load_content(settings.content_dir)
+def _check(settings: Settings, database: Path | None = None, locale: str = DEFAULT_LOCALE) -> int:
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        raise ContentError([in_locale(p, locale) for p in exc.problems]) from None
     names = ", ".join(p.name for p in content.files)
     print(f"content valid: {names} (version {content.version[:12]})")
     path = database or settings.database

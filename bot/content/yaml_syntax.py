@@ -120,9 +120,9 @@ def diagnose(text: str, exc: MarkedYAMLError) -> Diagnosis:
     above = _significant(lines, row)
     # A quote left open runs on to the next line's quote; the parser stops after that.
     for n in [row, *above[:2]]:
-        quote = _open_quote(lines[n])
-        if quote:
-            return Diagnosis(n + 1, QUOTE, {"quote": quote})
+        opened = _open_quote(lines[n])
+        if opened:
+            return Diagnosis(n + 1, QUOTE, {"quote": opened})
     if "mapping values are not allowed" in problem and above:
         previous = lines[above[0]]
         if _indent(lines[row]) > _indent(previous) and _has_value(previous):

@@ -276,17 +276,28 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     if state.done or cancelled:
         lines = [
             t.gettext("Broadcast stopped.") if cancelled else t.gettext("Broadcast finished."),
-            t.ngettext(
-                "%(sent)s sent of %(total)s · %(failed)s failed",
-                "%(sent)s sent of %(total)s · %(failed)s failed",
-                state.sent,
-                sent=n(state.sent),
-                total=n(state.total),
-                failed=n(state.failed),
+            " · ".join(
+                [
+                    t.ngettext(
+                        "%(n)s sent of %(total)s",
+                        "%(n)s sent of %(total)s",
+                        state.sent,
+                        n=n(state.sent),
+                        total=n(state.total),
+                    ),
+                    failed_text(t, state.failed),
+                ]
             ),
         ]
         if state.cancelled:
-            lines.append(t.gettext("%(n)s not sent (stopped)", n=n(state.cancelled)))
+            lines.append(
+                t.ngettext(
+                    "%(n)s not sent (stopped)",
+                    "%(n)s not sent (stopped)",
+                    state.cancelled,
+                    n=n(state.cancelled),
+                )
+            )
         for reason, count in state.failures.items():
             lines.append(f"• {escape(_reason(t, reason))}: {n(count)}")
         return "\n".join(lines)
@@ -296,16 +307,28 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     return "\n".join(
         [
             "▓" * filled + "░" * (BAR - filled),
-            t.ngettext(
-                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
-                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
-                state.sent,
-                done=n(state.sent),
-                total=n(state.total),
-                failed=n(state.failed),
-                minutes=n(minutes),
+            # Each count agrees with its own noun: "1 échec", "~1 min restante".
+            " · ".join(
+                [
+                    t.ngettext(
+                        "%(n)s / %(total)s sent",
+                        "%(n)s / %(total)s sent",
+                        state.sent,
+                        n=n(state.sent),
+                        total=n(state.total),
+                    ),
+                    failed_text(t, state.failed),
+                    t.ngettext("~%(n)s min left", "~%(n)s min left", minutes, n=n(minutes)),
+                ]
             ),
         ]
+    )
+
+
+def failed_text(t: Translator, failed: int) -> str:
+    """ "3 failed", with the noun agreeing with the count."""
+    return t.ngettext(
+        "%(n)s failed", "%(n)s failed", failed, n=format_decimal(failed, locale=t.locale)
     )
 
 
@@ -403,14 +426,15 @@ async def list_broadcasts(update: Update, context: Context) -> None:
         state = await broadcasts.progress(rt.db, item, rt.clock.now())
         lines.append(
             t.gettext(
-                "#%(id)d · %(when)s · %(audience)s · %(sent)d/%(total)d sent · %(failed)d failed",
+                "#%(id)d · %(when)s · %(audience)s · %(sent)d/%(total)d sent",
                 id=item.id,
                 when=t.short_datetime(item.created_at),
                 audience=escape(item.audience),
                 sent=state.sent,
                 total=state.total,
-                failed=state.failed,
             )
+            + " · "
+            + failed_text(t, state.failed)
         )
         if item.status == "sending" and not state.done:
             buttons.append(

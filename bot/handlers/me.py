@@ -121,7 +121,7 @@ def me_text(who: Caller, programme: Programme, now: datetime) -> str:
     for session in sessions:
         lines.append("")
         lines.append(f"<b>{escape(session.title.get(t.locale))}</b>")
-        lines.append(t.moment(session.start_utc))
+        lines.append(t.moment(session.shown_utc))
         if session.link:
             lines.append(t.gettext("Online: %(link)s", link=escape(session.link)))
         elif session.place is not None:

@@ -146,7 +146,7 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> dict[str
     if session is not None:
         lines = [
             t.gettext("⏰ Reminder: <b>%(title)s</b>", title=escape(session.title.get(loc))),
-            t.moment(session.start_utc),
+            t.moment(session.shown_utc),
         ]
         if session.link:
             lines.append(t.gettext("Online: %(link)s", link=escape(session.link)))

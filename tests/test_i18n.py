@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -184,3 +185,33 @@ def test_french_broadcast_progress_agrees_with_each_count() -> None:
     assert "0 / 500 envoyé · 2 échecs · ~8 min restantes" in many
     done = progress_text(t, Progress(total=2, sent=2, failed=0, cancelled=0), rate=1.0)
     assert "2 envoyés sur 2 · 0 échec" in done
+
+
+def _arabic_texts(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ar" and isinstance(value, str):
+                yield value
+            else:
+                yield from _arabic_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _arabic_texts(value)
+
+
+# Words that end like the singular "you/your" suffix (-ka) but are not one.
+NOT_ADDRESS = {"ذلك", "تلك", "كذلك", "هناك", "مشارك", "أنابيك", "البنك", "المشترك", "مشترك"}
+
+
+def test_the_content_addresses_the_reader_in_the_polite_plural_like_the_interface() -> None:
+    from ruamel.yaml import YAML
+
+    singular = []
+    for path in sorted((ROOT / "conversations").glob("*.yaml")):
+        for text in _arabic_texts(YAML(typ="safe").load(path.read_text(encoding="utf-8"))):
+            singular += [
+                (path.name, word)
+                for word in re.findall(r"\w+", text)
+                if word.endswith("ك") and word not in NOT_ADDRESS
+            ]
+    assert singular == []

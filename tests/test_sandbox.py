@@ -187,7 +187,8 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     # The coordinator approves Omar's certificate; he receives it; an employer verifies it.
     assert "Approuvé : la personne le reçoit maintenant." in out
     assert re.search(
-        r"\[document: certificate-participation-[^ ]+\.pdf · application/pdf · \d+ KB\]  \(:save keeps it\)\n"
+        r"\[document: certificate-participation-[^ ]+\.pdf · application/pdf · \d+ KB\]"
+        r"  \(:save keeps it\)\n"
         r"    🎓 Félicitations, Omar Skalli !",
         out,
     )

@@ -26,6 +26,9 @@ FALLBACK_LOCALE: LocaleCode = "fr"
 DOMAIN = "relais"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 RLM = "\u200f"
+# The locale dates are written in: Moroccan Arabic names the months as Morocco does
+# (نونبر، شتنبر، غشت), not as the Mashriq does (نوفمبر، سبتمبر، أغسطس).
+DATE_LOCALES = {"ar": "ar_MA"}
 
 
 class CatalogError(Exception):
@@ -87,6 +90,11 @@ class Translator:
     directory: Path = LOCALES_DIR
 
     @property
+    def date_locale(self) -> str:
+        """The Babel locale for dates and times (ar_MA for Arabic)."""
+        return DATE_LOCALES.get(self.locale, self.locale)
+
+    @property
     def _catalog(self) -> gettext.NullTranslations:
         return _load(self.locale, self.directory)
 
@@ -95,8 +103,9 @@ class Translator:
         text = self._catalog.gettext(message)
         return text % params if params else text
 
-    def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
-        """Translate with the locale's plural rules (Arabic has six forms)."""
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """Translate with the locale's plural rules (Arabic has six forms); ``n=`` in
+        ``params`` writes the count another way (e.g. "1 240")."""
         text = self._catalog.ngettext(singular, plural, n)
         return text % {"n": n, **params}
 
@@ -105,22 +114,22 @@ class Translator:
         local = value.astimezone(self.tz)
         return self.gettext(
             "%(date)s at %(time)s",
-            date=format_date(local, format="full", locale=self.locale),
-            time=format_time(local, format="HH:mm", locale=self.locale),
+            date=format_date(local, format="full", locale=self.date_locale),
+            time=format_time(local, format="HH:mm", locale=self.date_locale),
         )
 
     def date(self, value: datetime) -> str:
         """A date in the programme's zone, in full."""
-        return format_date(value.astimezone(self.tz), format="full", locale=self.locale)
+        return format_date(value.astimezone(self.tz), format="full", locale=self.date_locale)
 
     def time(self, value: datetime) -> str:
         """A time of day in the programme's zone."""
-        return format_time(value.astimezone(self.tz), format="HH:mm", locale=self.locale)
+        return format_time(value.astimezone(self.tz), format="HH:mm", locale=self.date_locale)
 
     def short_datetime(self, value: datetime) -> str:
         """A compact date and time for lists."""
         return format_datetime(
-            value.astimezone(self.tz), format="medium", tzinfo=self.tz, locale=self.locale
+            value.astimezone(self.tz), format="medium", tzinfo=self.tz, locale=self.date_locale
         )
 
     def list(self, items: Sequence[str]) -> str:

@@ -76,7 +76,7 @@ async def test_broadcast_from_audience_to_final_report(
 
     confirmed = await coordinator.press("Valider")
     progress = confirmed.edited[0]
-    assert "0 / 2 envoyé · 0 échecs" in progress.text
+    assert "0 / 2 envoyé · 0 échec · ~1 min restante" in progress.text
     assert progress.button_texts == ["Arrêter"]
 
     assert await drain(api, db, clock) == 2
@@ -86,12 +86,12 @@ async def test_broadcast_from_audience_to_final_report(
     await run_progress_job(app)
     report = progress  # the same message, edited in place
     assert "Diffusion terminée." in report.text
-    assert "2 envoyés sur 2 · 0 échecs" in report.text
+    assert "2 envoyés sur 2 · 0 échec" in report.text
     assert report.buttons == []
 
     listing = await coordinator.send("/broadcasts")
     # The audience by its name, not its code.
-    assert "Cohorte Tanger · 2/2 envoyés · 0 échecs" in listing.text
+    assert "Cohorte Tanger · 2/2 envoyés · 0 échec" in listing.text
 
 
 async def test_a_broadcast_stopped_midway_sends_no_more(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -277,3 +277,18 @@ async def test_error_handler_apologises_in_french_and_logs_the_update_id(
     assert "Désolé" in turn.text
     assert "boom" not in turn.text
     assert any("update" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_the_action_plan_deadline_shows_its_closing_time(
+    db: Database, clock: FixedClock, new_user: NewUser
+) -> None:
+    participant = await add_participant(db, clock, cohort="marrakech")
+    invite = await invite_for(db, clock, participant)
+    user = new_user()
+    await user.send(f"/start {invite.token}")
+    clock.set(datetime(2027, 4, 10, 9, 0, tzinfo=UTC))
+
+    me = (await user.send("/me")).text
+    # The deadline is 23:00 on 16 April (the session's end), not its 08:00 start.
+    deadline = me.split("Date limite de remise du plan d'action individuel</b>\n")[1]
+    assert deadline.startswith("vendredi 16 avril 2027 à 23:00")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -134,3 +135,83 @@ def test_rtl_marks_only_lines_starting_with_digits_or_latin() -> None:
 def test_bidi_only_applies_to_arabic() -> None:
     assert Translator("fr", CASABLANCA).bidi("10:00 Zoom") == "10:00 Zoom"
     assert Translator("ar", CASABLANCA).bidi("10:00 Zoom") == RLM + "10:00 Zoom"
+
+
+def test_arabic_dates_use_the_moroccan_month_names() -> None:
+    t = Translator("ar", CASABLANCA)
+    # 3 November 2027, during the six-month follow-up: نونبر in Morocco, not نوفمبر.
+    november = t.moment(datetime(2027, 11, 3, 9, 0, tzinfo=UTC))
+    assert "نونبر" in november
+    assert "نوفمبر" not in november
+    assert "شتنبر" in t.date(datetime(2027, 9, 1, 9, 0, tzinfo=UTC))
+    assert "غشت" in t.moment(datetime(2027, 8, 2, 9, 0, tzinfo=UTC))
+
+
+def test_no_arabic_plural_has_six_identical_forms() -> None:
+    for entry in _catalog("ar"):
+        if entry.pluralizable and entry.string and any(entry.string):
+            assert len(set(entry.string)) > 1, entry.id
+
+
+def test_an_arabic_count_agrees_with_its_noun_in_each_of_the_six_forms() -> None:
+    t = Translator("ar", CASABLANCA)
+
+    def answers(n: int) -> str:
+        return t.ngettext(
+            "%(n)d answer; participants appear as codes.",
+            "%(n)d answers; participants appear as codes.",
+            n,
+        ).split("؛")[0]
+
+    # zero, one, two, few (3-10), many (11-99), other (100-102…)
+    assert [answers(n) for n in (0, 1, 2, 10, 11, 100)] == [
+        "لا توجد أي إجابة",
+        "إجابة واحدة",
+        "إجابتان",
+        "10 إجابات",
+        "11 إجابةً",
+        "100 إجابة",
+    ]
+
+
+def test_french_broadcast_progress_agrees_with_each_count() -> None:
+    from bot.services.broadcasts import Progress
+    from bot.views.broadcast import progress_text
+
+    t = Translator("fr", CASABLANCA)
+    one = progress_text(t, Progress(total=10, sent=3, failed=1, cancelled=0), rate=1.0)
+    assert "3 / 10 envoyés · 1 échec · ~1 min restante" in one
+    many = progress_text(t, Progress(total=500, sent=0, failed=2, cancelled=0), rate=1.0)
+    assert "0 / 500 envoyé · 2 échecs · ~8 min restantes" in many
+    done = progress_text(t, Progress(total=2, sent=2, failed=0, cancelled=0), rate=1.0)
+    assert "2 envoyés sur 2 · 0 échec" in done
+
+
+def _arabic_texts(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ar" and isinstance(value, str):
+                yield value
+            else:
+                yield from _arabic_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _arabic_texts(value)
+
+
+# Words that end like the singular "you/your" suffix (-ka) but are not one.
+NOT_ADDRESS = {"ذلك", "تلك", "كذلك", "هناك", "مشارك", "أنابيك", "البنك", "المشترك", "مشترك"}
+
+
+def test_the_content_addresses_the_reader_in_the_polite_plural_like_the_interface() -> None:
+    from ruamel.yaml import YAML
+
+    singular = []
+    for path in sorted((ROOT / "conversations").glob("*.yaml")):
+        for text in _arabic_texts(YAML(typ="safe").load(path.read_text(encoding="utf-8"))):
+            singular += [
+                (path.name, word)
+                for word in re.findall(r"\w+", text)
+                if word.endswith("ك") and word not in NOT_ADDRESS
+            ]
+    assert singular == []

@@ -82,7 +82,7 @@ def test_shipped_content_is_fully_translated() -> None:
 def test_a_missing_arabic_text_is_found_with_its_file_and_line(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     text_line = _line_of(folder, "followup.yaml", "    text:\n      fr: Décrivez un exemple")
-    _edit(folder, "followup.yaml", "      ar: صف مثالًا ملموسًا", "      # ar: (à traduire)")
+    _edit(folder, "followup.yaml", "      ar: صفوا مثالًا ملموسًا", "      # ar: (à traduire)")
     found = untranslated(folder)
     assert found["en"] == []
     assert len(found["ar"]) == 1

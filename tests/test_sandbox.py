@@ -73,7 +73,10 @@ def test_clock_moves_simulated_time_and_me_follows(
     path = script(tmp_path, ":invite\n/me\n:clock 2027-03-02T12:00+00:00\n/me\n")
     assert main(["sandbox", "--clock", "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
-    before, after = out.split("simulated time is now 2027-03-02 12:00 UTC")
+    # Ramadan: Morocco is on UTC+0 then, and the sandbox says the time the bot speaks.
+    before, after = out.split(
+        "simulated time is now Tue 2027-03-02 12:00 Africa/Casablanca (12:00 UTC)"
+    )
     assert "mercredi 13 janvier 2027 à 10:00" in before  # the introduction's live session
     assert "mercredi 13 janvier 2027 à 10:00" not in after
     assert "Module 3" in after
@@ -120,7 +123,8 @@ def test_interactive_terminal_reads_lines_until_end_of_input(
     assert main(["sandbox", "--as", "participant"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "Invitation link: https://t.me/relais_demo_bot?start=" in out
-    assert ":as participant|coordinator|evaluator|admin|stranger" in out  # :help
+    assert ":as ROLE [N]" in out  # :help
+    assert "``" not in out  # :help is plain text, not the docstring's markup
     assert "Bienvenue, Omar Skalli !" in out
     assert "! Omar blocked the bot; unblock it first" in out
     assert "! unknown command :nope" in out
@@ -182,7 +186,12 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     # The coordinator approves Omar's certificate; he receives it; an employer verifies it.
     assert "Approuvé : la personne le reçoit maintenant." in out
-    assert "[document] 🎓 Félicitations, Omar Skalli !" in out
+    assert re.search(
+        r"\[document: certificate-participation-[^ ]+\.pdf · application/pdf · \d+ KB\]"
+        r"  \(:save keeps it\)\n"
+        r"    🎓 Félicitations, Omar Skalli !",
+        out,
+    )
     assert "✅ Certificat valide\n    Titulaire : O. S." in out
     assert len(list((out_dir / "certificates").glob("participation-*.pdf"))) == 1
 
@@ -203,5 +212,112 @@ def test_moving_the_clock_renews_the_check_in_code(
     assert main([*args, "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     before, after = out.split("simulated time is now")
-    assert before.count("[photo] Pointage : Module 2") == 1
-    assert "[photo] Pointage : Module 2" in after  # a new code on the screen
+    assert before.count("Pointage : Module 2") == 1
+    assert "Pointage : Module 2" in after  # a new code on the screen
+    assert re.search(r"\[photo: image/png · \d+ K?B\]  \(:save keeps it\)", before)
+
+
+def _interactive(monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> None:
+    typed = _typed(lines)
+
+    def fake_input(prompt: str = "") -> str:
+        try:
+            return next(typed)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr(builtins, "input", fake_input)
+
+
+def test_switching_to_someone_beyond_the_roster_is_refused_and_you_stay_who_you_were(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _interactive(monkeypatch, [":invite", ":as participant 200", ":as participant x", "/me"])
+    assert main(["sandbox"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "! there are 100 participants" in out
+    assert "! 'x' is not a number" in out
+    # Still Omar, and the session goes on.
+    assert "Cohorte : Marrakech" in out.split("! 'x' is not a number")[1]
+
+
+def test_clock_is_shown_and_set_in_the_programme_time_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 6 January: Morocco is on UTC+1; a time without an offset is the programme's, as in
+    # the content files.
+    path = script(tmp_path, ":clock 2027-01-06T14:00\n:clock\n")
+    assert main(["sandbox", "--clock", "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "simulated time is now Wed 2027-01-06 14:00 Africa/Casablanca (13:00 UTC)" in out
+    assert "simulated time: Wed 2027-01-06 14:00 Africa/Casablanca (13:00 UTC)" in out
+
+
+def test_a_message_delivered_to_someone_else_shows_when_you_switch_to_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(
+        tmp_path,
+        ":invite\n:as coordinator\n:invite\n/broadcast\n1\n"
+        "Pensez à tester votre connexion Zoom.\n1\n:tick\n:as participant 1\n",
+    )
+    assert main(["sandbox", "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    away = out.split("You are Omar Skalli")[-1]
+    assert "message(s) while you were away" in away
+    assert "Pensez à tester votre connexion Zoom." in away
+
+
+def test_a_photo_is_described_and_can_be_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(tmp_path, ":invite\n/checkin tanger-module-2\n:save saved.png\n")
+    args = ["sandbox", "--as", "coordinator", "--clock", "2027-02-15T09:10+00:00"]
+    assert main([*args, "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert re.search(r"\[photo: image/png · \d+ K?B\]  \(:save keeps it\)\n    Pointage", out)
+    saved = tmp_path / "saved.png"
+    assert saved.read_bytes().startswith(b"\x89PNG")
+    assert f"to {saved}" in out
+
+
+def test_a_document_shows_its_name_type_and_size_and_can_be_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(tmp_path, ":invite\n/export\n:save\n")
+    assert main(["sandbox", "--as", "evaluator", "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert re.search(
+        rf"\[document: relais-export\.xlsx · {re.escape(xlsx)} · \d+ KB\]  \(:save keeps it\)\n"
+        r"    .*codes",
+        out,
+    )
+    assert (tmp_path / "relais-export.xlsx").read_bytes().startswith(b"PK")
+
+
+def test_answers_lists_the_key_and_marks_the_right_option_in_the_sandbox_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = script(tmp_path, ":answers\n:invite\n:answers on\n/me\n1\n:answers off\n:chat\n")
+    assert main(["sandbox", "--clock", "2027-01-05T09:00+01:00", "--script", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    key, screens = out.split("right answers marked on each quiz screen")
+    assert "1. [" in key
+    assert "✔" in key
+    marked, after_off = screens.split("right answers no longer marked")
+    assert marked.count("✔ right answer") == 1  # one right option on the first question
+    assert "✔ right answer" not in after_off
+
+
+def test_warnings_go_to_the_log_file_not_into_the_transcript(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Jumping two months makes the scheduler record missed deliveries, with a warning each.
+    path = script(tmp_path, ":invite\n:clock +60d\n/me\n")
+    assert main(["sandbox", "--clock", "--script", str(path)]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "WARNING" not in captured.out
+    assert "WARNING" not in captured.err
+    log = (tmp_path / "relais-sandbox.log").read_text(encoding="utf-8")
+    assert "WARNING bot.scheduling" in log

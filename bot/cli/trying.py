@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.cli.common import EXIT_INVALID, EXIT_OK, Subparsers, command, fail
-from bot.content import Content, load_content
-from bot.content.loader import untranslated
+from bot.content import Content, ContentError, load_content
+from bot.content.loader import in_locale, untranslated
+from bot.i18n import LOCALES
 from bot.settings import Settings
 from bot.storage import Database
 
@@ -29,6 +30,12 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         type=Path,
         default=None,
         help="the database to compare with (default: RELAIS_DATABASE, when it exists)",
+    )
+    check.add_argument(
+        "--locale",
+        choices=LOCALES,
+        default=None,
+        help="the language of the YAML syntax messages (default: RELAIS_DEFAULT_LOCALE, fr)",
     )
     demo = command(
         sub,
@@ -84,7 +91,11 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
     database: Path | None = args.database
-    content = load_content(settings.content_dir)
+    locale: str = args.locale or settings.default_locale
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        raise ContentError([in_locale(p, locale) for p in exc.problems]) from None
     names = ", ".join(p.name for p in content.files)
     print(f"content valid: {names} (version {content.version[:12]})")
     path = database or settings.database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from bot.content.certificate_texts import CertificateTexts, check_signatures
 from bot.content.instruments import Instrument, check_instrument
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
+from bot.content.yaml_syntax import Diagnosis, diagnose, explain
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +29,18 @@ class Problem:
     line: int
     field: str
     message: str
+    # A YAML syntax error, to say again in another language (``in_locale``).
+    syntax: Diagnosis | None = None
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+def in_locale(problem: Problem, locale: str) -> Problem:
+    """The problem said in ``locale`` where it can be (YAML syntax errors)."""
+    if problem.syntax is None:
+        return problem
+    return replace(problem, message=explain(problem.syntax, locale))
 
 
 class ContentError(Exception):
@@ -231,11 +241,12 @@ def _load_file(
                 )
             )
             return None
-        tree = _yaml().load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        tree = _yaml().load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problems.append(Problem(display, line, "(yaml)", str(exc.problem or exc).strip()))
+        # The line to fix, which for an indentation mistake is often not the parser's.
+        syntax = diagnose(text, exc)
+        problems.append(Problem(display, syntax.line, "(yaml)", explain(syntax), syntax))
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, 1, "(file)", f"cannot read: {exc}"))

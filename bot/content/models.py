@@ -79,6 +79,8 @@ class Session(_Model):
     place: LocalizedText | None = None
     description: LocalizedText | None = None
     attendance: SessionAttendance = Field(default_factory=SessionAttendance)
+    # A deadline (the action plan's): what counts is when it ends, and that is the time shown.
+    deadline: bool = False
 
     # Set by Programme once the time zone is known.
     tz: ZoneInfo = Field(default=ZoneInfo("UTC"), exclude=True)
@@ -94,6 +96,11 @@ class Session(_Model):
     def end_utc(self) -> datetime:
         """End as an aware instant."""
         return _aware(self.end, self.tz)
+
+    @property
+    def shown_utc(self) -> datetime:
+        """The moment people are told: the start, or the end of a deadline."""
+        return self.end_utc if self.deadline else self.start_utc
 
     def is_for(self, cohort_id: str | None) -> bool:
         """Whether a participant of this cohort attends the session."""

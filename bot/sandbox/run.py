@@ -34,17 +34,38 @@ def default_start(content: Content) -> datetime:
     return content.programme.all_sessions()[0].start_utc - timedelta(days=7)
 
 
+LOG_NAME = "relais-sandbox.log"
+
+
+def log_path(options: SandboxOptions) -> Path:
+    """Where the bot's log goes: beside a kept database, else in the working directory."""
+    folder = options.database.parent if options.database else Path.cwd()
+    return folder / LOG_NAME
+
+
 def run_sandbox(settings: Settings, content: Content, options: SandboxOptions) -> int:
     """Run the sandbox to completion and return the exit status."""
-    # Keep the transcript readable: only warnings and errors from the libraries.
-    configure_logging("WARNING")
-    logging.getLogger("telegram").setLevel(logging.ERROR)
+    # The transcript is the chat: warnings and tracebacks go to a log file, never between
+    # the messages (Python's warnings too).
+    log = log_path(options)
+    configure_logging("WARNING", path=log)
+    logging.captureWarnings(True)
+    try:
+        return _run(settings, content, options, log)
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.close()
+        logging.captureWarnings(False)
+        configure_logging("WARNING")
+
+
+def _run(settings: Settings, content: Content, options: SandboxOptions, log: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="relais-sandbox-") as tmp:
         database = options.database or Path(tmp) / "sandbox.db"
         local = settings.model_copy(update={"database": database})
         clock: Clock = FixedClock(options.clock_start) if options.clock_start else SystemClock()
         try:
-            return asyncio.run(_session(local, content, clock, options))
+            return asyncio.run(_session(local, content, clock, options, log))
         except KeyboardInterrupt:
             # Ctrl-C is how people leave a terminal program: no traceback for it.
             print()
@@ -52,7 +73,7 @@ def run_sandbox(settings: Settings, content: Content, options: SandboxOptions) -
 
 
 async def _session(
-    settings: Settings, content: Content, clock: Clock, options: SandboxOptions
+    settings: Settings, content: Content, clock: Clock, options: SandboxOptions, log: Path
 ) -> int:
     roster = options.roster.read_bytes() if options.roster else None
     paced = options.script is None  # a person at the keyboard: Telegram's pacing, felt
@@ -62,7 +83,7 @@ async def _session(
         transcript = Transcript(Style(color=interactive and sys.stdout.isatty()), print)
         session = Session(sandbox, seeded, transcript, role=options.role)
         if options.script is None:
-            return await interact(session)
+            return await interact(session, log)
         lines = options.script.read_text(encoding="utf-8").splitlines()
         return await play_script(session, lines, str(options.script))
 

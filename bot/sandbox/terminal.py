@@ -1,20 +1,8 @@
 """``relais sandbox``: chat with the real bot in a terminal, or play a script of the same lines.
 
-One line is one action, typed or read from a script:
-
-- a number presses that button of the latest message that has buttons;
-- ``:invite`` opens the current person's invitation link (``:invite participant 2``: another's);
-- ``:as participant|coordinator|evaluator|admin|stranger [N]`` switches person;
-- ``:clock +2d`` / ``+3h`` / ``+30m`` / an ISO date moves simulated time (with ``--clock``);
-- ``:tick`` sends what the scheduler and the outbox have due now, and refreshes progress;
-- ``:press TEXT`` presses the button labelled TEXT, or the letter of the option TEXT;
-- ``:attendance FILE`` imports attendance as the course team does (``relais attendance import``);
-- ``:verify [participant N]`` opens the link of the QR code on that participant's latest
-  certificate, as anyone scanning it would;
-- ``:block``, ``:unblock``, ``:doc FILE [caption]``, ``:chat``, ``:last [N]``, ``:help``,
-  ``:quit``;
-- in scripts, ``#`` starts a comment and ``##`` a heading printed in the transcript;
-- anything else is sent as a message (``/command`` included).
+One line is one action, typed or read from a script (``HELP`` lists them as ``:help`` prints
+them). In scripts, ``#`` starts a comment and ``##`` a heading printed in the transcript;
+anything that is not a ``:`` command is sent as a message (``/command`` included).
 """
 
 from __future__ import annotations
@@ -23,20 +11,63 @@ import asyncio
 import html
 import re
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FixedClock
+from bot.content import Content
+from bot.i18n import LOCALES
 from bot.runtime import runtime_of
+from bot.sandbox.answers import answer_key, right_answer_buttons
 from bot.sandbox.chat import BotBlocked, SimulatedUser
-from bot.sandbox.emulator import ChatEvent, SentMessage
+from bot.sandbox.emulator import ChatEvent, SentMessage, StoredFile
 from bot.sandbox.harness import Sandbox, Seed
 from bot.services.invites import IssuedInvite, deep_link
 from bot.storage.repo import Role
 
-HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+# What :help prints: plain text for a terminal, one command a line.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("TEXT, /command", "send a message to the bot"),
+    ("N (a number)", "press button N of the latest message that has buttons"),
+    (":press TEXT", "press the button labelled TEXT (or the letter of the option TEXT)"),
+    (":invite [participant N]", "open your invitation link (or someone else's, to see a replay)"),
+    (":as ROLE [N]", "switch person; ROLE is participant|coordinator|evaluator|admin|stranger"),
+    (
+        ":clock [+2d|+3h|+30m|WHEN]",
+        "show or move simulated time (with --clock); WHEN is "
+        "2027-03-01T08:00 in the programme's time zone, or with an offset",
+    ),
+    (":tick", "send what the scheduler and the outbox have due now"),
+    (
+        ":answers [on|off]",
+        "list the KAT's answer key, or mark the right option on each quiz "
+        "screen (the sandbox only)",
+    ),
+    (":save [PATH]", "save the latest document or photo of the chat (default: its name, here)"),
+    (":doc FILE [caption]", "send a document"),
+    (":attendance FILE", "import an attendance file as 'relais attendance import' does"),
+    (":verify [participant N]", "open the link of the QR code on N's latest certificate"),
+    (":block, :unblock", "block or unblock the bot as this person"),
+    (":chat, :last [N]", "print the chat as it looks now (or its last N messages)"),
+    (":help, :quit", "this list; leave"),
+)
+
+
+def help_text() -> str:
+    """The commands in two aligned columns, as a terminal shows them."""
+    width = max(len(syntax) for syntax, _ in COMMANDS)
+    lines = []
+    for syntax, what in COMMANDS:
+        wrapped = textwrap.wrap(what, 76 - width) or [""]
+        lines.append(f"  {syntax.ljust(width)}  {wrapped[0]}")
+        lines += [f"  {'':{width}}  {more}" for more in wrapped[1:]]
+    return "\n".join(lines) + "\n"
+
+
+HELP = help_text()
 ROLES = ("participant", "coordinator", "evaluator", "admin", "stranger")
 _DURATION = re.compile(r"^\+(\d+)([dhm])$")
 _TAG = re.compile(r"<(/?)(\w[\w-]*)([^>]*)>")
@@ -88,22 +119,31 @@ class Transcript:
     style: Style
     write: Callable[[str], None]
     keyboard: SentMessage | None = None
+    # The emulator's files, to say what a document or photo is (name, type, size).
+    files: Mapping[str, StoredFile] = field(default_factory=dict)
+    # Which buttons of a message carry the right answer (``:answers on``); None: none marked.
+    right_answers: Callable[[SentMessage], set[str]] | None = None
 
     def message(self, label: str, message: SentMessage) -> None:
         self.write(f"  {self.style.bold(label)}:")
-        body = message.text
-        if message.document or message.photo:
-            body = f"[{'document' if message.document else 'photo'}] {body}".strip()
-        for line in render_html(body, self.style).splitlines() or [""]:
+        body = render_html(message.text, self.style)
+        file_id = message.document or message.photo
+        if file_id:
+            kind = "document" if message.document else "photo"
+            about = describe_file(self.files.get(file_id), photo=not message.document)
+            self.write(f"    [{kind}{': ' + about if about else ''}]  (:save keeps it)")
+        for line in body.splitlines() or ([] if file_id else [""]):
             self.write(f"    {line}")
         if message.buttons:
             self.keyboard = message
+            right = self.right_answers(message) if self.right_answers else set()
             number = 0
             for row in message.buttons:
                 cells = []
                 for button in row:
                     number += 1
-                    cells.append(f"[{number}] {button['text']}")
+                    mark = " ✔ right answer" if button.get("callback_data") in right else ""
+                    cells.append(f"[{number}] {button['text']}{mark}")
                 self.write("    " + "   ".join(cells))
 
     def events(self, events: list[ChatEvent]) -> None:
@@ -120,6 +160,41 @@ class Transcript:
         self.write("")
 
 
+# A photo has no name in Telegram, and a library uploading raw bytes names them after
+# their type: the first bytes say what the file is.
+_SIGNATURES = ((b"\x89PNG", "image/png", ".png"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"))
+_GENERIC = ("application/octet-stream", None)
+
+
+def file_facts(stored: StoredFile, *, photo: bool = False) -> tuple[str | None, str | None, str]:
+    """The name, type and a file name to save it under."""
+    name, mime = stored.file_name, stored.mime_type
+    suffix = Path(stored.file_path).suffix
+    for magic, sniffed, extension in _SIGNATURES:
+        if stored.content.startswith(magic):
+            if mime in _GENERIC or photo:
+                mime, suffix = sniffed, extension
+            break
+    if photo or name == "application.octet-stream":
+        name = None
+    return name, mime, name or f"{'photo' if photo else 'file'}-{stored.file_unique_id}{suffix}"
+
+
+def describe_file(stored: StoredFile | None, *, photo: bool = False) -> str:
+    """A file as a chat shows it before it is opened: name, type and size."""
+    if stored is None:
+        return ""
+    name, mime, _ = file_facts(stored, photo=photo)
+    size = len(stored.content)
+    if size < 1024:
+        amount = f"{size} B"
+    elif size < 1024 * 1024:
+        amount = f"{size / 1024:.0f} KB"
+    else:
+        amount = f"{size / (1024 * 1024):.1f} MB"
+    return " · ".join(part for part in (name, mime, amount) if part)
+
+
 @dataclass
 class Session:
     """The people of the sandbox and the one currently typing."""
@@ -132,11 +207,43 @@ class Session:
     people: dict[tuple[str, int], SimulatedUser] = field(default_factory=dict)
     # The folder of the script being played: files it names are found there too.
     folder: Path | None = None
+    # How many of each chat's events were printed: what arrived while someone else typed
+    # (a broadcast, a reminder) is shown when you switch to the person who received it.
+    seen: dict[int, int] = field(default_factory=dict)
+    # ``:answers on``: the right option of each KAT screen is marked (never in the real bot).
+    show_answers: bool = False
+
+    def __post_init__(self) -> None:
+        self.transcript.files = self.sandbox.api.files
+        self.transcript.right_answers = self._right_answers
 
     @property
     def clock(self) -> FixedClock | None:
         clock = self.sandbox.clock
         return clock if isinstance(clock, FixedClock) else None
+
+    @property
+    def content(self) -> Content:
+        return runtime_of(self.sandbox.app).content
+
+    def show(self, user: SimulatedUser, *, away: bool = False) -> None:
+        """Print what happened in this person's chat since it was last printed."""
+        events = [e for e in user.events[self.seen.get(user.user_id, 0) :] if e.kind != "user"]
+        self.seen[user.user_id] = len(user.events)
+        if away:
+            shown = [e for e in events if e.kind in ("sent", "edited") and e.message]
+            if not shown:
+                return
+            self.transcript.write(
+                self.transcript.style.dim(f"  ({len(shown)} message(s) while you were away)")
+            )
+        self.transcript.events(events)
+
+    def _right_answers(self, message: SentMessage) -> set[str]:
+        if not self.show_answers:
+            return set()
+        kat = self.content.instrument("kat")
+        return right_answer_buttons(message, kat) if kat is not None else set()
 
     def person(self) -> SimulatedUser:
         """The current person's Telegram account, created on first use."""
@@ -193,12 +300,11 @@ class Session:
         if line.startswith(":"):
             return await self._meta(line[1:].split())
         user = self.person()
-        mark = len(user.events)
         if line.isdigit():
             await self._press(user, int(line))
         else:
             await user.send(line)
-        self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+        self.show(user)
         return True
 
     async def _press(self, user: SimulatedUser, number: int) -> None:
@@ -220,25 +326,29 @@ class Session:
         elif command == "as":
             if not args or args[0] not in ROLES:
                 raise ScriptError(f"usage: :as {'|'.join(ROLES)} [N]")
-            self.role = args[0]
-            self.index = int(args[1]) if len(args) > 1 else 1
-            if self.role != "stranger":
-                self.invite()
+            role, index = args[0], _number(args[1]) if len(args) > 1 else 1
+            if role != "stranger":
+                # Checked before switching: a wrong number leaves you who you were.
+                self.invite_of(role, index)
+            self.role, self.index = role, index
             write(self.describe())
             write("")
+            if (role, index) in self.people:
+                self.show(self.people[(role, index)], away=True)
         elif command == "invite":
             # ":invite participant 1" opens someone else's link, to show that replays fail.
-            invite = self.invite_of(args[0], int(args[1]) if len(args) > 1 else 1) if args else None
+            invite = (
+                self.invite_of(args[0], _number(args[1]) if len(args) > 1 else 1) if args else None
+            )
             await self.play(f"/start {(invite or self.invite()).token}")
         elif command == "clock":
             user = self.person() if self.role != "stranger" or self.people else None
-            mark = len(user.events) if user else 0
             self._move_clock(args)
             if args:
                 # Whatever the scheduler would have sent by now arrives, as on a phone.
                 await self.sandbox.tick()
                 if user is not None:
-                    self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+                    self.show(user)
         elif command in ("block", "unblock"):
             user = self.person()
             await (user.block() if command == "block" else user.unblock())
@@ -252,9 +362,8 @@ class Session:
             except OSError as exc:
                 raise ScriptError(f"cannot read {path}: {exc.strerror}") from None
             user = self.person()
-            mark = len(user.events)
             await user.send_document(content, path.name, " ".join(args[1:]))
-            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+            self.show(user)
         elif command in ("chat", "last"):
             messages = self.person().chat
             if command == "last":
@@ -264,19 +373,21 @@ class Session:
             write("")
         elif command == "press":
             user = self.person()
-            mark = len(user.events)
             await self._press_label(user, " ".join(args))
-            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+            self.show(user)
         elif command == "attendance":
             await self._attendance(args)
         elif command == "verify":
-            index = int(args[1]) if len(args) > 1 else (int(args[0]) if args else 1)
+            index = _number(args[1]) if len(args) > 1 else (_number(args[0]) if args else 1)
             await self.play(f"/start {await self._certificate_link(index)}")
         elif command == "tick":
             user = self.person()
-            mark = len(user.events)
             await self.sandbox.tick()
-            self.transcript.events([e for e in user.events[mark:] if e.kind != "user"])
+            self.show(user)
+        elif command == "save":
+            await self._save(args)
+        elif command == "answers":
+            self._answers(args)
         else:
             raise ScriptError(f"unknown command :{command}; type :help")
         return True
@@ -330,12 +441,52 @@ class Session:
             raise ScriptError(f"participant {index} has no certificate yet")
         return DEEP_LINK_PREFIX + issued[-1].code
 
+    async def _save(self, args: list[str]) -> None:
+        """Write the latest document or photo of the chat to a file, to open it."""
+        message = next((m for m in reversed(self.person().chat) if m.document or m.photo), None)
+        file_id = (message.document or message.photo or "") if message else ""
+        stored = self.sandbox.api.files.get(file_id)
+        if message is None or stored is None:
+            raise ScriptError("no document or photo in this chat")
+        photo = message.document is None
+        name = Path(file_facts(stored, photo=photo)[2]).name
+        target = Path(args[0]) if args else Path(name)
+        if target.is_dir():
+            target = target / name
+        try:
+            await asyncio.to_thread(target.write_bytes, stored.content)
+        except OSError as exc:
+            raise ScriptError(f"cannot write {target}: {exc.strerror}") from None
+        about = describe_file(stored, photo=photo)
+        self.transcript.write(f"  (saved {about} to {target.resolve()})\n")
+
+    def _answers(self, args: list[str]) -> None:
+        """``:answers``: the answer key; ``on``/``off``: mark the right option on quiz screens."""
+        if args and args[0] in ("on", "off"):
+            self.show_answers = args[0] == "on"
+            state = "marked on each quiz screen" if self.show_answers else "no longer marked"
+            self.transcript.write(f"  (right answers {state}: the sandbox only)\n")
+            return
+        if args:
+            raise ScriptError("usage: :answers [on|off]")
+        kat = self.content.instrument("kat")
+        if kat is None:
+            raise ScriptError("there is no kat.yaml")
+        locale = self.person().account.language_code or "fr"
+        self.transcript.write(answer_key(kat, locale if locale in LOCALES else "fr"))
+
+    def _local(self, instant: datetime) -> str:
+        """A simulated instant as the bot speaks it (the programme's zone), and in UTC."""
+        tz = self.content.programme.tz
+        local = instant.astimezone(tz)
+        return f"{local:%a %Y-%m-%d %H:%M} {tz.key} ({instant.astimezone(UTC):%H:%M} UTC)"
+
     def _move_clock(self, args: list[str]) -> None:
         clock = self.clock
         if clock is None:
             raise ScriptError("time is real here; start the sandbox with --clock to move it")
         if not args:
-            self.transcript.write(f"  (simulated time: {clock.now():%Y-%m-%d %H:%M} UTC)\n")
+            self.transcript.write(f"  (simulated time: {self._local(clock.now())})\n")
             return
         match = _DURATION.match(args[0])
         if match:
@@ -345,11 +496,19 @@ class Session:
             try:
                 instant = datetime.fromisoformat(args[0])
             except ValueError:
-                raise ScriptError("usage: :clock +2d | +3h | +30m | 2027-03-01T08:00Z") from None
+                raise ScriptError("usage: :clock +2d | +3h | +30m | 2027-03-01T08:00") from None
             if instant.tzinfo is None:
-                raise ScriptError("give the time zone, e.g. 2027-03-01T08:00+01:00")
+                # As the content writes times: in the programme's zone.
+                instant = instant.replace(tzinfo=self.content.programme.tz)
             clock.set(instant)
-        self.transcript.write(f"  (simulated time is now {clock.now():%Y-%m-%d %H:%M} UTC)\n")
+        self.transcript.write(f"  (simulated time is now {self._local(clock.now())})\n")
+
+
+def _number(word: str) -> int:
+    """A person's number on the roster, as typed."""
+    if not word.isdigit():
+        raise ScriptError(f"{word!r} is not a number")
+    return int(word)
 
 
 def _read_near(path: Path, folder: Path | None) -> bytes:
@@ -383,10 +542,12 @@ async def play_script(session: Session, lines: list[str], source: str) -> int:
     return 0
 
 
-async def interact(session: Session) -> int:
+async def interact(session: Session, log: Path | None = None) -> int:
     """Read lines from the terminal until :quit or end of input."""
     write = session.transcript.write
     write("Relais sandbox: type a message, a number to press a button, :help for more.")
+    if log is not None:
+        write(f"The bot's warnings and errors go to {log}.")
     write(session.describe())
     write("")
     while True:

@@ -30,7 +30,7 @@ def percent(t: Translator, share: float) -> str:
 
 def day(t: Translator, session: Session) -> str:
     """The session's first day, e.g. '13 janvier'."""
-    return format_date(session.start_utc.astimezone(t.tz), format="d MMMM", locale=t.locale)
+    return format_date(session.start_utc.astimezone(t.tz), format="d MMMM", locale=t.date_locale)
 
 
 def presence_lines(t: Translator, found: list[Presence]) -> list[str]:

@@ -127,17 +127,28 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     if state.done or cancelled:
         lines = [
             t.gettext("Broadcast stopped.") if cancelled else t.gettext("Broadcast finished."),
-            t.ngettext(
-                "%(sent)s sent of %(total)s · %(failed)s failed",
-                "%(sent)s sent of %(total)s · %(failed)s failed",
-                state.sent,
-                sent=_n(t, state.sent),
-                total=_n(t, state.total),
-                failed=_n(t, state.failed),
+            " · ".join(
+                [
+                    t.ngettext(
+                        "%(n)s sent of %(total)s",
+                        "%(n)s sent of %(total)s",
+                        state.sent,
+                        n=_n(t, state.sent),
+                        total=_n(t, state.total),
+                    ),
+                    failed_text(t, state.failed),
+                ]
             ),
         ]
         if state.cancelled:
-            lines.append(t.gettext("%(n)s not sent (stopped)", n=_n(t, state.cancelled)))
+            lines.append(
+                t.ngettext(
+                    "%(n)s not sent (stopped)",
+                    "%(n)s not sent (stopped)",
+                    state.cancelled,
+                    n=_n(t, state.cancelled),
+                )
+            )
         for reason, count in state.failures.items():
             lines.append(f"• {escape(_reason(t, reason))}: {_n(t, count)}")
         return "\n".join(lines)
@@ -147,17 +158,27 @@ def progress_text(t: Translator, state: Progress, rate: float, cancelled: bool =
     return "\n".join(
         [
             "▓" * filled + "░" * (BAR - filled),
-            t.ngettext(
-                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
-                "%(done)s / %(total)s sent · %(failed)s failed · ~%(minutes)s min left",
-                state.sent,
-                done=_n(t, state.sent),
-                total=_n(t, state.total),
-                failed=_n(t, state.failed),
-                minutes=_n(t, minutes),
+            # Each count agrees with its own noun: "1 échec", "~1 min restante".
+            " · ".join(
+                [
+                    t.ngettext(
+                        "%(n)s / %(total)s sent",
+                        "%(n)s / %(total)s sent",
+                        state.sent,
+                        n=_n(t, state.sent),
+                        total=_n(t, state.total),
+                    ),
+                    failed_text(t, state.failed),
+                    t.ngettext("~%(n)s min left", "~%(n)s min left", minutes, n=_n(t, minutes)),
+                ]
             ),
         ]
     )
+
+
+def failed_text(t: Translator, failed: int) -> str:
+    """ "3 failed", with the noun agreeing with the count."""
+    return t.ngettext("%(n)s failed", "%(n)s failed", failed, n=_n(t, failed))
 
 
 def progress(t: Translator, found: Standing, rate: float) -> OutgoingMessage:
@@ -190,14 +211,15 @@ def recent(t: Translator, content: Content, found: list[Standing]) -> OutgoingMe
         broadcast: Broadcast = item.broadcast
         lines.append(
             t.gettext(
-                "#%(id)d · %(when)s · %(audience)s · %(sent)d/%(total)d sent · %(failed)d failed",
+                "#%(id)d · %(when)s · %(audience)s · %(sent)d/%(total)d sent",
                 id=broadcast.id,
                 when=t.short_datetime(broadcast.created_at),
                 audience=escape(audience_name(t, content, broadcast.audience)),
                 sent=item.progress.sent,
                 total=item.progress.total,
-                failed=item.progress.failed,
             )
+            + " · "
+            + failed_text(t, item.progress.failed)
         )
         if not item.over:
             buttons.append(

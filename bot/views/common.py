@@ -29,7 +29,8 @@ def venue_line(t: Translator, session: Session) -> str | None:
 
 def session_lines(t: Translator, session: Session) -> list[str]:
     """A session as a participant reads it: title, when, and where."""
-    lines = [f"<b>{escape(session.title.get(t.locale))}</b>", t.moment(session.start_utc)]
+    # A deadline shows when it closes, any other session when it starts.
+    lines = [f"<b>{escape(session.title.get(t.locale))}</b>", t.moment(session.shown_utc)]
     venue = venue_line(t, session)
     return lines if venue is None else [*lines, venue]
 

@@ -273,3 +273,35 @@ def test_every_button_pressed_without_its_message_is_answered(tmp_path: Path) ->
         loop.run_until_complete(_teardown(chats))
     finally:
         loop.close()
+
+
+def test_an_answer_tapped_on_a_message_too_old_to_edit_shows_the_next_screen_anew(
+    tmp_path: Path,
+) -> None:
+    # Found by the fuzz: the tap was stored, then editing the message failed (TypeError),
+    # the error handler logged it and the participant got an apology instead of question 2.
+    loop = asyncio.new_event_loop()
+    errors = Errors()
+    logging.getLogger("relais.errors").addHandler(errors)
+    try:
+        chats = loop.run_until_complete(_setup(tmp_path))
+        api = chats.api
+        opening = next(d for m in chats.screens(PARTICIPANT) for d in buttons(m) if "kat" in d)
+        query = api.callback_query(
+            chats.person(PARTICIPANT), chats.screens(PARTICIPANT)[-1], opening
+        )
+        loop.run_until_complete(chats.play({"update_id": 500, "callback_query": query}))
+        screen = chats.screens(PARTICIPANT)[-1]
+        assert "Question 1/" in screen.text
+        query = api.callback_query(chats.person(PARTICIPANT), screen, next(buttons(screen)))
+        query["message"] = {"chat": query["message"]["chat"], "message_id": 1, "date": 0}
+        sent_before = len(api.calls_to("sendMessage"))
+        loop.run_until_complete(chats.play({"update_id": 501, "callback_query": query}))
+        assert "Question 2/" in api.visible(PARTICIPANT)[-1].text
+        assert len(api.calls_to("sendMessage")) == sent_before + 1
+        assert api.calls_to("answerCallbackQuery")[-1].params.get("text") in (None, "")
+        loop.run_until_complete(_teardown(chats))
+    finally:
+        logging.getLogger("relais.errors").removeHandler(errors)
+        loop.close()
+    assert [r.getMessage() for r in errors.records] == []

@@ -5,10 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DOMAIN := relais
 
-.PHONY: help install catalogs extract update-catalogs lint format test test-clients clients demo sandbox run check bench clean
+.PHONY: help install catalogs extract update-catalogs lint format test test-fast test-clients clients demo sandbox run check bench clean
 
 help:
-	@echo "make test     install, compile the catalogs, lint, type-check and run the tests"
+	@echo "make test     install, compile the catalogs, lint, type-check and run the tests, with coverage"
+	@echo "make test-fast  the inner loop: the tests without resilience and clients, nothing else"
 	@echo "make test-clients  open the demo's exports in LibreOffice Calc and print its report with Chromium"
 	@echo "make demo     play the scripted demo: the real bot against a local Telegram emulator"
 	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
@@ -47,8 +48,15 @@ format: $(STAMP)
 	$(BIN)/ruff format bot tests benchmarks
 	$(BIN)/ruff check --fix bot tests benchmarks
 
+# The full run, as CI calls it: the coverage of bot/ is measured and its total printed.
 test: $(STAMP) catalogs lint
-	$(BIN)/pytest -q -m "not clients"
+	$(BIN)/pytest -q -m "not clients" --cov=bot --cov-report=
+	@echo "coverage of bot/: $$($(BIN)/coverage report --format=total)%"
+
+# The inner loop: no install, no catalogs, no lint (run `make install catalogs` once);
+# the resilience tests (kill -9, faults) and the clients tests are left to `make test`.
+test-fast:
+	$(BIN)/pytest -q -m "not clients and not resilience" --durations=10
 
 # The programs people open the files with, from the distribution's packages (Debian names):
 # LibreOffice Calc without its GUI, Chromium, poppler's PDF tools, fonts for Arabic.

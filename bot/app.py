@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 from tornado.httpserver import HTTPServer
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, system_clock
 from bot.content import Content
 from bot.handlers import ALLOWED_UPDATES, register
 from bot.handlers.common import CONTEXT_TYPES
@@ -86,7 +86,9 @@ def build_application(
     fuzz test that plays thousands of updates where pacing would only add waiting.
     """
     load_catalogs()
-    rt = Runtime(settings=settings, content=content, clock=clock or SystemClock())
+    rt = Runtime(
+        settings=settings, content=content, clock=clock or system_clock(settings.clock_offset)
+    )
     # Typed broadly: adding a rate limiter changes the builder's type parameters.
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()

@@ -19,6 +19,26 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The real clock moved by a constant offset: time passes, on another date.
+
+    For rehearsals and for the tests that run the bot as a process of its own
+    (``RELAIS_CLOCK_OFFSET``), so that they do not depend on today's date. Every process
+    given the same offset agrees on the time, restarts included.
+    """
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def system_clock(offset: timedelta = timedelta(0)) -> Clock:
+    """The bot's clock: the real one, or the real one shifted when an offset is set."""
+    return ShiftedClock(offset) if offset else SystemClock()
+
+
 class FixedClock:
     """A clock that only moves when told to (tests, demos)."""
 

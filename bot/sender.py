@@ -163,6 +163,10 @@ class Sender:
     async def run(self) -> None:
         """Drain, then wait for new rows or the next due one, until cancelled."""
         while not self.stopping.is_set():
+            # Cleared before looking, not after: a wake-up (a new row, or stop) that comes
+            # while this pass drains, settles or reads would otherwise be lost, and a stop
+            # would wait out the whole idle wait below.
+            self.wake.clear()
             try:
                 sent = await self.drain(settle=False)
             except Exception:
@@ -176,7 +180,6 @@ class Sender:
             wait = 30.0
             if upcoming is not None:
                 wait = max(0.05, min(wait, (upcoming - self.clock.now()).total_seconds()))
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=wait)
 

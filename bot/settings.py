@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Webhook mode only: the public certificate verification page (/verify/<code>).
     verify_port: int = Field(default=8444, ge=1, le=65535)
+    # Rehearsals and tests only: the running bot's clock is the real one plus this offset
+    # (seconds, or an ISO 8601 duration), so a process can live on a chosen date.
+    clock_offset: timedelta = timedelta(0)
 
     @field_validator("webhook_url", mode="after")
     @classmethod
@@ -98,6 +102,14 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_at(cls, value: object) -> object:
         return value.lstrip("@") if isinstance(value, str) else value
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # From the environment a number of seconds is a string; pydantic reads ISO 8601 ones.
+        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+            return float(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

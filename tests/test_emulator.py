@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -98,18 +97,6 @@ async def env() -> AsyncIterator[Env]:
         yield environment
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], seconds: float = 2.0) -> None:
-    """Wait for ``check`` to hold, failing after ``seconds``."""
-    async with asyncio.timeout(seconds):
-        while True:
-            result = check()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.005)
-
-
 async def user_says(api: BotAPIEmulator, user_id: int, text: str) -> JSONDict:
     """Queue a user's message as an update and return the update as queued."""
     user = api.users.get(user_id) or api.add_user(user_id, f"User{user_id}")
@@ -141,7 +128,7 @@ async def test_long_poll_returns_as_soon_as_an_update_is_pushed(env: Env) -> Non
     started = loop.time()
 
     async def push_once_polling() -> JSONDict:
-        await until(lambda: bool(env.api.calls_to("getUpdates")))
+        await env.api.wait_until(lambda: bool(env.api.calls_to("getUpdates")))
         return await user_says(env.api, ALICE, "hello")
 
     updates, pushed = await asyncio.gather(env.bot.get_updates(timeout=5), push_once_polling())
@@ -155,7 +142,7 @@ async def test_long_poll_returns_as_soon_as_an_update_is_pushed(env: Env) -> Non
 
 async def test_raw_long_poll_wakes_up_on_push(env: Env) -> None:
     async def push_once_polling() -> JSONDict:
-        await until(lambda: bool(env.api.calls_to("getUpdates")))
+        await env.api.wait_until(lambda: bool(env.api.calls_to("getUpdates")))
         return await user_says(env.api, ALICE, "hi")
 
     (status, body), pushed = await asyncio.gather(
@@ -163,6 +150,20 @@ async def test_raw_long_poll_wakes_up_on_push(env: Env) -> None:
     )
     assert status == 200
     assert body == {"ok": True, "result": [pushed]}
+
+
+async def test_closing_releases_a_pending_long_poll_at_once(env: Env) -> None:
+    # A bot being stopped must not wait out its poll's timeout (an emulator's shutdown).
+    async def close_once_polling() -> None:
+        await env.api.wait_until(lambda: bool(env.api.calls_to("getUpdates")))
+        await env.api.close()
+
+    async with asyncio.timeout(10):  # far below the poll's 60 s: never reached when released
+        updates, _ = await asyncio.gather(env.bot.get_updates(timeout=60), close_once_polling())
+    assert updates == ()
+    # Still usable afterwards: the next poll gets what is queued.
+    pushed = await user_says(env.api, ALICE, "after")
+    assert [u.update_id for u in await env.bot.get_updates(timeout=5)] == [pushed["update_id"]]
 
 
 async def test_empty_queue_with_zero_timeout_returns_nothing(env: Env) -> None:
@@ -591,10 +592,8 @@ async def test_webhook_delivery_with_secret(env: Env) -> None:
         assert body == update
         assert Update.de_json(body, env.bot).message is not None
 
-        async def nothing_pending() -> bool:
-            return (await env.bot.get_webhook_info()).pending_update_count == 0
-
-        await until(nothing_pending)
+        await env.api.wait_until(lambda: not env.api.updates)  # confirmed once it answered 200
+        assert (await env.bot.get_webhook_info()).pending_update_count == 0
         assert env.server.webhook_deliveries == [(update["update_id"], 200)]
         assert (await env.bot.get_webhook_info()).last_error_message is None
 
@@ -614,17 +613,14 @@ async def test_webhook_failure_keeps_the_update_until_it_is_accepted(env: Env) -
         await hook.wait_for(1)
         assert SECRET_HEADER not in hook.received[0][0]
 
-        async def error_reported() -> bool:
-            return (await env.bot.get_webhook_info()).last_error_message is not None
-
-        await until(error_reported)
+        await hook.wait_for(2)  # retried: the first failure is recorded before the retry
         info = await env.bot.get_webhook_info()
         assert info.pending_update_count == 1
         assert info.last_error_message == "Wrong response from the webhook: 500"
         assert info.last_error_date == START
 
         hook.status = 200
-        await until(lambda: any(status == 200 for _, status in env.server.webhook_deliveries))
+        await env.api.wait_until(lambda: not env.api.updates)
         assert len(env.api.updates) == 0
         assert (await env.bot.get_webhook_info()).pending_update_count == 0
         statuses = [status for update_id, status in env.server.webhook_deliveries]
@@ -664,7 +660,7 @@ async def test_long_poll_ignores_updates_it_filters_out(env: Env) -> None:
 
     async def later() -> int:
         # Wait until the long poll is waiting, then send what it filters, then what it wants.
-        await until(lambda: len(env.api.calls_to("getUpdates")) >= 2)
+        await env.api.wait_until(lambda: len(env.api.calls_to("getUpdates")) >= 2)
         await user_says(env.api, ALICE, "filtered out")
         query = env.api.callback_query(env.api.users[ALICE], SentMessage(ALICE, 1, "x"), "ok")
         return await env.api.push_update("callback_query", query)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from html import escape
@@ -26,61 +25,18 @@ from bot.storage import answers as store
 from bot.storage.answers import Attempt
 from bot.storage.outbox import Row, rows_of
 from bot.storage.repo import Participant
-from tests.conftest import CONTENT_DIR, add_participant, invite_for, simulated_limiter
+from tests.conftest import add_participant, invite_for, simulated_limiter
 
-SURVEY = """\
-id: satisfaction
-kind: satisfaction
-title: {fr: Questionnaire de test, en: Test questionnaire, ar: استبيان تجريبي}
-stages:
-  - id: online
-    title: {fr: Après le module en ligne, en: After the online module}
-    mode: online
-    opens: 2027-01-01T00:00
-    closes: 2027-02-01T00:00
-  - id: onsite
-    title: {fr: Après la formation résidentielle}
-    mode: residential
-    opens: 2027-01-01T00:00
-    closes: 2027-01-07T00:00
-items:
-  - id: rate
-    type: scale
-    text: Êtes-vous satisfait(e) ?
-    labels: {low: Pas du tout, high: Tout à fait}
-  - id: tools
-    type: single
-    text: Les outils en ligne étaient-ils faciles ?
-    options: [{id: yes, text: Oui}, {id: no, text: Non}]
-    show_if: {mode: online}
-  - id: topics
-    type: multi
-    text: Quels thèmes allez-vous utiliser ?
-    max_choices: 2
-    options:
-      - {id: a, text: Recrutement}
-      - {id: b, text: Compétences}
-      - {id: c, text: Intermédiation}
-  - id: why
-    type: text
-    text: Qu'est-ce qui vous a déçu ?
-    max_length: 50
-    show_if: {item: rate, in: ["1", "2"]}
-  - id: more
-    type: text
-    text: Autre chose ?
-    optional: true
-    max_length: 100
-"""
+# Their own small content (a programme, a three-question KAT, a survey with every item type):
+# these tests are about how a questionnaire behaves, not about the shipped programme.
+FIXTURE_CONTENT = Path(__file__).resolve().parent / "fixtures" / "content"
+# The survey, for the tests that build content folders of their own around it.
+SURVEY = (FIXTURE_CONTENT / "satisfaction.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def survey_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("content")
-    for name in ("programme.yaml", "kat.yaml"):
-        shutil.copy(CONTENT_DIR / name, folder / name)
-    (folder / "satisfaction.yaml").write_text(SURVEY, encoding="utf-8")
-    return folder
+def survey_dir() -> Path:
+    return FIXTURE_CONTENT
 
 
 @pytest.fixture
@@ -379,9 +335,10 @@ async def test_resume_after_restart_from_continue_in_me(
 async def answer_kat(user: SimulatedUser, kat_answers: dict[str, str]) -> None:
     """Answer each KAT question with the given option id, wherever the shuffle put it."""
     kat = None
-    for _ in range(len(kat_answers)):
+    total = len(kat_answers)
+    for _ in range(total):
         screen = user.chat[-1]
-        item_id = next(i for i in kat_answers if f"{i[1:].lstrip('0')}/10" in screen.text)
+        item_id = next(i for i in kat_answers if f"{i[1:].lstrip('0')}/{total}" in screen.text)
         data = next(
             b["callback_data"]
             for row in screen.buttons
@@ -406,13 +363,13 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     me = await user.send("/me")
     await user.press("Commencer : Test d'acquisition des connaissances · Test avant la formation")
     first = user.chat[-1]
-    assert "Dix questions" in first.text  # the intro, on the first screen only
-    assert "Question 1/10" in first.text
+    assert "Trois questions" in first.text  # the intro, on the first screen only
+    assert "Question 1/3" in first.text
     # Options are shuffled per attempt but the same when shown again.
     letters_before = first.text
     await user.press_data(open_data("kat", "pre"))
     assert user.chat[-1].text == letters_before
-    pre_answers = {**right, **{k: wrong[k] for k in list(wrong)[:7]}}  # 3 right of 10
+    pre_answers = {**right, **{k: wrong[k] for k in list(wrong)[:2]}}  # 1 right of 3
     await answer_kat(user, pre_answers)
     submitted = await user.press("Envoyer")
     everything = "\n".join(e.text + (e.message.text if e.message else "") for e in user.events)
@@ -432,17 +389,17 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     await answer_kat(user, right)
     done = await user.press("Envoyer")
     results = done.sent[0].text
-    assert "Avant la formation : 3/10" in results
-    assert "Après la formation : 10/10" in results
-    assert "Progression : +7 points, soit 100 % de ce qui restait à apprendre" in results
-    # Agadir and Marrakech can still take the test (until 18 March): no right answer leaks.
+    assert "Avant la formation : 1/3" in results
+    assert "Après la formation : 3/3" in results
+    assert "Progression : +2 points, soit 100 % de ce qui restait à apprendre" in results
+    # Marrakech can still take the test (until 18 March): no right answer leaks.
     assert "18 mars 2027" in results
     assert "✅" not in results
     for item in kat.items:
         assert item.explanation is not None
         assert escape(item.explanation.get("fr"), quote=False) not in results
     me = await user.send("/me")
-    assert "Après la formation : 10/10" in me.text  # scores in /me from now on
+    assert "Après la formation : 3/3" in me.text  # scores in /me from now on
     assert "18 mars 2027" in me.text  # and when the right answers come
     assert "Voir les bonnes réponses" not in me.last.button_texts
     early = await user.press_data("qr:kat")
@@ -460,12 +417,12 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     assert keys == [f"kat-answers:{participant.id}:{n}" for n in range(1, len(keys) + 1)]
     pushed = "\n".join(r.message.text for r in cards)
     assert all(len(r.message.text) <= 4096 for r in cards)
-    assert pushed.count("✅") == 10
+    assert pushed.count("✅") == len(kat.items)
     me = await user.send("/me")
     assert "18 mars 2027" not in me.text
     turn = await user.press("Voir les bonnes réponses")
     results = "\n".join(m.text for m in turn.sent)
-    assert results.count("✅") == 10
+    assert results.count("✅") == len(kat.items)
     for item in kat.items:
         assert item.explanation is not None
         assert escape(item.explanation.get("fr"), quote=False) in results

@@ -271,3 +271,21 @@ async def test_status_writes_that_queue_together_share_one_transaction(
     # The first goes alone; the nine that queued while it committed go together.
     assert writer.transactions == 2
     assert {s for s, _ in await statuses(db)} == {"sent"}
+
+
+async def test_a_stop_that_comes_while_the_sender_looks_for_work_ends_it_at_once(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopping the bot sets ``stopping`` and ``wake``; when that happened while the idle
+    # sender was settling or reading, the wake-up was cleared and the stop waited out
+    # the sender's 30 s idle wait (then was cancelled after 10 s).
+    settle = sender.settle
+
+    async def stop_meanwhile() -> None:
+        sender.stopping.set()
+        sender.wake.set()
+        await settle()
+
+    monkeypatch.setattr(sender, "settle", stop_meanwhile)
+    # A guard far below the 30 s idle wait, never reached when the wake-up is kept.
+    await asyncio.wait_for(sender.run(), timeout=5)

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_OK, main
-from bot.clock import SystemClock
 from bot.content import load_content
 from bot.outgoing import OutgoingMessage
 from bot.sandbox.emulator import BotAPIEmulator
@@ -22,7 +21,7 @@ from bot.sandbox.server import EmulatorServer
 from bot.services import broadcasts
 from bot.storage import Database
 from tests.test_crash import content_dir as content_dir
-from tests.test_crash import enrol, env_for
+from tests.test_crash import enrol, env_for, simulated_clock
 
 RECIPIENTS = 60
 
@@ -41,10 +40,10 @@ async def test_two_bots_started_together_one_refuses_and_nobody_gets_two_copies(
     content_dir: Path,
     tmp_path: Path,
 ) -> None:
-    api = BotAPIEmulator()
+    clock = simulated_clock()
+    api = BotAPIEmulator(clock=clock)
     database = tmp_path / "relais.db"
-    people = await enrol(database, api, RECIPIENTS)
-    clock = SystemClock()
+    people = await enrol(database, api, RECIPIENTS, clock)
     db = await Database.open(database)
     try:
         recipients = await broadcasts.recipients(db, load_content(content_dir), "all", clock.now())
@@ -59,7 +58,7 @@ async def test_two_bots_started_together_one_refuses_and_nobody_gets_two_copies(
     finally:
         await db.close()
     async with EmulatorServer(api) as server:
-        env = env_for(server, database, content_dir)
+        env = env_for(server, database, content_dir, clock)
         first, second = await asyncio.gather(
             asyncio.to_thread(_start, env), asyncio.to_thread(_start, env)
         )

@@ -73,6 +73,12 @@ def figures() -> Figures:
     return asyncio.run(report_of(content, people))
 
 
+# Rendered once per module and read by several tests: drawing the charts is most of the time.
+@pytest.fixture(scope="module")
+def french_page(figures: Figures, content: Content) -> str:
+    return render_html(figures, content, Translator("fr", content.programme.tz))
+
+
 def test_charts_are_pngs(figures: Figures, content: Content) -> None:
     charts = render_charts(figures, content, Translator("fr", content.programme.tz))
     names = [name for name, _ in charts]
@@ -86,8 +92,7 @@ def test_charts_are_pngs(figures: Figures, content: Content) -> None:
         assert len(data) > 10_000
 
 
-def test_charts_without_data_are_skipped() -> None:
-    content = load_content(CONTENT_DIR)
+def test_charts_without_data_are_skipped(content: Content) -> None:
     empty = Figures(datetime(2027, 1, 1, tzinfo=UTC), 5, 0)
     t = Translator("fr", content.programme.tz)
     assert render_charts(empty, content, t) == []
@@ -96,8 +101,8 @@ def test_charts_without_data_are_skipped() -> None:
     assert "data:image/png" not in page
 
 
-def test_html_is_well_formed_and_self_contained(figures: Figures, content: Content) -> None:
-    page = render_html(figures, content, Translator("fr", content.programme.tz))
+def test_html_is_well_formed_and_self_contained(french_page: str) -> None:
+    page = french_page
     checker = parse(page)
     assert page.startswith("<!DOCTYPE html>")
     assert all(not link.startswith(("http://", "https://", "//")) for link in checker.links)
@@ -107,8 +112,8 @@ def test_html_is_well_formed_and_self_contained(figures: Figures, content: Conte
     assert "@media print" in page
 
 
-def test_the_small_cohort_is_pooled_never_shown_alone(figures: Figures, content: Content) -> None:
-    page = render_html(figures, content, Translator("fr", content.programme.tz))
+def test_the_small_cohort_is_pooled_never_shown_alone(french_page: str) -> None:
+    page = french_page
     # Agadir's three people appear only together with another cohort.
     assert "Agadir + " in page or " + Agadir" in page
     assert not re.search(r"<th scope=\"row\">Agadir</th>", page)
@@ -117,8 +122,8 @@ def test_the_small_cohort_is_pooled_never_shown_alone(figures: Figures, content:
     assert "5" in note.group(1)
 
 
-def test_each_activity_has_its_own_part(figures: Figures, content: Content) -> None:
-    page = render_html(figures, content, Translator("fr", content.programme.tz))
+def test_each_activity_has_its_own_part(french_page: str) -> None:
+    page = french_page
     for title in ("Module d'introduction (en ligne)", "Atelier final"):
         assert f"<h3>{title.replace(chr(39), '&#x27;')}</h3>" in page
     assert "Toutes les activités" in page or "All activities" in page

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.app import build_application, runtime_of
+from bot.content import Content
+from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.settings import TELEGRAM_API_BASE_URL, Settings, SettingsError, load_settings
+from tests.conftest import START
 
 TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
 
@@ -117,3 +122,20 @@ def test_webhook_without_secret_gets_a_random_one() -> None:
     assert first.path == "relais/hook"
     assert first.secret_token
     assert first.secret_token != second.secret_token
+
+
+def test_clock_offset_moves_the_running_bots_clock(
+    monkeypatch: pytest.MonkeyPatch, content: Content, api: OfflineBotAPI
+) -> None:
+    # How the tests that run the bot as a process of its own put it on a date of their
+    # choosing (a week before the first session) whatever today's date.
+    real = datetime.now(UTC)
+    monkeypatch.setenv("RELAIS_CLOCK_OFFSET", str((START - real).total_seconds()))
+    monkeypatch.setenv("RELAIS_DATABASE", "relais.db")
+    settings = load_settings()
+    app = build_application(settings, content, request=api.request(), token=BOT_TOKEN)
+    shifted = runtime_of(app).clock.now() - START
+    assert timedelta(0) <= shifted < timedelta(minutes=5)
+    assert load_settings(clock_offset="-P1D").clock_offset == timedelta(days=-1)
+    with pytest.raises(SettingsError, match=r"^RELAIS_CLOCK_OFFSET: "):
+        load_settings(clock_offset="tomorrow")

@@ -137,6 +137,12 @@ async def _answer_and_edit(
 ) -> None:
     """Answer the press and show the next screen at the same time: one round trip to
     Telegram instead of two (the tap is already committed)."""
+    if query.message is None or not query.message.is_accessible:
+        # A message too old for Telegram to let it be edited: the next screen comes as a new
+        # message (the tap is stored; it must not end in an error and an apology).
+        await answer_query(query)
+        await query.get_bot().send_message(query.from_user.id, text, reply_markup=keyboard)
+        return
     results = await asyncio.gather(
         answer_query(query),
         query.edit_message_text(text, reply_markup=keyboard),

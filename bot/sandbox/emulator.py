@@ -12,6 +12,7 @@ Telegram receives them over HTTP: scalars as strings, objects JSON-encoded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -230,7 +231,11 @@ class BotAPIEmulator:
         self.updates: deque[JSONDict] = deque()
         self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self.acknowledged = 0
+        # Notified on every change a test or a transport may wait for: a call arriving, a call
+        # answered, an update queued or confirmed, the emulator closing. Nobody polls.
         self.changed = asyncio.Condition()
+        self.closings = 0  # how many times close() was called
+        self._notifications: set[asyncio.Task[None]] = set()
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._ids = itertools.count(1)
@@ -310,6 +315,28 @@ class BotAPIEmulator:
         async with self.changed:
             self.changed.notify_all()
 
+    def _notify_soon(self) -> None:
+        """Notify from synchronous code (the condition's lock is taken in a task)."""
+        try:
+            task = asyncio.get_running_loop().create_task(self._notify())
+        except RuntimeError:
+            return  # no loop: nobody can be waiting
+        self._notifications.add(task)
+        task.add_done_callback(self._notifications.discard)
+
+    async def wait_until(self, check: Callable[[], bool], seconds: float = 5.0) -> None:
+        """Wait until ``check()`` holds, looking again at each change; TimeoutError after
+        ``seconds`` (a guard against a hang, never the expected path)."""
+        async with asyncio.timeout(seconds), self.changed:
+            await self.changed.wait_for(check)
+
+    async def close(self) -> None:
+        """Release every pending long poll: it answers now, with what is queued (usually
+        nothing), so a bot being stopped never waits out its poll's timeout. The emulator
+        stays usable: a server started on it again serves new polls as before."""
+        self.closings += 1
+        await self._notify()
+
     # --- updates --------------------------------------------------------------------------------
 
     async def push_update(self, kind: str, payload: JSONDict) -> int:
@@ -327,20 +354,12 @@ class BotAPIEmulator:
         while self.updates and self.updates[0]["update_id"] < offset:
             self.updates.popleft()
         self.acknowledged = max(self.acknowledged, offset - 1)
+        self._notify_soon()
 
     def drop_filtered(self, allowed: frozenset[str]) -> None:
         """Updates of a type the bot did not ask for are never delivered."""
         kept = [u for u in self.updates if next(k for k in u if k != "update_id") in allowed]
         self.updates = deque(kept)
-
-    async def wait_for_update(self, seconds: float) -> bool:
-        """Wait until an update is queued, for at most ``seconds``."""
-        try:
-            async with asyncio.timeout(seconds), self.changed:
-                await self.changed.wait_for(lambda: bool(self.updates))
-        except TimeoutError:
-            return False
-        return True
 
     # --- dispatch -------------------------------------------------------------------------------
 
@@ -349,6 +368,8 @@ class BotAPIEmulator:
     ) -> tuple[int, JSONDict]:
         """Answer one call as Telegram would: (HTTP status, JSON body)."""
         self.calls.append(Call(method, params))
+        if method.lower() == "getupdates":
+            await self._notify()  # a test may wait for a long poll to start
         if self.reject_token:
             return 401, ApiError(401, "Unauthorized").body()
         handler = getattr(self, f"_m_{method.lower()}", None)
@@ -512,8 +533,15 @@ class BotAPIEmulator:
         # Long polls wait in real time, whatever clock the rate limits are measured with.
         deadline = time.monotonic() + timeout
         # Updates the bot did not ask for are dropped without ending the long poll.
+        closings = self.closings
         while not self.updates and (left := deadline - time.monotonic()) > 0:
-            await self.wait_for_update(left)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left), self.changed:
+                    await self.changed.wait_for(
+                        lambda: bool(self.updates) or self.closings != closings
+                    )
+            if self.closings != closings:
+                break
             self.drop_filtered(self.allowed_updates)
         return list(self.updates)[:limit]
 

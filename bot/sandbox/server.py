@@ -82,6 +82,8 @@ class EmulatorServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._delivery
             self._delivery = None
+        # Pending long polls answer now instead of holding the shutdown.
+        await self.api.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

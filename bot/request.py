@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # Idle connections are closed after this long; Telegram's own keep-alive is longer.
 KEEPALIVE_SECONDS = 30.0
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 # The token is in every URL; an error's text may quote the URL.
 _TOKEN = re.compile(r"bot\d+:[\w-]+")
 
@@ -116,7 +117,8 @@ class AiohttpRequest(BaseRequest):
             write = self._media_write_timeout if files else self._write_timeout
         else:
             write = write_timeout
-        body: aiohttp.FormData | dict[str, str] | None = None
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
         if request_data is not None:
             if files:
                 form = aiohttp.FormData(request_data.json_parameters)
@@ -124,7 +126,10 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mimetype)
                 body = form
             else:
-                body = request_data.json_parameters
+                # Encoded here, not by aiohttp's FormData: that builds a multipart writer
+                # (and draws a random boundary) for every call, a real cost per tap.
+                body = request_data.url_encoded_parameters().encode()
+                headers = FORM_HEADERS
         timeout = aiohttp.ClientTimeout(
             # aiohttp's connect covers waiting for a pooled connection and opening one.
             connect=None if pool is None or connect is None else pool + connect,
@@ -137,7 +142,9 @@ class AiohttpRequest(BaseRequest):
         ceiling = None if None in parts else sum(p for p in parts if p is not None)
         try:
             async with asyncio.timeout(ceiling):
-                response = await self._session.request(method, url, data=body, timeout=timeout)
+                response = await self._session.request(
+                    method, url, data=body, headers=headers, timeout=timeout
+                )
             async with response:
                 return response.status, await response.read()
         except TimeoutError as exc:

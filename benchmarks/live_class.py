@@ -397,14 +397,21 @@ def rows_for(n: int, relais: ClassRun, ref: ClassRun) -> list[Row]:
             "—",
         )
     )
-    for label, value in (
-        ("bot CPU per tap", lambda r: r.bot_cpu / max(1, len(r.taps))),
-        ("bot CPU busy", lambda r: r.bot_cpu / r.seconds),
-        ("harness CPU busy", lambda r: r.harness_cpu / r.seconds),
-    ):
-        a, b = value(relais), value(ref)
-        shown = (lambda x: f"{x * 1000:.2f} ms") if label.endswith("tap") else "{:.0%}".format
-        rows.append(Row(name, label, shown(a), shown(b), f"{a / b:.2f}×", "—"))
+    cpu = (
+        (
+            "bot CPU per tap",
+            relais.bot_cpu / max(1, len(relais.taps)),
+            ref.bot_cpu / max(1, len(ref.taps)),
+        ),
+        ("bot CPU busy", relais.bot_cpu / relais.seconds, ref.bot_cpu / ref.seconds),
+        ("harness CPU busy", relais.harness_cpu / relais.seconds, ref.harness_cpu / ref.seconds),
+    )
+    for label, a, b in cpu:
+        if label.endswith("tap"):
+            shown = (f"{a * 1000:.2f} ms", f"{b * 1000:.2f} ms")
+        else:
+            shown = (f"{a:.0%}", f"{b:.0%}")
+        rows.append(Row(name, label, *shown, f"{a / b:.2f}×", "—"))
     rate = relais.broadcast_rate or 0.0
     rows.append(
         Row(

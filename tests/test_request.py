@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -39,7 +39,10 @@ async def bot_on_emulator() -> AsyncIterator[tuple[BotAPIEmulator, Bot]]:
 
 
 @asynccontextmanager
-async def serve(handler: web.Handler, release: asyncio.Event | None = None) -> AsyncIterator[str]:
+async def serve(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    release: asyncio.Event | None = None,
+) -> AsyncIterator[str]:
     """A one-route server on a free port; yields the base URL PTB is given. ``release`` is
     set before the server stops, so that a handler left waiting on it ends."""
     app = web.Application()

@@ -242,6 +242,9 @@ class ClassRun:
     broadcast_rate: float | None
     rate_limited: int
     in_order: int | None = None  # participants whose stored answers match their taps
+    bot_cpu: float = float("nan")  # the bot process's CPU seconds while the class ran
+    harness_cpu: float = float("nan")  # this process's (emulator and participants)
+    broadcast_sent: int = 0  # broadcast messages delivered while the class ran
 
     @property
     def taps(self) -> list[float]:
@@ -281,6 +284,7 @@ async def play(n: int, workdir: Path, *, reference: bool) -> ClassRun:
         try:
             announced_before = len(api.announced)
             started = time.monotonic()
+            cpu_before, harness_before = cpu_seconds(process.pid), time.process_time()
 
             async def one(person: Participant, delay: float) -> None:
                 await asyncio.sleep(delay)  # people start within one think time
@@ -288,13 +292,18 @@ async def play(n: int, workdir: Path, *, reference: bool) -> ClassRun:
 
             await asyncio.gather(*(one(p, rng.uniform(0, THINK)) for p in people))
             seconds = time.monotonic() - started
+            bot_cpu = cpu_seconds(process.pid) - cpu_before
+            harness_cpu = time.process_time() - harness_before
             during = [t for t in api.announced[announced_before:] if t <= started + seconds]
         finally:
             await _stop(process)
     rate = None
     if not reference and len(during) > 1:
         rate = (len(during) - 1) / (during[-1] - during[0])
-    run = ClassRun(people, seconds, rate, api.statuses[429])
+    run = ClassRun(
+        people, seconds, rate, api.statuses[429], bot_cpu=bot_cpu, harness_cpu=harness_cpu
+    )
+    run.broadcast_sent = len(during)
     if not reference:
         run.in_order = _check_answers(database, people)
     return run
@@ -342,6 +351,16 @@ def _check_answers(database: Path, people: list[Participant]) -> int:
     return good
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc; NaN where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # After the command's name: state is field 3, utime and stime fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
@@ -379,6 +398,21 @@ def rows_for(n: int, relais: ClassRun, ref: ClassRun) -> list[Row]:
             "—",
         )
     )
+    cpu = (
+        (
+            "bot CPU per tap",
+            relais.bot_cpu / max(1, len(relais.taps)),
+            ref.bot_cpu / max(1, len(ref.taps)),
+        ),
+        ("bot CPU busy", relais.bot_cpu / relais.seconds, ref.bot_cpu / ref.seconds),
+        ("harness CPU busy", relais.harness_cpu / relais.seconds, ref.harness_cpu / ref.seconds),
+    )
+    for label, a, b in cpu:
+        if label.endswith("tap"):
+            shown = (f"{a * 1000:.2f} ms", f"{b * 1000:.2f} ms")
+        else:
+            shown = (f"{a:.0%}", f"{b:.0%}")
+        rows.append(Row(name, label, *shown, f"{a / b:.2f}×", "—"))
     rate = relais.broadcast_rate or 0.0
     rows.append(
         Row(
@@ -453,7 +487,10 @@ async def run(n: int, workdir: Path) -> Outcome:
         f" with {THINK:.0f} s between taps, starting within the first {THINK:.0f} s, while a"
         f" broadcast to {RECIPIENTS:,} (RELAIS_OUTBOX_RATE={OUTBOX_RATE:.0f}) drains; tap ="
         f" press to the edited message arriving at the emulator; broadcast msg/s counted while"
-        f" the class runs; answers checked in the database (each participant's ten stored"
+        f" the class runs; CPU: user + system seconds of the bot's process (from /proc) and"
+        f" of this one (the emulator and the N participants) while the class runs, per tap"
+        f" and as a share of one core; answers checked in the database (each participant's ten"
+        f" stored"
         f" answers equal to the options tapped). Reference: a PTB bot (same PerUserProcessor)"
         f" that answers each callback and edits the message, same emulator, no broadcast."
     )

@@ -24,6 +24,7 @@ from bot.handlers.common import CONTEXT_TYPES
 from bot.handlers.menus import refresh_staff_menus, set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.ratelimit import RelaisRateLimiter
+from bot.request import AiohttpRequest
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.runtime import runtime_of as runtime_of  # re-exported: tests and tools use it
 from bot.scheduling import start_background, stop_background
@@ -109,13 +110,12 @@ def build_application(
         builder = builder.rate_limiter(
             rate_limiter or RelaisRateLimiter(bulk_rate=settings.outbox_rate)
         )
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        # httpcore looks through every open connection for each request: a pool sized for
-        # what is really in flight (replies and the outbox), not PTB's 256, keeps that cheap.
-        # Waiting for a free connection is fine for a few seconds, not PTB's one.
-        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(POOL_TIMEOUT)
+    if request is None:
+        # aiohttp rather than PTB's httpx: far less CPU per call (bot/request.py). Waiting
+        # for a free connection is fine for a few seconds, not PTB's one.
+        request = AiohttpRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT)
+        get_updates_request = get_updates_request or AiohttpRequest(1)
+    builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()

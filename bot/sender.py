@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 WINDOW_MARGIN = 0.005
+# How far behind its schedule the sender may catch up (see Sender._pace).
+CATCH_UP = 0.2
 # Waits between tries of a status write that met a busy database.
 BUSY_FIRST_WAIT, BUSY_MAX_WAIT = 0.05, 1.0
 
@@ -131,7 +133,9 @@ class Sender:
     per_chat_seconds: float = 1.0
     max_attempts: int = 5
     batch: int = 100
-    max_in_flight: int = 4
+    # Enough calls travelling for the rate over a slow round trip: 16 at 25/s covers 0.64 s
+    # (Telegram's 0.1-0.3 s, or a bot whose loop is busy with a live class).
+    max_in_flight: int = 16
     sleep: Sleep = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -241,10 +245,16 @@ class Sender:
 
     async def _pace(self, chat_id: int | None) -> None:
         """Wait for the row's turn: the rate, the chat's second, and any pause after a 429."""
-        while (wait := self._wait(chat_id, self.monotonic())) > 0:
+        overrun = 0.0
+        while (wait := self._wait(chat_id, start := self.monotonic())) > 0:
             await self.sleep(wait)  # meanwhile calls come back, or a 429 pauses: look again
+            overrun = self.monotonic() - start - wait
         now = self.monotonic()
-        self._last_send = now
+        # Sends are spaced from when each was meant to leave, not from when it did: on a
+        # busy event loop every sleep overruns, and spacing from the overrun would lose that
+        # much rate at each message. So the next may leave sooner by the last sleep's
+        # overrun (at most CATCH_UP); the rolling second (see _wait) still holds.
+        self._last_send = now - min(max(overrun, 0.0), CATCH_UP)
         self.sent_times.append(now)  # when each call is let go (it leaves at once)
         if chat_id is not None:
             self._last_by_chat[chat_id] = now

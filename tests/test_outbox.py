@@ -98,19 +98,20 @@ async def test_one_chat_gets_at_most_one_message_a_second(
 async def test_retry_after_waits_then_sends_the_same_row_once(
     sender: Sender, db: Database, clock: FixedClock, api: OfflineBotAPI, fake_time: FakeTime
 ) -> None:
-    chats = list(range(900_200, 900_210))
+    # More rows than calls in flight at once, so that some leave after the 429 is back.
+    chats = list(range(900_200, 900_200 + sender.max_in_flight + 10))
     await queue(db, clock, api, chats)
     api.inject("error", "sendMessage", status=429, delay=7)
     await sender.drain_all()
     # The first row waits 7 s of the clock; the others went out, after the pause except
     # those already on their way when the 429 came back.
-    assert [s for s, _ in await statuses(db)] == ["pending"] + ["sent"] * 9
+    assert [s for s, _ in await statuses(db)] == ["pending"] + ["sent"] * (len(chats) - 1)
     assert fake_time.now >= 7
     early = [t for t in sender.sent_times if t < 7]
     assert len(early) <= sender.max_in_flight
     clock.advance(timedelta(seconds=7))
     await sender.drain_all()
-    assert [s for s, _ in await statuses(db)] == ["sent"] * 10
+    assert [s for s, _ in await statuses(db)] == ["sent"] * len(chats)
     for chat in chats:
         assert len(api.visible(chat)) == 1
 
@@ -289,3 +290,25 @@ async def test_a_stop_that_comes_while_the_sender_looks_for_work_ends_it_at_once
     monkeypatch.setattr(sender, "settle", stop_meanwhile)
     # A guard far below the 30 s idle wait, never reached when the wake-up is kept.
     await asyncio.wait_for(sender.run(), timeout=5)
+
+
+async def test_rate_kept_when_every_sleep_overruns(
+    bot: Bot, db: Database, clock: FixedClock, api: OfflineBotAPI
+) -> None:
+    """A loop busy with a live class wakes the sender late every time: it still keeps
+    close to its rate, and never above it in any rolling second."""
+
+    class LateTime(FakeTime):
+        async def sleep(self, seconds: float) -> None:
+            await super().sleep(seconds + 0.02)  # 20 ms late at every wake-up
+            for _ in range(5):
+                await asyncio.sleep(0)  # meanwhile the calls in flight come back
+
+    late = LateTime()
+    sender = Sender(bot, db, clock, rate=25.0, sleep=late.sleep, monotonic=late.monotonic)
+    await queue(db, clock, api, list(range(900_300, 900_400)))
+    assert await sender.drain_all() == 100
+    times = sender.sent_times
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate >= 0.8 * 25  # spaced from the overrun, it would be 1 / 0.06 = 16.7/s
+    assert all(times[i + 25] - times[i] >= 1.0 for i in range(len(times) - 25))

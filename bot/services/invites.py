@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+import aiosqlite
 import segno
 
 from bot.clock import Clock
@@ -82,18 +83,7 @@ async def issue_participant_invites(
         for participant in await repo.unbound_participants(conn):
             if cohort is not None and participant.cohort != cohort:
                 continue
-            await repo.revoke_pending_invites(conn, participant.id, now)
-            token = new_token()
-            await repo.insert_invite(
-                conn,
-                hash_token(token),
-                participant_id=participant.id,
-                role=None,
-                label=None,
-                now=now,
-                expires_at=now + ttl,
-            )
-            issued.append(IssuedInvite(token, now + ttl, participant, None, None))
+            issued.append(await _replace_invite(conn, participant, now, ttl))
         await repo.audit(
             conn,
             actor=actor,
@@ -251,17 +241,7 @@ async def reissue_invite(
             return ReissueStatus.ENROLLED, None
         if participant.id not in {p.id for p in await repo.unbound_participants(conn)}:
             return ReissueStatus.UNKNOWN, None  # erased (relais forget): no identity to invite
-        await repo.revoke_pending_invites(conn, participant.id, now)
-        token = new_token()
-        await repo.insert_invite(
-            conn,
-            hash_token(token),
-            participant_id=participant.id,
-            role=None,
-            label=None,
-            now=now,
-            expires_at=now + ttl,
-        )
+        issued = await _replace_invite(conn, participant, now, ttl)
         await repo.audit(
             conn,
             actor=actor,
@@ -270,7 +250,25 @@ async def reissue_invite(
             details=None,
             now=now,
         )
-    return ReissueStatus.ISSUED, IssuedInvite(token, now + ttl, participant, None, None)
+    return ReissueStatus.ISSUED, issued
+
+
+async def _replace_invite(
+    conn: aiosqlite.Connection, participant: Participant, now: datetime, ttl: timedelta
+) -> IssuedInvite:
+    """A participant's new single-use link; their earlier unused ones stop working."""
+    await repo.revoke_pending_invites(conn, participant.id, now)
+    token = new_token()
+    await repo.insert_invite(
+        conn,
+        hash_token(token),
+        participant_id=participant.id,
+        role=None,
+        label=None,
+        now=now,
+        expires_at=now + ttl,
+    )
+    return IssuedInvite(token, now + ttl, participant, None, None)
 
 
 def write_qr_codes(

@@ -117,14 +117,12 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 async def _check_against(content: Content, path: Path) -> None:
     """Before a reload: which items with answers the content changes, and how many answers."""
     from bot.services.versions import pending_changes
+    from bot.storage import versions as stored_versions
 
     # Read only: the check must not migrate or write a database the bot may be using.
     async with Database.opened(path, migrate=False) as db:
-        async with (
-            db.read() as conn,
-            conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'item_versions'") as cur,
-        ):
-            versioned = await cur.fetchone() is not None
+        async with db.read() as conn:
+            versioned = await stored_versions.recorded(conn)
         if not versioned:
             print(f"database {path}: item versions not recorded yet (the next start does it)")
             return

@@ -282,12 +282,10 @@ async def item_results(
     return [ItemResult(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6])) for r in rows]
 
 
-async def answered_versions(conn: aiosqlite.Connection, attempt_id: int) -> dict[str, str | None]:
-    """Item id -> the version each answer of an attempt was given to."""
-    rows = await fetch_all(
-        conn, "SELECT item, item_version FROM answers WHERE attempt_id = ?", (attempt_id,)
-    )
-    return {r[0]: r[1] for r in rows}
+async def recorded(conn: aiosqlite.Connection) -> bool:
+    """Whether the database records item versions yet (migration 8 has run)."""
+    rows = await fetch_all(conn, "SELECT 1 FROM sqlite_master WHERE name = 'item_versions'")
+    return bool(rows)
 
 
 async def has_unversioned_answers(conn: aiosqlite.Connection) -> bool:

@@ -30,7 +30,7 @@ import logging
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -375,8 +375,8 @@ class Sender:
         await self._mark(row, Status.FAILED, error=error)
 
 
-def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """Telegram's markup for rows of buttons; None for none."""
+def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Telegram's markup for rows of buttons (a screen's or a queued message's); None for none."""
     if not buttons:
         return None
     return InlineKeyboardMarkup(

@@ -7,16 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.i18n import Translator
 from bot.runtime import Runtime, runtime_of
+from bot.sender import keyboard as keyboard  # one markup for screens and queued messages
 from bot.services.access import Identity, choose_locale, identify
 from bot.storage.repo import Role
 from bot.views.common import access_text as access_text  # the handlers' refusal to strangers
-from bot.views.screen import Button, Screen
+from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,6 @@ CONTEXT_TYPES = ContextTypes(context=RelaisContext)
 def markup(screen: Screen) -> InlineKeyboardMarkup | None:
     """The screen's buttons as an inline keyboard (None when it has none)."""
     return keyboard(screen.buttons)
-
-
-def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    """Plain buttons as an inline keyboard (None when there are none)."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows]
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,9 @@ async def test_broadcast_from_audience_to_final_report(
     assert texts[1] == "Réunion demain à 10 h, salle 2 &lt;ANAPEC&gt;"
     assert texts[2] == "L'envoyer à 2 personnes ?"
     assert preview.last.button_texts == ["Valider", "Annuler"]
-    assert api.visible(people[0].user_id)[-1].text.startswith("Bienvenue")  # nothing sent yet
+    # Nothing sent yet: the welcome and its offer of the open test are the last messages.
+    assert api.visible(people[0].user_id)[-1].text.startswith("<b>À compléter</b>")
+    assert api.visible(people[0].user_id)[-2].text.startswith("Bienvenue")
 
     confirmed = await coordinator.press("Valider")
     progress = confirmed.edited[0]

@@ -24,7 +24,7 @@ from bot.storage.repo import Participant
 from bot.updates import PerUserProcessor, ordering_key
 from tests.conftest import add_participant, invite_for
 
-KAT_BUTTON = "Commencer : Test d'acquisition des connaissances · Test avant la formation"
+KAT_BUTTON = "Commencer : Test avant la formation"
 
 
 async def enrolled(

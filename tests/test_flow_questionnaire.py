@@ -109,7 +109,7 @@ def all_callback_data(user: SimulatedUser) -> list[str]:
 async def start_survey(user: SimulatedUser) -> SentMessage:
     me = await user.send("/me")
     assert "<b>À compléter</b>" in me.text
-    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    await user.press("Commencer : Après le module en ligne")
     return user.chat[-1]
 
 
@@ -123,7 +123,8 @@ async def test_every_item_type_one_tap_at_a_time(enrol: Enrol, db: Database) -> 
 
     turn = await user.press("2")
     assert turn.edited
-    assert "Question 2/5" in turn.last.text  # the low rating revealed 'why'
+    # The low rating revealed 'why': an extra question, so the count stays at 4.
+    assert "Question 2/4" in turn.last.text
     assert turn.last.message_id == screen.message_id  # edited in place, no new message
     attempt = await attempt_of(db, participant)
     assert await answers(db, attempt) == {"rate": 2}
@@ -145,6 +146,7 @@ async def test_every_item_type_one_tap_at_a_time(enrol: Enrol, db: Database) -> 
     assert not refused.edited
     turn = await user.press("Valider")
     assert "Qu'est-ce qui vous a déçu" in turn.last.text
+    assert "Question complémentaire" in turn.last.text
     attempt = await attempt_of(db, participant)
     assert (await answers(db, attempt))["topics"] == ["a", "c"]
 
@@ -153,15 +155,23 @@ async def test_every_item_type_one_tap_at_a_time(enrol: Enrol, db: Database) -> 
     assert "why" not in await answers(db, await attempt_of(db, participant))
     turn = await user.send("Le rythme")
     assert "Autre chose" in turn.last.text
+    assert "Question 4/4" in turn.last.text
     assert turn.deleted  # the old questionnaire message made way for the new one
-    # /me's message became the questionnaire, then made way: only the new one has buttons.
-    assert len([m for m in user.chat if m.buttons]) == 1
+    # /me's message became the questionnaire, then made way: only the new one and the
+    # welcome's offer of what is open have buttons.
+    offer, current = [m for m in user.chat if m.buttons]
+    assert offer.text.startswith("<b>À compléter</b>")
+    assert current is turn.last
 
     turn = await user.press("Passer")
     summary = turn.last.text
     assert "Vérifiez vos réponses" in summary
     for expected in ("2/5", "Oui", "Recrutement, Intermédiation", "Le rythme", "(passée)"):
         assert expected in summary
+    # The summary numbers the questions as they were numbered; the extra one has a bullet.
+    assert "3. Quels thèmes" in summary
+    assert "• Qu'est-ce qui vous a déçu" in summary
+    assert "4. Autre chose" in summary
     turn = await user.press("Envoyer")
     assert turn.last.text == "Merci ! Vos réponses ont été envoyées."
     assert turn.last.buttons == []
@@ -190,10 +200,10 @@ async def test_previous_changes_an_answer_and_drops_what_it_hides(
     # Back to the first question, through the typed one (kept) and the others.
     for _ in range(4):
         await user.press("◀ Précédent")
-    assert "Question 1/5" in user.chat[-1].text
+    assert "Question 1/4" in user.chat[-1].text
     assert "✓ 1" in user.chat[-1].button_texts
     turn = await user.press("5")
-    assert "Question 2/4" in turn.last.text  # 'why' hidden again
+    assert "Question 2/4" in turn.last.text  # 'why' hidden again: the count did not move
     await user.press("✓ Non")
     await user.press("Valider")
     await user.press("Passer")
@@ -319,10 +329,8 @@ async def test_resume_after_restart_from_continue_in_me(
     async with running(second):
         user = SimulatedUser(api, direct_delivery(second, api), 620_001, "Khadija")
         me = await user.send("/me")
-        assert (
-            "Continuer : Questionnaire de test · Après le module en ligne" in me.last.button_texts
-        )
-        await user.press("Continuer : Questionnaire de test · Après le module en ligne")
+        assert "Continuer : Après le module en ligne" in me.last.button_texts
+        await user.press("Continuer : Après le module en ligne")
         resumed = user.chat[-1]
         assert "Quels thèmes" in resumed.text
         assert "Question 3/4" in resumed.text
@@ -361,7 +369,7 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     }
     user, participant = await enrol()
     me = await user.send("/me")
-    await user.press("Commencer : Test d'acquisition des connaissances · Test avant la formation")
+    await user.press("Commencer : Test avant la formation")
     first = user.chat[-1]
     assert "Trois questions" in first.text  # the intro, on the first screen only
     assert "Question 1/3" in first.text
@@ -385,7 +393,7 @@ async def test_kat_right_answers_wait_until_no_cohort_can_still_take_the_test(
     clock.set(clock.now().replace(month=2, day=19))
     me = await user.send("/me")
     assert "Quiz final" in me.text
-    await user.press("Commencer : Test d'acquisition des connaissances · Quiz final")
+    await user.press("Commencer : Quiz final")
     await answer_kat(user, right)
     done = await user.press("Envoyer")
     results = done.sent[0].text
@@ -457,8 +465,8 @@ async def test_a_coordinator_reopens_a_submitted_stage(
     )
     assert reopened.number == 2
     me = await user.send("/me")
-    assert "Commencer : Questionnaire de test · Après le module en ligne" in me.last.button_texts
-    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    assert "Commencer : Après le module en ligne" in me.last.button_texts
+    await user.press("Commencer : Après le module en ligne")
     assert "Question 1/4" in user.chat[-1].text
     async with db.read() as conn:
         attempts = await store.attempts_of(conn, reopened.participant_id)

@@ -43,7 +43,7 @@ async def a_participant_with_everything(
     await user.press("English")
     await user.send_document(b"%PDF-1.4 plan", "Plan_action_Khadija_El_Idrissi_A-001.pdf")
     await user.send("/me")
-    await user.press("Start: Knowledge acquisition test · Pre-training test")
+    await user.press("Start: Pre-training test")
     async with db.transaction() as conn:
         await conn.execute(
             "INSERT INTO outbox (kind, source, participant_id, chat_id, payload, status,"

@@ -120,7 +120,7 @@ async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_giv
     old_key = kat.items[2].answer
     user, participant = await enrol(app, api, db, clock)
     await user.send("/me")
-    await user.press("Commencer : Test d'acquisition des connaissances · Test avant la formation")
+    await user.press("Commencer : Test avant la formation")
     await answer_kat(user, {item.id: item.answer or "" for item in kat.items})
     await user.press("Envoyer")
     assert (await kat_result(db, content, participant.id)).pre == 10  # type: ignore[union-attr]
@@ -203,7 +203,7 @@ async def test_an_item_inserted_mid_questionnaire_is_asked_and_nothing_is_mispla
 ) -> None:
     user, participant = await enrol(app, api, db, clock)
     await user.send("/me")
-    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    await user.press("Commencer : Après le module en ligne")
     await user.press("4")
     await user.press("Non")
     old = user.chat[-1]
@@ -227,7 +227,7 @@ async def test_an_item_inserted_mid_questionnaire_is_asked_and_nothing_is_mispla
     stale = await user.press_data(old.buttons[0][0]["callback_data"], old)
     assert stale.answers[0]["text"] == "Ce bouton n'est plus valide."
     me = await user.send("/me")
-    await user.press("Continuer : Questionnaire de test · Après le module en ligne")
+    await user.press("Continuer : Après le module en ligne")
     resumed = user.chat[-1]
     assert "Le module vous a-t-il été utile" in resumed.text  # the new item is asked
     await user.press("Oui")
@@ -265,7 +265,7 @@ async def test_an_item_added_behind_someone_on_the_summary_is_asked_before_sendi
 ) -> None:
     user, participant = await enrol(app, api, db, clock)
     await user.send("/me")
-    await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+    await user.press("Commencer : Après le module en ligne")
     await user.press("5")
     await user.press("Oui")
     await user.press("☐ Recrutement")
@@ -289,7 +289,7 @@ async def test_an_item_added_behind_someone_on_the_summary_is_asked_before_sendi
     refused = await user.press("Envoyer")  # the old summary: not sent without the new item
     assert refused.answers[0]["text"] == "Ce bouton n'est plus valide."
     await user.send("/me")
-    await user.press("Continuer : Questionnaire de test · Après le module en ligne")
+    await user.press("Continuer : Après le module en ligne")
     assert "Le rythme ?" in user.chat[-1].text
     async with db.read() as conn:
         attempt = await store.latest_attempt(conn, participant.id, "satisfaction", "online")
@@ -355,7 +355,7 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
         async with running(application):
             user, _participant = await enrol(application, api, runtime_of(application).db, clock)
             await user.send("/me")
-            await user.press("Commencer : Questionnaire de test · Après le module en ligne")
+            await user.press("Commencer : Après le module en ligne")
             await user.press("4")
 
     asyncio.run(one_answer())

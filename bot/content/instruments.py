@@ -23,6 +23,8 @@ ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ItemType = Literal["quiz", "scale", "single", "multi", "text"]
 SCALE_POINTS = (1, 2, 3, 4, 5)
 MAX_TEXT_LENGTH = 4000
+# A stage's short label fits a phone's button after "Continuer : " (see bot/views/common.py).
+SHORT_LABEL_MAX = 24
 
 
 class Option(_Model):
@@ -191,9 +193,23 @@ class Stage(_Model):
 
     id: ShortId
     title: LocalizedText
+    # The stage's name on a button ("Commencer : <short>"), where the title would be cut off.
+    short: LocalizedText | None = None
     mode: Literal["online", "residential"] | None = None
     opens: When
     closes: When
+
+    @field_validator("short")
+    @classmethod
+    def _fits_a_button(cls, value: LocalizedText | None) -> LocalizedText | None:
+        if value is not None:
+            for locale in ("fr", "en", "ar"):
+                text = getattr(value, locale)
+                if text is not None and len(text) > SHORT_LABEL_MAX:
+                    raise ValueError(
+                        f"short.{locale} is {len(text)} characters long, {SHORT_LABEL_MAX} at most"
+                    )
+        return value
 
 
 class Certificates(_Model):

@@ -22,4 +22,4 @@ async def mydata(update: Update, context: Context) -> None:
     found = await my_data(rt.db, participant)
     issued = await certificates_of(rt.db, participant.id)
     codes = [display_code(cert.code) for cert in issued]
-    await reply(update, who, mydata_text(t, found, codes))
+    await reply(update, who, mydata_text(t, rt.content, found, codes))

@@ -6,18 +6,20 @@ from telegram import Update
 
 from bot.handlers import checkin
 from bot.handlers.certificates import verify_link
-from bot.handlers.common import Context, caller, reply
+from bot.handlers.common import Context, caller, markup, reply
 from bot.handlers.menus import set_staff_menu
 from bot.services import checkin as checkin_service
 from bot.services.certification import is_verification
 from bot.services.invites import RedeemStatus, Redemption, redeem
+from bot.services.questionnaire import pending
 from bot.services.text import clean_text
+from bot.views.me import open_now_screen
 from bot.views.start import refusal_text, welcome_text
 
 
 async def start(update: Update, context: Context) -> None:
     """Redeems the invite token in the /start payload (binding the account or granting a role),
-    then greets the user by name; asks nothing."""
+    then greets the user by name and offers a participant what is open now (buttons)."""
     rt = context.runtime
     user = update.effective_user
     chat = update.effective_chat
@@ -52,7 +54,19 @@ async def start(update: Update, context: Context) -> None:
     ):
         await set_staff_menu(context.bot, who.chat_id, who.identity, who.t)
     title = rt.content.programme.title.get(who.t.locale)
-    await reply(update, who, welcome_text(who.t, title, who.identity, redemption))
+    participant = who.identity.participant
+    granted = redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED
+    todo = (
+        []
+        if participant is None or granted
+        else await pending(rt.db, rt.content, participant, rt.clock.now())
+    )
+    await reply(update, who, welcome_text(who.t, title, who.identity, redemption, bool(todo)))
+    if todo:
+        # A message of its own: its button turns it into the questionnaire, and the welcome
+        # (with the privacy notice) stays in the chat.
+        offer = open_now_screen(who.t, todo)
+        await reply(update, who, offer.text, markup(offer))
 
 
 _WELCOME = {RedeemStatus.ENROLLED, RedeemStatus.STAFF_GRANTED, RedeemStatus.ALREADY_ENROLLED}

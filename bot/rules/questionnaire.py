@@ -86,6 +86,28 @@ def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any])
     return shown
 
 
+def counted_items(instrument: Instrument, stage: Stage) -> list[Item]:
+    """The items no answer can hide in this stage: the "N" of "Question n/N", which never moves.
+
+    An item shown after some answers is asked as an extra, unnumbered question, so that
+    revealing or hiding one does not change the count ("2/7" then "3/8" read as a jump).
+    """
+    counted = []
+    for item in instrument.items:
+        cond = item.show_if
+        if cond is None or (cond.mode is not None and cond.mode == stage.mode):
+            counted.append(item)
+    return counted
+
+
+def question_number(instrument: Instrument, stage: Stage, item: Item) -> int | None:
+    """The item's number among the counted items; None for an extra one revealed by answers."""
+    return next(
+        (n for n, counted in enumerate(counted_items(instrument, stage), 1) if counted is item),
+        None,
+    )
+
+
 def position_of(instrument: Instrument, item: Item | None) -> int:
     """An item's position; the summary's (one past the last item) for None."""
     return len(instrument.items) if item is None else instrument.position(item)

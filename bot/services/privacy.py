@@ -51,7 +51,8 @@ class MyData:
 
     participant: Participant
     binding: Binding | None
-    answers: dict[str, int] = field(default_factory=dict)  # "kat pre" -> answered items
+    # (instrument kind, stage id) -> answered items; the view names them.
+    answers: dict[tuple[str, str], int] = field(default_factory=dict)
     attendance: dict[str, bool] = field(default_factory=dict)
     plan: str | None = None
     messages: int = 0
@@ -65,7 +66,7 @@ async def my_data(db: Database, participant: Participant) -> MyData:
         binding = await repo.binding_for_participant(conn, participant.id)
         found = MyData(participant, binding)
         for attempt in await store.attempts_of(conn, participant.id):
-            key = f"{attempt.instrument} {attempt.stage}"
+            key = (attempt.instrument, attempt.stage)
             found.answers[key] = len(await store.answers_of(conn, attempt.id))
         found.attendance = await progress.attendance_of(conn, participant.id)
         plan = await progress.latest_plan(conn, participant.id)

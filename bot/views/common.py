@@ -40,12 +40,29 @@ def stage_title(t: Translator, instrument: Instrument, stage: Stage) -> str:
     return f"{instrument.title.get(t.locale)} · {stage.title.get(t.locale)}"
 
 
+# A full-width button on a 360-dp phone (the commonest Android width) shows about 36
+# characters before Telegram cuts it with "…": "Continuer : " (12) and a 24-character
+# short label (SHORT_LABEL_MAX) fill it exactly.
+BUTTON_TEXT_MAX = 36
+
+
+def stage_label(stage: Stage, locale: str, room: int) -> str:
+    """The stage's name on a button: its short label, else its title clipped to ``room``."""
+    if stage.short is not None:
+        return stage.short.get(locale)
+    title = stage.title.get(locale)
+    return title if len(title) <= room else title[: max(room - 1, 1)].rstrip() + "…"
+
+
+def _open_label(t: Translator, started: bool, title: str) -> str:
+    if started:
+        return t.gettext("Continue: %(title)s", title=title)
+    return t.gettext("Start: %(title)s", title=title)
+
+
 def open_button(t: Translator, instrument: Instrument, stage: Stage, started: bool) -> Button:
     """The button that starts a questionnaire stage, or continues it once begun."""
-    title = stage_title(t, instrument, stage)
-    label = (
-        t.gettext("Continue: %(title)s", title=title)
-        if started
-        else t.gettext("Start: %(title)s", title=title)
-    )
+    # The message above the button names the instrument in full; the button names the stage.
+    room = BUTTON_TEXT_MAX - len(_open_label(t, started, ""))
+    label = _open_label(t, started, stage_label(stage, t.locale, room))
     return Button(label, open_data(instrument.kind, stage.id))

@@ -10,7 +10,7 @@ from bot.i18n import Translator, escape
 from bot.services.access import Identity
 from bot.services.questionnaire import Pending
 from bot.views.common import access_text, open_button, session_lines
-from bot.views.screen import Button
+from bot.views.screen import Button, Screen
 from bot.views.start import roles_text
 
 NEXT_SESSIONS = 5
@@ -62,6 +62,11 @@ def todo_text(t: Translator, todo: list[Pending]) -> str:
 def todo_buttons(t: Translator, todo: list[Pending]) -> list[list[Button]]:
     """One start-or-continue button per questionnaire waiting, one to a row."""
     return [[open_button(t, p.instrument, p.stage, p.started)] for p in todo]
+
+
+def open_now_screen(t: Translator, todo: list[Pending]) -> Screen:
+    """What a participant can answer now, with its buttons: sent under the welcome."""
+    return Screen(todo_text(t, todo), todo_buttons(t, todo))
 
 
 def answers_button(t: Translator) -> Button:

@@ -7,7 +7,15 @@ from typing import Any
 from bot.callbacks import Action, tap_data
 from bot.content.instruments import Instrument, Item, Stage
 from bot.i18n import Translator, escape
-from bot.rules.questionnaire import Refusal, Window, current_item, ordered_options, visible_items
+from bot.rules.questionnaire import (
+    Refusal,
+    Window,
+    counted_items,
+    current_item,
+    ordered_options,
+    question_number,
+    visible_items,
+)
 from bot.storage.answers import Attempt
 from bot.views.screen import Button, Screen
 
@@ -35,13 +43,13 @@ def render(
     head = f"<b>{escape(instrument.title.get(loc))}</b> · {escape(stage.title.get(loc))}"
     back = _button(attempt, Action.PREVIOUS, None, t.gettext("◀ Previous"))
     if item is None:
-        return _summary(attempt, answers, shown, head, back, t)
+        return _summary(instrument, stage, attempt, answers, shown, head, back, t)
     # By identity: list.index() would compare pydantic models field by field.
-    number = next(n for n, shown_item in enumerate(shown, 1) if shown_item is item)
+    first = shown[0] is item
     lines = [head]
-    if number == 1 and instrument.intro is not None:
+    if first and instrument.intro is not None:
         lines += [escape(instrument.intro.get(loc)), ""]
-    lines += [t.gettext("Question %(n)d/%(total)d", n=number, total=len(shown)), ""]
+    lines += [progress_text(t, instrument, stage, item), ""]
     lines.append(f"<b>{escape(item.text.get(loc))}</b>")
     rows: list[list[Button]] = []
     current = answers.get(item.id)
@@ -99,7 +107,7 @@ def render(
             lines.append(t.gettext("Your answer: %(answer)s", answer=escape(clip(current))))
             rows.append([_button(attempt, Action.KEEP, None, t.gettext("Keep this answer"))])
     nav: list[Button] = []
-    if number > 1:
+    if not first:
         nav.append(back)
     if item.optional:
         nav.append(_button(attempt, Action.SKIP, None, t.gettext("Skip")))
@@ -108,12 +116,24 @@ def render(
     return Screen("\n".join(lines), rows)
 
 
+def progress_text(t: Translator, instrument: Instrument, stage: Stage, item: Item) -> str:
+    """ "Question 3/8" over the items no answer can hide; an item revealed by an answer is an
+    extra question, so the count never jumps when a condition shows or hides one."""
+    number = question_number(instrument, stage, item)
+    if number is None:
+        return t.gettext("Additional question")
+    total = len(counted_items(instrument, stage))
+    return t.gettext("Question %(n)d/%(total)d", n=number, total=total)
+
+
 def clip(text: str, limit: int = 300) -> str:
     """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _summary(
+    instrument: Instrument,
+    stage: Stage,
     attempt: Attempt,
     answers: dict[str, Any],
     shown: list[Item],
@@ -123,8 +143,11 @@ def _summary(
 ) -> Screen:
     loc = t.locale
     lines = [head, t.gettext("Check your answers, then send them."), ""]
-    for number, item in enumerate(shown, start=1):
-        lines.append(f"{number}. {escape(clip(item.text.get(loc), 80))}")
+    for item in shown:
+        # The same numbers as on the questions; an extra question gets a bullet.
+        number = question_number(instrument, stage, item)
+        mark = "•" if number is None else f"{number}."
+        lines.append(f"{mark} {escape(clip(item.text.get(loc), 80))}")
         lines.append(f"   → {escape(answer_text(item, answers.get(item.id), loc, t))}")
     lines.append("")
     lines.append(t.gettext("Once sent, your answers can no longer be changed."))

@@ -45,9 +45,14 @@ def roles_text(t: Translator, identity: Identity) -> str:
 
 
 def welcome_text(
-    t: Translator, title: str, identity: Identity, redemption: Redemption | None
+    t: Translator,
+    title: str,
+    identity: Identity,
+    redemption: Redemption | None,
+    open_now: bool = False,
 ) -> str:
-    """The greeting after an enrolment, or for a returning user."""
+    """The greeting after an enrolment, or for a returning user; ``open_now``: a message
+    offering what a participant can answer now follows it."""
     if redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED:
         return t.gettext(
             "Welcome! You now have the role of %(role)s for <b>%(title)s</b>.\n\nSend /help to "
@@ -58,25 +63,20 @@ def welcome_text(
     if identity.participant is not None:
         name = escape(identity.participant.full_name)
         if redemption is not None and redemption.status is RedeemStatus.ENROLLED:
-            return (
-                t.gettext(
-                    "Welcome, %(name)s! Your enrolment in <b>%(title)s</b> is confirmed.\n\n"
-                    "Through this chat you will receive the session reminders, the short knowledge "
-                    "quizzes and the questionnaires. Your individual answers stay confidential.\n\n"
-                    "Send /me to see your cohort and your next sessions, /language to change the "
-                    "language, /help for help.",
-                    name=name,
-                    title=escape(title),
-                )
-                + "\n\n"
-                + privacy_notice(t)
+            greeting = t.gettext(
+                "Welcome, %(name)s! Your enrolment in <b>%(title)s</b> is confirmed.\n\n"
+                "Through this chat you will receive the session reminders, the short knowledge "
+                "quizzes and the questionnaires. Your individual answers stay confidential.",
+                name=name,
+                title=escape(title),
             )
-        return t.gettext(
-            "Hello %(name)s, you are already enrolled in <b>%(title)s</b>.\n\nSend /me to see "
-            "your next sessions or /help for help.",
+            return greeting + "\n\n" + next_step_text(t, open_now) + "\n\n" + privacy_notice(t)
+        greeting = t.gettext(
+            "Hello %(name)s, you are already enrolled in <b>%(title)s</b>.",
             name=name,
             title=escape(title),
         )
+        return greeting + "\n\n" + next_step_text(t, open_now)
     if identity.is_staff:
         return t.gettext(
             "Hello! You are registered as %(roles)s for <b>%(title)s</b>. Send /help to see what "
@@ -85,6 +85,20 @@ def welcome_text(
             title=escape(title),
         )
     return access_text(t)
+
+
+def next_step_text(t: Translator, open_now: bool) -> str:
+    """What to do now: the questionnaire offered below, or wait for the bot to write."""
+    if open_now:
+        return t.gettext(
+            "What you can answer now is just below: one tap to begin. /me shows your cohort and "
+            "your next sessions, /language changes the language, /help lists the commands."
+        )
+    return t.gettext(
+        "Nothing to answer for now: I will write to you as soon as a questionnaire opens. /me "
+        "shows your cohort and your next sessions, /language changes the language, /help lists "
+        "the commands."
+    )
 
 
 def privacy_notice(t: Translator) -> str:

@@ -209,3 +209,37 @@ def test_backup_restore_and_forget_from_the_command_line(
     err = capsys.readouterr().err
     assert f"already runs on this database (pid {os.getpid()}" in err
     assert "stop it before restoring" in err
+
+
+def test_a_lost_link_is_replaced_from_the_terminal_as_in_the_chat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.services.invites import hash_token
+    from bot.storage import Database, repo
+
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+    everyone = tmp_path / "links.csv"
+    assert main(["invites", "--out", str(everyone)]) == EXIT_OK
+    first = next(csv.DictReader(io.StringIO(everyone.read_text("utf-8-sig")), delimiter=";"))
+    one = tmp_path / "one.csv"
+    capsys.readouterr()
+    assert main(["invites", "--participant", first["email"], "--out", str(one)]) == EXIT_OK
+    assert "1 invite written" in capsys.readouterr().out
+    (again,) = list(csv.DictReader(io.StringIO(one.read_text("utf-8-sig")), delimiter=";"))
+    assert again["email"] == first["email"]
+    assert again["link"] != first["link"]
+
+    async def usable(link: str) -> bool:
+        token = link.rsplit("=", 1)[1]
+        async with Database.opened(tmp_path / "relais.db") as db, db.read() as conn:
+            invite = await repo.invite_by_hash(conn, hash_token(token))
+        return invite is not None and invite.revoked_at is None
+
+    assert asyncio.run(usable(again["link"]))
+    assert not asyncio.run(usable(first["link"]))
+    assert main(["invites", "--participant", "nobody@example.org", "--out", str(one)]) == (
+        EXIT_INVALID
+    )
+    assert "no participant" in capsys.readouterr().err

@@ -37,6 +37,12 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     invites.add_argument("--out", type=Path, default=Path("invites.csv"), help="CSV to write")
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
     invites.add_argument("--cohort", help="only this cohort")
+    invites.add_argument(
+        "--participant",
+        metavar="KEY",
+        help="only this person's new link, for a lost one (code, external id or e-mail); "
+        "their old link stops working (as /newlink in the chat)",
+    )
     invites.add_argument("--bot-username", help="bot username for the links (else from settings)")
 
     staff = group(sub, "staff", "manage staff roles")
@@ -101,6 +107,8 @@ async def _invites(settings: Settings, args: argparse.Namespace) -> int:
         known = ", ".join(sorted(content.programme.cohort_ids))
         return fail(f"unknown cohort {args.cohort!r} (known: {known})")
     username = await bot_username(settings, args.bot_username)
+    if args.participant:
+        return await _invite_one(settings, args, username)
     async with Database.opened(settings.database) as db:
         issued = await issue_participant_invites(
             db,
@@ -115,6 +123,27 @@ async def _invites(settings: Settings, args: argparse.Namespace) -> int:
         paths = write_qr_codes(args.qr, issued, username)
         print(f"{len(paths)} QR code(s) written to {args.qr}")
     print("Keep this file private: each link enrols whoever opens it first.")
+    return EXIT_OK
+
+
+async def _invite_one(settings: Settings, args: argparse.Namespace, username: str) -> int:
+    from bot.services.invites import ReissueStatus, reissue_invite, write_invites_csv
+
+    async with Database.opened(settings.database) as db:
+        status, invite = await reissue_invite(
+            db,
+            args.participant,
+            clock=clock(),
+            ttl=timedelta(days=settings.invite_ttl_days),
+            actor=CLI_ACTOR,
+        )
+    if status is ReissueStatus.ENROLLED:
+        return fail(f"{args.participant!r} is already enrolled: no new link needed")
+    if invite is None:
+        return fail(f"no participant {args.participant!r} (code, external id or e-mail)")
+    write_invites_csv(args.out, [invite], username)
+    print(f"1 invite written to {args.out}; their earlier link no longer works")
+    print("Keep this file private: the link enrols whoever opens it first.")
     return EXIT_OK
 
 

@@ -77,7 +77,7 @@ def test_nudges_every_three_days_at_most_three_while_the_stage_is_open(content: 
     nudges = [
         step
         for step in cohort_steps(content, "tanger")
-        if isinstance(step.campaign, Nudge) and step.instrument and step.instrument.kind == "kat"
+        if isinstance(step.campaign, Nudge) and step.instrument and step.instrument.id == "kat"
     ]
     pre = [step for step in nudges if step.stage and step.stage.id == "pre"]
     # Pre-test open 4 January 08:00 to 13 January 10:00: the third nudge is two hours

@@ -117,7 +117,7 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
                     elif item.type == "multi":
                         options = [o.id for o in item.options or []]
                         values[item.id] = rng.sample(options, 1)
-                person.given[(instrument.kind, stage.id)] = values
+                person.given[(instrument.id, stage.id)] = values
         people.append(person)
     return people
 
@@ -127,7 +127,7 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
 
 def _answer_problems(stage: StageFigures, people: list[Person]) -> list[Problem]:
     """One problem per rated or choice item of a stage: its bands, mean and share."""
-    key = (stage.instrument.kind, stage.stage.id)
+    key = (stage.instrument.id, stage.stage.id)
     found = []
     for item in stage.items:
         values = [
@@ -212,7 +212,7 @@ def _member(dimension: str, members: tuple[str, ...]) -> Any:
 
 def _stage_mean_problem(stage: StageFigures, people: list[Person], content: Content) -> Problem:
     """Each person's mean rating at a stage, by cohort and gender."""
-    key = (stage.instrument.kind, stage.stage.id)
+    key = (stage.instrument.id, stage.stage.id)
     problem = Problem(f"{key[0]}/{key[1]}/mean", _group_atoms(content), continuous=(1.0, 5.0))
     rated = [p for p in people if key in p.given]
     truth = {a: sum(1 for p in rated if (p.cohort, p.gender) == a) for a in problem.atoms}

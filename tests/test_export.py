@@ -73,7 +73,7 @@ async def populate(db: Database, clock: FixedClock, content: Content, n: int = 1
                     attempt = await answers.insert_attempt(
                         conn,
                         participant_id=participant.id,
-                        instrument=instrument.kind,
+                        instrument=instrument.id,
                         stage=stage.id,
                         number=1,
                         content_version=content.version,
@@ -83,7 +83,7 @@ async def populate(db: Database, clock: FixedClock, content: Content, n: int = 1
                     for item_id, value in given.items():
                         stamp = stamp_of(instrument.item(item_id), value)
                         await answers.save_answer(conn, attempt.id, item_id, value, now, stamp)
-                        expected[(participant.code, instrument.kind, stage.id, item_id)] = value
+                        expected[(participant.code, instrument.id, stage.id, item_id)] = value
                     await answers.submit(conn, attempt.id, now + timedelta(minutes=5))
     return expected
 

@@ -1,8 +1,8 @@
-"""Pydantic models of the questionnaires: the KAT, the satisfaction and the follow-up.
+"""Pydantic models of the questionnaires (instruments), one file each in the content folder.
 
-One file per instrument in ``conversations/``. An instrument has stages (KAT: ``pre``
-and ``post``; satisfaction: one per activity; follow-up: one) whose windows are
-written relative to the programme's sessions, so that each cohort gets its own
+An instrument is a ``quiz`` (scored, with answer keys) or a ``survey``. It has stages
+(a quiz before and after the training, a survey after each activity...) whose windows
+are written relative to the programme's sessions, so that each cohort gets its own
 dates, and items of five types. Ids are short slugs because they travel in
 Telegram's 64-byte callback data.
 """
@@ -17,12 +17,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from bot.content.models import LocalizedText, Programme, Session, Slug, _aware, _Model
+from bot.content.models import LocalizedText, Programme, Session, _aware, _Model
 
 ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
 ItemType = Literal["quiz", "scale", "single", "multi", "text"]
 SCALE_POINTS = (1, 2, 3, 4, 5)
 MAX_TEXT_LENGTH = 4000
+# A stage's short label becomes a button on a phone.
+MAX_SHORT_LABEL = 24
 
 
 class Option(_Model):
@@ -33,13 +35,15 @@ class Option(_Model):
 
 
 class Condition(_Model):
-    """When an item is shown: after some answers to an earlier item, or after some activities."""
+    """When an item is shown: after some answers to an earlier item, after some activities
+    (by mode), or in some stages."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     item: ShortId | None = None
     answer_in: list[str] | None = Field(default=None, alias="in")
     mode: Literal["online", "residential"] | None = None
+    stage: Annotated[list[ShortId], Field(min_length=1)] | None = None
 
     @field_validator("answer_in", mode="before")
     @classmethod
@@ -52,8 +56,8 @@ class Condition(_Model):
     @model_validator(mode="after")
     def _one_kind(self) -> Condition:
         by_answer = self.item is not None or self.answer_in is not None
-        if by_answer == (self.mode is not None):
-            raise ValueError("give either 'item' with 'in', or 'mode'")
+        if by_answer + (self.mode is not None) + (self.stage is not None) != 1:
+            raise ValueError("give one of: 'item' with 'in', 'mode', or 'stage'")
         if by_answer and (self.item is None or not self.answer_in):
             raise ValueError("'item' and 'in' go together")
         return self
@@ -187,13 +191,43 @@ When = datetime | Anchor
 
 
 class Stage(_Model):
-    """One administration of an instrument: KAT pre or post, satisfaction after an activity..."""
+    """One administration of an instrument: a quiz before or after, a survey after an activity..."""
 
     id: ShortId
     title: LocalizedText
+    # A label for buttons on a phone (another part of the interface shows it).
+    short: LocalizedText | None = None
+    # Replaces the instrument's intro for this stage (a post-test is graded, a pre-test not).
+    intro: LocalizedText | None = None
+    # The sessions or modules the stage is about; default: the one its ``opens`` names.
+    about: list[str] | None = None
     mode: Literal["online", "residential"] | None = None
     opens: When
     closes: When
+
+    @field_validator("short")
+    @classmethod
+    def _short_fits_a_button(cls, value: LocalizedText | None) -> LocalizedText | None:
+        if value is not None:
+            for locale in ("fr", "en", "ar"):
+                text = getattr(value, locale)
+                if text and len(text) > MAX_SHORT_LABEL:
+                    raise ValueError(
+                        f"short {locale} label has {len(text)} characters;"
+                        f" at most {MAX_SHORT_LABEL}"
+                    )
+        return value
+
+    @property
+    def about_refs(self) -> list[str]:
+        """The sessions or modules the stage is about."""
+        if self.about is not None:
+            return self.about
+        return [self.opens.ref] if isinstance(self.opens, Anchor) else []
+
+    def intro_for(self, instrument: Instrument) -> LocalizedText | None:
+        """What the stage's first screen says: its own intro, else the instrument's."""
+        return self.intro if self.intro is not None else instrument.intro
 
 
 class Certificates(_Model):
@@ -210,18 +244,34 @@ class Certificates(_Model):
     )
 
 
+Kind = Literal["quiz", "survey"]
+Audience = Literal["participants", "supervisors"]
+
+
 class Instrument(_Model):
     """A questionnaire and when each cohort answers it."""
 
-    id: Slug
-    kind: Literal["kat", "satisfaction", "followup"]
+    id: ShortId
+    # quiz: scored with answer keys, may count for certificates; survey: not scored.
+    kind: Kind
+    audience: Audience = "participants"
+    # Kirkpatrick's level: 1 reaction, 2 learning, 3 behaviour (none for a needs analysis).
+    level: Literal[1, 2, 3] | None = None
+    purpose: LocalizedText | None = None
+    # The report's sections follow it (ties: by file name).
+    order: int = 0
     title: LocalizedText
     intro: LocalizedText | None = None
-    stages: list[Stage]
-    items: list[Item]
-    # KAT only: when scores and explanations are shown.
+    stages: Annotated[list[Stage], Field(min_length=1)]
+    items: Annotated[list[Item], Field(min_length=1)]
+    # Quiz only: when scores and explanations are shown.
     reveal: Literal["after-post", "after-close"] = "after-post"
     certificates: Certificates | None = None
+
+    @property
+    def scored(self) -> bool:
+        """A quiz: answers are scored against keys, options shuffled, results revealed."""
+        return self.kind == "quiz"
 
     def stage(self, stage_id: str) -> Stage | None:
         """The stage with this id."""
@@ -278,7 +328,7 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
     Windows are checked against the programme's sessions when the programme is valid.
     """
     problems: Report = []
-    kat = instrument.kind == "kat"
+    quiz = instrument.scored
     for label, ids in (
         ("stages", [s.id for s in instrument.stages]),
         ("items", [i.id for i in instrument.items]),
@@ -286,19 +336,28 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
         for index, ident in enumerate(ids):
             if ident in ids[:index]:
                 problems.append(((label, index, "id"), f"duplicate id {ident!r}"))
-    if kat and sorted(s.id for s in instrument.stages) != ["post", "pre"]:
-        problems.append((("stages",), "a KAT has exactly the stages 'pre' and 'post'"))
-    if not kat and instrument.certificates is not None:
-        problems.append((("certificates",), "only the KAT has certificates"))
+    if quiz and len(instrument.stages) != 2:
+        # The report compares each person's score before and after.
+        problems.append((("stages",), "a quiz has two stages: before and after the training"))
+    if not quiz:
+        for name in ("certificates", "reveal"):
+            if name in instrument.model_fields_set:
+                problems.append(((name,), f"only a quiz (kind: quiz) has {name!r}"))
+    stage_ids = {s.id for s in instrument.stages}
     modes = {s.mode for s in instrument.stages}
     seen: dict[str, Item] = {}
     for index, item in enumerate(instrument.items):
-        if kat and item.type != "quiz":
-            problems.append((("items", index, "type"), "every KAT item is a quiz item"))
-        if kat and item.show_if is not None:
-            problems.append((("items", index, "show_if"), "every KAT item is shown to everyone"))
-        if not kat and item.type == "quiz":
-            problems.append((("items", index, "type"), "quiz items belong in the KAT"))
+        if quiz and item.type != "quiz":
+            problems.append((("items", index, "type"), "every item of a quiz is a quiz item"))
+        if quiz and item.show_if is not None:
+            # Scores before and after compare the same questions.
+            problems.append((("items", index, "show_if"), "every quiz item is shown to everyone"))
+        if not quiz and item.type == "quiz":
+            problems.append((("items", index, "type"), "quiz items belong in a quiz (kind: quiz)"))
+        if item.show_if is not None and item.show_if.stage is not None:
+            for s, ref in enumerate(item.show_if.stage):
+                if ref not in stage_ids:
+                    problems.append((("items", index, "show_if", "stage", s), f"no stage {ref!r}"))
         if (
             item.show_if is not None
             and item.show_if.mode is not None
@@ -334,6 +393,15 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                         )
     for index, stage in enumerate(instrument.stages if programme is not None else []):
         assert programme is not None
+        for a, ref in enumerate(stage.about or []):
+            for cohort in sorted(programme.cohort_ids):
+                if anchor_session(programme, ref, cohort) is None:
+                    problems.append(
+                        (
+                            ("stages", index, "about", a),
+                            f"no session or module {ref!r} for cohort {cohort!r}",
+                        )
+                    )
         for cohort in sorted(programme.cohort_ids):
             opens = resolve_when(stage.opens, programme, cohort)
             closes = resolve_when(stage.closes, programme, cohort)

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
-from bot.content.instruments import Instrument, check_instrument
+from bot.content.instruments import Instrument, Stage, check_instrument
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
 
@@ -58,13 +58,52 @@ class Content:
     programme: Programme
     version: str
     files: tuple[Path, ...]
+    # Every questionnaire file, by id, in the report's order (``order``, then file name).
     instruments: dict[str, Instrument] = field(default_factory=dict)
     # What the certificates say (certificates.yaml); None: Relais issues none.
     certificates: CertificateTexts | None = None
+    # The file each instrument was read from, by id.
+    sources: dict[str, Path] = field(default_factory=dict)
 
-    def instrument(self, kind: str) -> Instrument | None:
-        """The KAT, satisfaction or follow-up questionnaire, if the content has it."""
-        return self.instruments.get(kind)
+    def instrument(self, instrument_id: str) -> Instrument | None:
+        """The instrument with this id, if the content has it."""
+        return self.instruments.get(instrument_id)
+
+    def for_campaign(self, ids: list[str] | None) -> list[Instrument]:
+        """The instruments a campaign names; all the participants' ones when it names none."""
+        if ids is None:
+            return [i for i in self.instruments.values() if i.audience == "participants"]
+        return [i for i in (self.instruments.get(x) for x in ids) if i is not None]
+
+    def quiz(self) -> Instrument | None:
+        """The quiz a participant's scores and results card are about: the one the
+        certificates count, else the first quiz (its stages: before, then after)."""
+        counted = self.certificate_quiz()
+        if counted is not None:
+            return counted[0]
+        return next((i for i in self.instruments.values() if i.scored), None)
+
+    def quiz_stages(self) -> tuple[Instrument, Stage, Stage] | None:
+        """``quiz()`` with its stage before and its stage after the training (the one the
+        certificates count, else its last)."""
+        quiz = self.quiz()
+        if quiz is None:
+            return None
+        counted = self.certificate_quiz()
+        after = counted[1] if counted is not None else quiz.stages[-1]
+        before = next((s for s in quiz.stages if s is not after), after)
+        return quiz, before, after
+
+    def certificate_quiz(self) -> tuple[Instrument, Stage] | None:
+        """The quiz and its stage whose score the certificates count, if any."""
+        ref = self.certificates.quiz if self.certificates is not None else None
+        if ref is not None:
+            quiz = self.instruments.get(ref.instrument)
+            stage = quiz.stage(ref.stage) if quiz is not None else None
+            return (quiz, stage) if quiz is not None and stage is not None else None
+        # Without a reference: the one quiz with thresholds, counted on its last stage.
+        found = [i for i in self.instruments.values() if i.scored and i.certificates]
+        return (found[0], found[0].stages[-1]) if len(found) == 1 else None
 
 
 Path_ = tuple[str | int, ...]
@@ -196,22 +235,28 @@ def _no_raw_checks(tree: Any, report: Callable[[Path_, str], None]) -> None:
     return None
 
 
-# One entry per kind of content file: its model and its checks on the raw tree.
+# The files that are not questionnaires; every other ``*.yaml`` with ``items:`` is one.
 REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "programme.yaml": (Programme, _check_programme),
-    "kat.yaml": (Instrument, _no_raw_checks),
-    "satisfaction.yaml": (Instrument, _no_raw_checks),
-    "followup.yaml": (Instrument, _no_raw_checks),
     "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
-INSTRUMENT_FILES = {
-    "kat.yaml": "kat",
-    "satisfaction.yaml": "satisfaction",
-    "followup.yaml": "followup",
-}
 # The raw trees of the last load, so that later reports can name lines.
 _TREES: dict[str, Any] = {}
+
+
+def _kind_of(path: Path) -> tuple[type[BaseModel], Checker] | None:
+    """The model of a content file: by name, or an instrument when it has ``items:``."""
+    if path.name in REGISTRY:
+        return REGISTRY[path.name]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (Instrument, _no_raw_checks)  # the loader reports why it cannot be read
+    # A top-level key, as written by hand (the YAML is parsed, errors and all, later).
+    if any(line.startswith("items:") for line in text.splitlines()):
+        return (Instrument, _no_raw_checks)
+    return None
 
 
 # Far above any real programme (the shipped files are a few kB and a few thousand values).
@@ -228,7 +273,9 @@ def _yaml() -> YAML:
 def _load_file(
     path: Path, display: str, problems: list[Problem], programme: Programme | None
 ) -> BaseModel | None:
-    model, checker = REGISTRY[path.name]
+    kind = _kind_of(path)
+    assert kind is not None
+    model, checker = kind
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -292,9 +339,6 @@ def _load_file(
             report(loc, message)
         return None
     if isinstance(result, Instrument):
-        expected = INSTRUMENT_FILES[path.name]
-        if result.kind != expected:
-            report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
         for where, message in check_instrument(result, programme):
             report(where, message)
     _TREES[display] = tree
@@ -350,13 +394,14 @@ def load_content(content_dir: Path) -> Content:
     loaded: dict[str, BaseModel] = {}
     # The programme first: the questionnaires' windows refer to its sessions.
     for path in sorted(files, key=lambda p: p.name != "programme.yaml"):
-        if path.name not in REGISTRY:
+        if _kind_of(path) is None:
             problems.append(
                 Problem(
                     _display(path),
                     1,
                     "(file)",
-                    f"unknown content file (expected one of: {', '.join(sorted(REGISTRY))})",
+                    "unknown content file (expected "
+                    f"{' or '.join(sorted(REGISTRY))}, or a questionnaire with 'items:')",
                 )
             )
             continue
@@ -366,6 +411,22 @@ def load_content(content_dir: Path) -> Content:
         )
         if model is not None:
             loaded[path.name] = model
+    sources: dict[str, Path] = {}
+    for path in files:
+        model = loaded.get(path.name)
+        if isinstance(model, Instrument):
+            if model.id in sources:
+                problems.append(
+                    Problem(
+                        _display(path),
+                        _line(_TREES.get(_display(path)), ("id",)),
+                        "id",
+                        f"duplicate instrument id {model.id!r} (also in {sources[model.id].name})",
+                    )
+                )
+            sources[model.id] = path
+    if not problems:
+        problems += _cross_problems(loaded, sources, content_dir)
     if problems:
         raise ContentError(problems)
     digest = hashlib.sha256()
@@ -373,10 +434,12 @@ def load_content(content_dir: Path) -> Content:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     programme = loaded["programme.yaml"]
     assert isinstance(programme, Programme)
-    # In the programme's order: before, during, after.
-    order = ("kat", "satisfaction", "followup")
-    found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
-    instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
+    ordered = sorted(sources.items(), key=lambda kv: (loaded_order(loaded, kv[1]), kv[1].name))
+    instruments: dict[str, Instrument] = {}
+    for ident, path in ordered:
+        model = loaded[path.name]
+        assert isinstance(model, Instrument)
+        instruments[ident] = model
     texts = loaded.get("certificates.yaml")
     content = Content(
         programme=programme,
@@ -384,11 +447,67 @@ def load_content(content_dir: Path) -> Content:
         files=tuple(files),
         instruments=instruments,
         certificates=texts if isinstance(texts, CertificateTexts) else None,
+        sources=dict(ordered),
     )
     problems = _screen_problems(content, content_dir)
     if problems:
         raise ContentError(problems)
     return content
+
+
+def loaded_order(loaded: dict[str, BaseModel], path: Path) -> int:
+    """An instrument's ``order`` (the report's sections follow it)."""
+    model = loaded[path.name]
+    return model.order if isinstance(model, Instrument) else 0
+
+
+def _cross_problems(
+    loaded: dict[str, BaseModel], sources: dict[str, Path], content_dir: Path
+) -> list[Problem]:
+    """What one file says about another: campaigns and certificates name instruments."""
+    problems: list[Problem] = []
+    instruments = {i: loaded[p.name] for i, p in sources.items()}
+    programme = loaded.get("programme.yaml")
+    if isinstance(programme, Programme):
+        display = _display(content_dir / "programme.yaml")
+        tree = _TREES.get(display)
+        for c, campaign in enumerate(programme.campaigns):
+            for n, ident in enumerate(getattr(campaign, "instruments", None) or []):
+                if ident not in instruments:
+                    where: Path_ = ("campaigns", c, "instruments", n)
+                    known = ", ".join(sorted(instruments)) or "none"
+                    problems.append(
+                        Problem(
+                            display,
+                            _line(tree, where),
+                            _field(where),
+                            f"no questionnaire {ident!r} (known: {known})",
+                        )
+                    )
+    texts = loaded.get("certificates.yaml")
+    if isinstance(texts, CertificateTexts):
+        display = _display(content_dir / "certificates.yaml")
+        tree = _TREES.get(display)
+        ref = texts.quiz
+        quizzes = [i for i, m in instruments.items() if isinstance(m, Instrument) and m.scored]
+        found = instruments.get(ref.instrument) if ref is not None else None
+        message, where = None, ("quiz",)
+        if ref is None:
+            with_rules = [i for i in quizzes if getattr(instruments[i], "certificates", None)]
+            if len(with_rules) > 1:
+                message = "several quizzes have certificates: name the one counted (quiz:)"
+        elif not isinstance(found, Instrument) or not found.scored:
+            where = ("quiz", "instrument")
+            message = f"no quiz {ref.instrument!r} (quizzes: {', '.join(quizzes) or 'none'})"
+        elif found.stage(ref.stage) is None:
+            where = ("quiz", "stage")
+            message = f"{ref.instrument!r} has no stage {ref.stage!r}"
+        elif found.certificates is None:
+            where = ("quiz", "instrument")
+            message = f"{ref.instrument!r} has no 'certificates' thresholds"
+        if message is not None:
+            problems.append(Problem(display, _line(tree, where), _field(where), message))
+    return problems
 
 
 def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
@@ -402,9 +521,8 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
     except CatalogError:
         return []  # catalogs not compiled yet: the bot itself refuses to start then
     problems = []
-    files = {kind: name for name, kind in INSTRUMENT_FILES.items()}
-    for kind, index, message in found:
-        display = _display(content_dir / files[kind])
+    for ident, index, message in found:
+        display = _display(content.sources[ident])
         where: Path_ = ("items",) if index is None else ("items", index)
         problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
     return problems
@@ -413,6 +531,7 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
 def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
     """Per language (en, ar), every content text that will show in French for want of one."""
     content = load_content(content_dir)
+    by_path = {p: content.instruments[i] for i, p in content.sources.items()}
     found: dict[str, list[Problem]] = {"en": [], "ar": []}
     for path in content.files:
         display = _display(path)
@@ -421,7 +540,7 @@ def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
             if path.name == "programme.yaml"
             else content.certificates
             if path.name == "certificates.yaml"
-            else content.instruments[INSTRUMENT_FILES[path.name]]
+            else by_path.get(path)
         )
         if model is None:
             continue

@@ -48,4 +48,4 @@ def open_button(t: Translator, instrument: Instrument, stage: Stage, started: bo
         if started
         else t.gettext("Start: %(title)s", title=title)
     )
-    return Button(label, open_data(instrument.kind, stage.id))
+    return Button(label, open_data(instrument.id, stage.id))

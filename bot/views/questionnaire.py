@@ -39,14 +39,15 @@ def render(
     # By identity: list.index() would compare pydantic models field by field.
     number = next(n for n, shown_item in enumerate(shown, 1) if shown_item is item)
     lines = [head]
-    if number == 1 and instrument.intro is not None:
-        lines += [escape(instrument.intro.get(loc)), ""]
+    intro = stage.intro_for(instrument)
+    if number == 1 and intro is not None:
+        lines += [escape(intro.get(loc)), ""]
     lines += [t.gettext("Question %(n)d/%(total)d", n=number, total=len(shown)), ""]
     lines.append(f"<b>{escape(item.text.get(loc))}</b>")
     rows: list[list[Button]] = []
     current = answers.get(item.id)
     if item.type in ("quiz", "single", "multi"):
-        options = ordered_options(item, attempt, shuffle=instrument.kind == "kat")
+        options = ordered_options(item, attempt, shuffle=instrument.scored)
         chosen = set(attempt.draft or []) if item.type == "multi" else {current}
         lettered = any(len(o.text.get(loc)) > BUTTON_LABEL_MAX for o in options)
         letters = LETTERS.get(loc, DEFAULT_LETTERS)

@@ -153,7 +153,9 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
 ) -> None:
     nadia = await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))
-    invitation = next(r for r in await rows(db) if r.kind == "invitation")
+    invitation = next(
+        r for r in await rows(db) if r.kind == "invitation" and ":kat:pre" in (r.key or "")
+    )
     assert invitation.message.buttons[0][0].data == open_data("kat", "pre")
     assert invitation.message.buttons[0][0].text.startswith("Commencer : ")
     assert invitation.message.unless_submitted is None

@@ -271,7 +271,7 @@ def _rates_problems(found: Figures, people: list[Person], content: Content) -> l
 
 def _kat_problems(found: Figures, people: list[Person], content: Content) -> list[Problem]:
     """Scores before and after by group; then correct answers per question."""
-    kat = found.kat
+    kat = found.quiz_of("kat")
     instrument = content.instruments["kat"]
     if kat is None:
         return []
@@ -341,7 +341,7 @@ def _kat_problems(found: Figures, people: list[Person], content: Content) -> lis
 
 def problems_of(found: Figures, people: list[Person], content: Content) -> list[Problem]:
     problems = _rates_problems(found, people, content)
-    for stage in [*found.satisfaction, *found.followup]:
+    for stage in [*found.stages_of("satisfaction"), *found.stages_of("followup")]:
         problems += _answer_problems(stage, people)
         problems.append(_stage_mean_problem(stage, people, content))
     problems += _kat_problems(found, people, content)
@@ -405,9 +405,10 @@ async def test_a_class_with_small_groups_passes_the_audit(content: Content) -> N
     leaks = [leak for p in problems_of(found, people, content) for leak in audit(p, K)]
     assert leaks == []
     # Something is shown and something is hidden, or the test proves nothing.
-    assert found.kat is not None
-    assert found.kat.pre_mean is not None
-    assert any(s.respondents is not None for s in found.satisfaction)
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    assert quiz.pre_mean is not None
+    assert any(s.respondents is not None for s in found.stages_of("satisfaction"))
 
 
 @settings(

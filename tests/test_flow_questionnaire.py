@@ -30,7 +30,7 @@ from tests.conftest import CONTENT_DIR, add_participant, invite_for, simulated_l
 
 SURVEY = """\
 id: satisfaction
-kind: satisfaction
+kind: survey
 title: {fr: Questionnaire de test, en: Test questionnaire, ar: استبيان تجريبي}
 stages:
   - id: online
@@ -516,7 +516,7 @@ def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
     chained = Instrument.model_validate(
         {
             "id": "satisfaction",
-            "kind": "satisfaction",
+            "kind": "survey",
             "title": "Test",
             "stages": [
                 {

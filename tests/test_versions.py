@@ -168,8 +168,9 @@ async def test_an_edited_question_keeps_the_wording_and_key_its_answers_were_giv
     assert (await kat_result(db, declared, participant.id)).pre == 9  # type: ignore[union-attr]
     assert await report_score(db, declared, clock, participant.id) == 9
     found = await figures(db, declared, clock.now())
-    assert found.kat is not None
-    [stated] = found.kat.corrections  # the report says so, and re-scores nobody it hides
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    [stated] = quiz.corrections  # the report says so, and re-scores nobody it hides
     assert (stated.item.id, stated.was, stated.answers) == ("q03", old_key, None)
     [correction] = declared_corrections(declared)
     assert (correction.item, correction.was) == ("q03", old_key)

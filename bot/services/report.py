@@ -215,6 +215,16 @@ class Figures:
         found = self.section(instrument_id)
         return found.stages if found is not None else []
 
+    def quiz_of(self, instrument_id: str) -> KatFigures | None:
+        """The scores of a quiz (None for a survey or an unknown id)."""
+        found = self.section(instrument_id)
+        return found.quiz if found is not None else None
+
+    def summary_of(self, instrument_id: str) -> Summary | None:
+        """A survey's stages together (None with one stage or nothing shown)."""
+        found = self.section(instrument_id)
+        return found.summary if found is not None else None
+
 
 # --- building blocks --------------------------------------------------------------------
 

@@ -114,7 +114,45 @@ def test_relais_check_accepts_a_new_survey_file(
     )
     assert main(["check"]) == EXIT_INVALID
     err = capsys.readouterr().err
-    assert "campaigns[1].instruments[1]: no questionnaire 'pouls'" in err
+    line = text.index("kind: invitation\n")
+    line = text[:line].count("\n") + 2
+    # In French by default (the course team's language), in English on request.
+    assert (
+        f"programme.yaml:{line}: campaigns[1].instruments[1]: pas de questionnaire 'pouls'" in err
+    )
+    assert main(["check", "--locale", "en"]) == EXIT_INVALID
+    assert (
+        "campaigns[1].instruments[1]: no questionnaire 'pouls' (known: " in capsys.readouterr().err
+    )
+
+
+def test_relais_check_says_the_models_own_mistakes_in_french(
+    folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(folder))
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_BOT_USERNAME", "relais_test_bot")
+    path = folder / "pulse.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("kind: survey", "kind: enquete").replace("[week-9]", "[week-7]")
+    text = text.replace(
+        "    short: {fr: Semaine 1}", "    short: {fr: La toute première semaine du cours}"
+    )
+    path.write_text(text, encoding="utf-8")
+    assert main(["check"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "pulse.yaml:3: kind: 'enquete' n'est pas permis ici ; attendu : quiz, survey" in err
+    assert "le libellé court (fr) fait 34 caractères ; 24 au plus" in err
+    text = text.replace("kind: enquete", "kind: survey").replace(
+        "La toute première semaine du cours", "S1"
+    )
+    path.write_text(text, encoding="utf-8")
+    assert main(["check"]) == EXIT_INVALID
+    assert "items[1].show_if.stage[0]: pas d'étape 'week-7'" in capsys.readouterr().err
 
 
 def test_new_instrument_takes_its_place_and_fields(content: Content) -> None:

@@ -299,7 +299,8 @@ def test_a_document_shows_its_name_type_and_size_and_can_be_saved(
 def test_answers_lists_the_key_and_marks_the_right_option_in_the_sandbox_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = script(tmp_path, ":answers\n:invite\n:answers on\n/me\n1\n:answers off\n:chat\n")
+    # /me's second button: the KAT's pre-test (the needs analysis, first, is not a quiz).
+    path = script(tmp_path, ":answers\n:invite\n:answers on\n/me\n2\n:answers off\n:chat\n")
     assert main(["sandbox", "--clock", "2027-01-05T09:00+01:00", "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     key, screens = out.split("right answers marked on each quiz screen")

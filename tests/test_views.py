@@ -54,7 +54,7 @@ def test_the_start_button_says_continue_once_begun(locale: str) -> None:
     assert start.text != again.text
     assert start.text.endswith("Mini · En ligne")
     assert again.text.endswith("Mini · En ligne")
-    assert parse_open(start.data) == parse_open(again.data) == ("satisfaction", "online")
+    assert parse_open(start.data) == parse_open(again.data) == ("mini", "online")
 
 
 def test_the_language_screen_offers_every_language_named_in_itself() -> None:

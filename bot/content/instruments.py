@@ -17,7 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from bot.content.messages import ContentValueError, Said, said
 from bot.content.models import LocalizedText, Programme, Session, _aware, _Model
+from bot.i18n import _
 
 ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
 ItemType = Literal["quiz", "scale", "single", "multi", "text"]
@@ -57,9 +59,9 @@ class Condition(_Model):
     def _one_kind(self) -> Condition:
         by_answer = self.item is not None or self.answer_in is not None
         if by_answer + (self.mode is not None) + (self.stage is not None) != 1:
-            raise ValueError("give one of: 'item' with 'in', 'mode', or 'stage'")
+            raise ContentValueError(said(_("give one of: 'item' with 'in', 'mode', or 'stage'")))
         if by_answer and (self.item is None or not self.answer_in):
-            raise ValueError("'item' and 'in' go together")
+            raise ContentValueError(said(_("'item' and 'in' go together")))
         return self
 
 
@@ -106,40 +108,46 @@ class Item(_Model):
     def _fits_its_type(self) -> Item:
         choice = self.type in ("quiz", "single", "multi")
         if choice and not self.options:
-            raise ValueError(f"a {self.type} item needs options")
+            raise ContentValueError(said(_("a %(type)s item needs options"), type=self.type))
         if not choice and self.options:
-            raise ValueError(f"a {self.type} item has no options")
+            raise ContentValueError(said(_("a %(type)s item has no options"), type=self.type))
         if self.options:
             if not 2 <= len(self.options) <= 8:
-                raise ValueError("between 2 and 8 options")
+                raise ContentValueError(said(_("between 2 and 8 options")))
             ids = [o.id for o in self.options]
             if len(set(ids)) != len(ids):
-                raise ValueError(f"duplicate option ids: {ids}")
+                raise ContentValueError(said(_("duplicate option ids: %(ids)s"), ids=ids))
         if self.type == "quiz":
             if self.answer is None:
-                raise ValueError("a quiz item needs its right 'answer'")
+                raise ContentValueError(said(_("a quiz item needs its right 'answer'")))
             if self.answer not in {o.id for o in self.options or []}:
-                raise ValueError(f"answer {self.answer!r} is not one of the option ids")
+                raise ContentValueError(
+                    said(_("answer %(answer)r is not one of the option ids"), answer=self.answer)
+                )
             if self.optional:
-                raise ValueError("a quiz item cannot be optional")
+                raise ContentValueError(said(_("a quiz item cannot be optional")))
         elif self.answer is not None or self.explanation is not None:
-            raise ValueError("only quiz items have 'answer' and 'explanation'")
+            raise ContentValueError(said(_("only quiz items have 'answer' and 'explanation'")))
         if self.correction is not None:
             if self.type != "quiz":
-                raise ValueError("only quiz items have a key 'correction'")
+                raise ContentValueError(said(_("only quiz items have a key 'correction'")))
             if self.correction.was == self.answer:
-                raise ValueError("correction.was is the current answer: nothing to correct")
+                raise ContentValueError(
+                    said(_("correction.was is the current answer: nothing to correct"))
+                )
             if self.option(self.correction.was) is None:
-                raise ValueError(f"correction.was {self.correction.was!r} is not an option id")
+                raise ContentValueError(
+                    said(_("correction.was %(was)r is not an option id"), was=self.correction.was)
+                )
         if self.max_choices is not None:
             if self.type != "multi":
-                raise ValueError("only multi items have 'max_choices'")
+                raise ContentValueError(said(_("only multi items have 'max_choices'")))
             if self.max_choices > len(self.options or []):
-                raise ValueError("'max_choices' is more than the number of options")
+                raise ContentValueError(said(_("'max_choices' is more than the number of options")))
         if self.type == "scale" and self.labels is None:
-            raise ValueError("a scale item needs 'labels' (low and high)")
+            raise ContentValueError(said(_("a scale item needs 'labels' (low and high)")))
         if self.type != "scale" and self.labels is not None:
-            raise ValueError("only scale items have 'labels'")
+            raise ContentValueError(said(_("only scale items have 'labels'")))
         return self
 
     def option(self, option_id: str) -> Option | None:
@@ -172,7 +180,7 @@ class Anchor(_Model):
     @model_validator(mode="after")
     def _one_side(self) -> Anchor:
         if (self.after is None) == (self.before is None):
-            raise ValueError("give either 'after' or 'before' a session or module")
+            raise ContentValueError(said(_("give either 'after' or 'before' a session or module")))
         return self
 
     @property
@@ -212,9 +220,13 @@ class Stage(_Model):
             for locale in ("fr", "en", "ar"):
                 text = getattr(value, locale)
                 if text and len(text) > MAX_SHORT_LABEL:
-                    raise ValueError(
-                        f"short {locale} label has {len(text)} characters;"
-                        f" at most {MAX_SHORT_LABEL}"
+                    raise ContentValueError(
+                        said(
+                            _("short %(locale)s label has %(n)d characters; at most %(max)d"),
+                            locale=locale,
+                            n=len(text),
+                            max=MAX_SHORT_LABEL,
+                        )
                     )
         return value
 
@@ -319,7 +331,7 @@ def resolve_when(when: When, programme: Programme, cohort: str | None) -> dateti
     return when.resolve(session) if session is not None else None
 
 
-Report = list[tuple[tuple[str | int, ...], str]]
+Report = list[tuple[tuple[str | int, ...], Said]]
 
 
 def check_instrument(instrument: Instrument, programme: Programme | None) -> Report:
@@ -335,50 +347,79 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
     ):
         for index, ident in enumerate(ids):
             if ident in ids[:index]:
-                problems.append(((label, index, "id"), f"duplicate id {ident!r}"))
+                problems.append(((label, index, "id"), said(_("duplicate id %(id)r"), id=ident)))
     if quiz and len(instrument.stages) != 2:
         # The report compares each person's score before and after.
-        problems.append((("stages",), "a quiz has two stages: before and after the training"))
+        problems.append(
+            (("stages",), said(_("a quiz has two stages: before and after the training")))
+        )
     if not quiz:
         for name in ("certificates", "reveal"):
             if name in instrument.model_fields_set:
-                problems.append(((name,), f"only a quiz (kind: quiz) has {name!r}"))
+                problems.append(
+                    ((name,), said(_("only a quiz (kind: quiz) has %(name)r"), name=name))
+                )
     stage_ids = {s.id for s in instrument.stages}
     modes = {s.mode for s in instrument.stages}
     seen: dict[str, Item] = {}
     for index, item in enumerate(instrument.items):
         if quiz and item.type != "quiz":
-            problems.append((("items", index, "type"), "every item of a quiz is a quiz item"))
+            problems.append(
+                (("items", index, "type"), said(_("every item of a quiz is a quiz item")))
+            )
         if quiz and item.show_if is not None:
             # Scores before and after compare the same questions.
-            problems.append((("items", index, "show_if"), "every quiz item is shown to everyone"))
+            problems.append(
+                (("items", index, "show_if"), said(_("every quiz item is shown to everyone")))
+            )
         if not quiz and item.type == "quiz":
-            problems.append((("items", index, "type"), "quiz items belong in a quiz (kind: quiz)"))
+            problems.append(
+                (("items", index, "type"), said(_("quiz items belong in a quiz (kind: quiz)")))
+            )
         if item.show_if is not None and item.show_if.stage is not None:
             for s, ref in enumerate(item.show_if.stage):
                 if ref not in stage_ids:
-                    problems.append((("items", index, "show_if", "stage", s), f"no stage {ref!r}"))
+                    problems.append(
+                        (
+                            ("items", index, "show_if", "stage", s),
+                            said(_("no stage %(stage)r"), stage=ref),
+                        )
+                    )
         if (
             item.show_if is not None
             and item.show_if.mode is not None
             and item.show_if.mode not in modes
         ):
             problems.append(
-                (("items", index, "show_if", "mode"), f"no stage has mode {item.show_if.mode!r}")
+                (
+                    ("items", index, "show_if", "mode"),
+                    said(_("no stage has mode %(mode)r"), mode=item.show_if.mode),
+                )
             )
         cond = item.show_if
         if cond is not None and cond.item is not None:
             here = ("items", index, "show_if")
             earlier = seen.get(cond.item)
             if earlier is None:
-                problems.append(((*here, "item"), f"{cond.item!r} is not an earlier item"))
+                problems.append(
+                    ((*here, "item"), said(_("%(item)r is not an earlier item"), item=cond.item))
+                )
             else:
                 valid = {o.id for o in earlier.options or []}
                 if earlier.type == "scale":
                     valid |= {str(p) for p in SCALE_POINTS}
                 wrong = [v for v in cond.answer_in or [] if v not in valid]
                 if wrong:
-                    problems.append(((*here, "in"), f"{wrong} are not answers of {cond.item!r}"))
+                    problems.append(
+                        (
+                            (*here, "in"),
+                            said(
+                                _("%(wrong)s are not answers of %(item)r"),
+                                wrong=wrong,
+                                item=cond.item,
+                            ),
+                        )
+                    )
         seen[item.id] = item
     if programme is not None and instrument.certificates is not None:
         for name in ("participation_attendance", "success_attendance"):
@@ -388,7 +429,11 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                         problems.append(
                             (
                                 ("certificates", name, index),
-                                f"no session or module {ref!r} for cohort {cohort!r}",
+                                said(
+                                    _("no session or module %(ref)r for cohort %(cohort)r"),
+                                    ref=ref,
+                                    cohort=cohort,
+                                ),
                             )
                         )
     for index, stage in enumerate(instrument.stages if programme is not None else []):
@@ -399,7 +444,11 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                     problems.append(
                         (
                             ("stages", index, "about", a),
-                            f"no session or module {ref!r} for cohort {cohort!r}",
+                            said(
+                                _("no session or module %(ref)r for cohort %(cohort)r"),
+                                ref=ref,
+                                cohort=cohort,
+                            ),
                         )
                     )
         for cohort in sorted(programme.cohort_ids):
@@ -413,11 +462,18 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                     problems.append(
                         (
                             ("stages", index, name),
-                            f"no session or module {when.ref!r} for cohort {cohort!r}",
+                            said(
+                                _("no session or module %(ref)r for cohort %(cohort)r"),
+                                ref=when.ref,
+                                cohort=cohort,
+                            ),
                         )
                     )
             if opens is not None and closes is not None and closes <= opens:
                 problems.append(
-                    (("stages", index, "closes"), f"closes before it opens for cohort {cohort!r}")
+                    (
+                        ("stages", index, "closes"),
+                        said(_("closes before it opens for cohort %(cohort)r"), cohort=cohort),
+                    )
                 )
     return problems

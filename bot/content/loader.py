@@ -17,8 +17,10 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
 from bot.content.instruments import Instrument, Stage, check_instrument
+from bot.content.messages import Said, pydantic_said, said
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
+from bot.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +33,20 @@ class Problem:
     message: str
     # A YAML syntax error, to say again in another language (``in_locale``).
     syntax: Diagnosis | None = None
+    # Any other message that can be said again in another language.
+    said: Said | None = None
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
 def in_locale(problem: Problem, locale: str) -> Problem:
-    """The problem said in ``locale`` where it can be (YAML syntax errors)."""
-    if problem.syntax is None:
-        return problem
-    return replace(problem, message=explain(problem.syntax, locale))
+    """The problem said in ``locale`` where it can be (pydantic's rarer errors stay in English)."""
+    if problem.syntax is not None:
+        return replace(problem, message=explain(problem.syntax, locale))
+    if problem.said is not None:
+        return replace(problem, message=problem.said.in_locale(locale))
+    return problem
 
 
 class ContentError(Exception):
@@ -241,6 +247,7 @@ REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
+_UNKNOWN_FILE = _("unknown content file (expected %(names)s, or a questionnaire with 'items:')")
 # The raw trees of the last load, so that later reports can name lines.
 _TREES: dict[str, Any] = {}
 
@@ -313,8 +320,11 @@ def _load_file(
         return None
     before = len(problems)
 
-    def report(where: Path_, message: str) -> None:
-        problems.append(Problem(display, _line(tree, where), _field(where), message))
+    def report(where: Path_, message: str | Said) -> None:
+        text = message if isinstance(message, Said) else None
+        problems.append(
+            Problem(display, _line(tree, where), _field(where), str(message), said=text)
+        )
 
     checker(tree, report)
     if path.name == "certificates.yaml":
@@ -331,16 +341,30 @@ def _load_file(
                 # A campaign's kind, as pydantic names the union member: not a YAML key.
                 and not (path.name == "programme.yaml" and part in CAMPAIGN_KINDS)
             )
-            message = error["msg"]
+            said_as: str | Said = error["msg"]
             if error["type"] == "missing":
-                message = "field required"
+                said_as = said(_("field required"))
             elif "datetime" in error["type"]:
-                message = f"invalid date {error.get('input')!r}: {error['msg']}"
-            report(loc, message)
+                said_as = said(
+                    _("invalid date %(value)r: %(reason)s"),
+                    value=error.get("input"),
+                    reason=error["msg"],
+                )
+            else:
+                translated = pydantic_said(error)
+                if translated is not None:
+                    # English as pydantic says it (tests and logs), the reader's language later.
+                    problems.append(
+                        Problem(
+                            display, _line(tree, loc), _field(loc), error["msg"], said=translated
+                        )
+                    )
+                    continue
+            report(loc, said_as)
         return None
     if isinstance(result, Instrument):
-        for where, message in check_instrument(result, programme):
-            report(where, message)
+        for at, found in check_instrument(result, programme):
+            report(at, found)
     _TREES[display] = tree
     return result if len(problems) == before else None
 
@@ -400,8 +424,8 @@ def load_content(content_dir: Path) -> Content:
                     _display(path),
                     1,
                     "(file)",
-                    "unknown content file (expected "
-                    f"{' or '.join(sorted(REGISTRY))}, or a questionnaire with 'items:')",
+                    str(unknown := said(_UNKNOWN_FILE, names=" / ".join(sorted(REGISTRY)))),
+                    said=unknown,
                 )
             )
             continue
@@ -416,12 +440,18 @@ def load_content(content_dir: Path) -> Content:
         model = loaded.get(path.name)
         if isinstance(model, Instrument):
             if model.id in sources:
+                twice = said(
+                    _("duplicate questionnaire id %(id)r (also in %(file)s)"),
+                    id=model.id,
+                    file=sources[model.id].name,
+                )
                 problems.append(
                     Problem(
                         _display(path),
                         _line(_TREES.get(_display(path)), ("id",)),
                         "id",
-                        f"duplicate instrument id {model.id!r} (also in {sources[model.id].name})",
+                        str(twice),
+                        said=twice,
                     )
                 )
             sources[model.id] = path
@@ -474,15 +504,13 @@ def _cross_problems(
         for c, campaign in enumerate(programme.campaigns):
             for n, ident in enumerate(getattr(campaign, "instruments", None) or []):
                 if ident not in instruments:
-                    where: Path_ = ("campaigns", c, "instruments", n)
-                    known = ", ".join(sorted(instruments)) or "none"
+                    at: Path_ = ("campaigns", c, "instruments", n)
+                    known = ", ".join(sorted(instruments)) or "-"
+                    unknown = said(
+                        _("no questionnaire %(id)r (known: %(known)s)"), id=ident, known=known
+                    )
                     problems.append(
-                        Problem(
-                            display,
-                            _line(tree, where),
-                            _field(where),
-                            f"no questionnaire {ident!r} (known: {known})",
-                        )
+                        Problem(display, _line(tree, at), _field(at), str(unknown), said=unknown)
                     )
     texts = loaded.get("certificates.yaml")
     if isinstance(texts, CertificateTexts):
@@ -491,22 +519,29 @@ def _cross_problems(
         ref = texts.quiz
         quizzes = [i for i, m in instruments.items() if isinstance(m, Instrument) and m.scored]
         found = instruments.get(ref.instrument) if ref is not None else None
-        message, where = None, ("quiz",)
+        message: Said | None = None
+        where: Path_ = ("quiz",)
         if ref is None:
             with_rules = [i for i in quizzes if getattr(instruments[i], "certificates", None)]
             if len(with_rules) > 1:
-                message = "several quizzes have certificates: name the one counted (quiz:)"
+                message = said(_("several quizzes have certificates: name the one counted (quiz:)"))
         elif not isinstance(found, Instrument) or not found.scored:
             where = ("quiz", "instrument")
-            message = f"no quiz {ref.instrument!r} (quizzes: {', '.join(quizzes) or 'none'})"
+            message = said(
+                _("no quiz %(id)r (quizzes: %(known)s)"),
+                id=ref.instrument,
+                known=", ".join(quizzes) or "-",
+            )
         elif found.stage(ref.stage) is None:
             where = ("quiz", "stage")
-            message = f"{ref.instrument!r} has no stage {ref.stage!r}"
+            message = said(_("%(id)r has no stage %(stage)r"), id=ref.instrument, stage=ref.stage)
         elif found.certificates is None:
             where = ("quiz", "instrument")
-            message = f"{ref.instrument!r} has no 'certificates' thresholds"
+            message = said(_("%(id)r has no 'certificates' thresholds"), id=ref.instrument)
         if message is not None:
-            problems.append(Problem(display, _line(tree, where), _field(where), message))
+            problems.append(
+                Problem(display, _line(tree, where), _field(where), str(message), said=message)
+            )
     return problems
 
 

@@ -166,6 +166,10 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     # The report stands on a whole (simulated) class: real figures, and small cells hidden.
     assert "6. The rest of the roster, simulated (seed 2027)" in out
     report = _report_text(out_dir / "report.html")
+    # The training-needs analysis: answered in the chat, and its own section of the report.
+    assert "Vos besoins de formation · Avant la formation\n    Vérifiez vos réponses" in out
+    assert "Vos besoins de formation" in report
+    assert report.index("Vos besoins de formation") < report.index("Score moyen avant")
     pre = re.search(r"Score moyen avant (\d+,\d) / 10", report)
     post = re.search(r"Score moyen après (\d+,\d) / 10", report)
     assert pre is not None, report[:2000]

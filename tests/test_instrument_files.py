@@ -250,3 +250,74 @@ async def test_a_new_survey_is_answered_exported_and_reported(
     assert "Prendre le pouls en cours de formation" in page
     # Its section comes after the satisfaction's and before the follow-up's.
     assert page.index("i-satisfaction") < page.index("i-pulse") < page.index("i-followup")
+
+
+def _line(path: Path, text: str) -> int:
+    content = path.read_text(encoding="utf-8")
+    assert text in content, text
+    return content[: content.index(text)].count("\n") + 1
+
+
+def test_the_certificates_name_a_quiz_stage_that_exists(folder: Path) -> None:
+    path = folder / "certificates.yaml"
+    line = _line(path, "quiz: {instrument: kat, stage: post}")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("stage: post}", "stage: final}"), encoding="utf-8"
+    )
+    [problem] = check_content(folder)
+    assert (problem.line, problem.field, problem.message) == (
+        line,
+        "quiz.stage",
+        "'kat' has no stage 'final'",
+    )
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "instrument: kat, stage: final", "instrument: pulse, stage: week-1"
+        ),
+        encoding="utf-8",
+    )
+    [problem] = check_content(folder)
+    assert (problem.field, problem.message) == ("quiz.instrument", "no quiz 'pulse' (quizzes: kat)")
+
+
+def test_a_stage_is_about_sessions_of_every_cohort(folder: Path) -> None:
+    path = folder / "pulse.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "    short: {fr: Semaine 1}\n",
+            "    short: {fr: Semaine 1}\n    about: [intro, module-9]\n",
+        ),
+        encoding="utf-8",
+    )
+    problems = check_content(folder)
+    assert {p.field for p in problems} == {"stages[0].about[1]"}
+    assert [p.message for p in problems] == [
+        f"no session or module 'module-9' for cohort {c!r}"
+        for c in ("agadir", "marrakech", "tanger")
+    ]
+    content = load_content(CONTENT_DIR)
+    satisfaction = content.instruments["satisfaction"]
+    # Without 'about': the session or module its 'opens' names.
+    assert satisfaction.stages[0].about_refs == ["intro"]
+
+
+def test_two_files_with_one_id_and_a_file_that_is_no_questionnaire(folder: Path) -> None:
+    (folder / "pulse-copy.yaml").write_text(PULSE, encoding="utf-8")
+    (folder / "notes.yaml").write_text("remarques: a revoir\n", encoding="utf-8")
+    problems = check_content(folder)
+    found = {(Path(p.file).name, p.field): p.message for p in problems}
+    assert (
+        found[("pulse.yaml", "id")]
+        == "duplicate questionnaire id 'pulse' (also in pulse-copy.yaml)"
+    )
+    assert found[("notes.yaml", "(file)")].startswith("unknown content file (expected ")
+
+
+def test_a_quiz_holds_only_quiz_items_shown_to_everyone(folder: Path) -> None:
+    path = folder / "pulse.yaml"
+    text = path.read_text(encoding="utf-8").replace("kind: survey", "kind: quiz")
+    path.write_text(text, encoding="utf-8")
+    fields = {p.field for p in check_content(folder) if p.file.endswith("pulse.yaml")}
+    # Every item of a quiz is a scored quiz item shown to everyone.
+    assert fields == {"items[0].type", "items[1].type", "items[1].show_if"}

@@ -397,7 +397,7 @@ def _cell_value(item: Item | None, value: Any, t: Translator) -> Any:
 
 
 def _scored(instrument: Instrument) -> bool:
-    return any(item.type == "quiz" for item in instrument.items)
+    return instrument.scored
 
 
 async def _wide_sheet(

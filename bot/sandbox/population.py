@@ -269,10 +269,13 @@ async def simulate_class(
                 break
             begin = max(window.opens, person.enrol_at)
             end = min(window.closes, until)
-            if begin >= end or rng.random() < 0.06:
+            # Each stage draws from its own stream: a questionnaire added to the content
+            # leaves everyone's answers to the others as they were.
+            own = random.Random(f"{seed}:{participant.id}:{instrument.id}:{stage.id}")
+            if begin >= end or own.random() < 0.06:
                 continue  # closed before they enrolled, not yet open, or simply not answered
-            at = begin + (end - begin) * rng.uniform(0.02, 0.8)
-            done = await _answer(db, content, participant, person, instrument, stage, t, at, rng)
+            at = begin + (end - begin) * own.uniform(0.02, 0.8)
+            done = await _answer(db, content, participant, person, instrument, stage, t, at, own)
             if done:
                 report.submitted[f"{instrument.id}:{stage.id}"] += 1
                 answered += 1

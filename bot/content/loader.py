@@ -257,6 +257,8 @@ def _kind_of(path: Path) -> tuple[type[BaseModel], Checker] | None:
     if path.name in REGISTRY:
         return REGISTRY[path.name]
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return (Instrument, _no_raw_checks)  # the loader refuses it, saying why
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return (Instrument, _no_raw_checks)  # the loader reports why it cannot be read

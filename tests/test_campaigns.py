@@ -77,7 +77,7 @@ def test_nudges_every_three_days_at_most_three_while_the_stage_is_open(content: 
     nudges = [
         step
         for step in cohort_steps(content, "tanger")
-        if isinstance(step.campaign, Nudge) and step.instrument and step.instrument.kind == "kat"
+        if isinstance(step.campaign, Nudge) and step.instrument and step.instrument.id == "kat"
     ]
     pre = [step for step in nudges if step.stage and step.stage.id == "pre"]
     # Pre-test open 4 January 08:00 to 13 January 10:00: the third nudge is two hours
@@ -153,7 +153,9 @@ async def test_invitation_carries_a_start_button_and_nudges_stop_at_submission(
 ) -> None:
     nadia = await bound(db, clock, "A-1", "tanger")
     await run_plan(db, content, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))
-    invitation = next(r for r in await rows(db) if r.kind == "invitation")
+    invitation = next(
+        r for r in await rows(db) if r.kind == "invitation" and ":kat:pre" in (r.key or "")
+    )
     assert invitation.message.buttons[0][0].data == open_data("kat", "pre")
     assert invitation.message.buttons[0][0].text.startswith("Commencer : ")
     assert invitation.message.unless_submitted is None

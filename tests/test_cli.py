@@ -32,7 +32,7 @@ def test_check_accepts_the_shipped_content(capsys: pytest.CaptureFixture[str]) -
     assert main(["check"]) == EXIT_OK
     out = capsys.readouterr().out
     assert (
-        "content valid: certificates.yaml, followup.yaml, kat.yaml, programme.yaml, "
+        "content valid: certificates.yaml, followup.yaml, kat.yaml, needs.yaml, programme.yaml, "
         "satisfaction.yaml" in out
     )
     assert "en: every text translated" in out
@@ -53,8 +53,8 @@ def test_check_lists_untranslated_texts_per_language(
     assert main(["check"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "en: 1 text(s) will show in French:" in out
-    title_line = next(i for i, line in enumerate(lines) if line.startswith("title:")) + 1
-    assert f"followup.yaml:{title_line}: title: no en text" in out
+    purpose_line = next(i for i, line in enumerate(lines) if line.startswith("purpose:")) + 1
+    assert f"followup.yaml:{purpose_line}: purpose: no en text" in out
     assert "ar: every text translated" in out
 
 

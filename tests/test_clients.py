@@ -315,6 +315,9 @@ def test_chromium_prints_the_demo_report_with_every_glyph(
 ) -> None:
     load_catalogs()
     t = Translator(locale, content.programme.tz)
+    kat = content.instrument("kat")
+    assert kat is not None
+    kat_title = kat.title.get(locale)
     pdf = print_pdf(demo / html, tmp_path)
     # A title page, then one page at least per section (the print stylesheet breaks them).
     assert pages(pdf) >= 6
@@ -323,7 +326,7 @@ def test_chromium_prints_the_demo_report_with_every_glyph(
     for words in (
         t.gettext("Evaluation report"),
         t.gettext("Response rates"),
-        t.gettext("Level 2: knowledge test"),
+        t.gettext("Level %(level)d: %(title)s", level=2, title=kat_title),
         t.gettext("Certificates"),
     ):
         assert word_keys(words) <= found, words

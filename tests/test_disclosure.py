@@ -117,7 +117,7 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
                     elif item.type == "multi":
                         options = [o.id for o in item.options or []]
                         values[item.id] = rng.sample(options, 1)
-                person.given[(instrument.kind, stage.id)] = values
+                person.given[(instrument.id, stage.id)] = values
         people.append(person)
     return people
 
@@ -127,7 +127,7 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
 
 def _answer_problems(stage: StageFigures, people: list[Person]) -> list[Problem]:
     """One problem per rated or choice item of a stage: its bands, mean and share."""
-    key = (stage.instrument.kind, stage.stage.id)
+    key = (stage.instrument.id, stage.stage.id)
     found = []
     for item in stage.items:
         values = [
@@ -212,7 +212,7 @@ def _member(dimension: str, members: tuple[str, ...]) -> Any:
 
 def _stage_mean_problem(stage: StageFigures, people: list[Person], content: Content) -> Problem:
     """Each person's mean rating at a stage, by cohort and gender."""
-    key = (stage.instrument.kind, stage.stage.id)
+    key = (stage.instrument.id, stage.stage.id)
     problem = Problem(f"{key[0]}/{key[1]}/mean", _group_atoms(content), continuous=(1.0, 5.0))
     rated = [p for p in people if key in p.given]
     truth = {a: sum(1 for p in rated if (p.cohort, p.gender) == a) for a in problem.atoms}
@@ -271,7 +271,7 @@ def _rates_problems(found: Figures, people: list[Person], content: Content) -> l
 
 def _kat_problems(found: Figures, people: list[Person], content: Content) -> list[Problem]:
     """Scores before and after by group; then correct answers per question."""
-    kat = found.kat
+    kat = found.quiz_of("kat")
     instrument = content.instruments["kat"]
     if kat is None:
         return []
@@ -341,7 +341,7 @@ def _kat_problems(found: Figures, people: list[Person], content: Content) -> lis
 
 def problems_of(found: Figures, people: list[Person], content: Content) -> list[Problem]:
     problems = _rates_problems(found, people, content)
-    for stage in [*found.satisfaction, *found.followup]:
+    for stage in [*found.stages_of("satisfaction"), *found.stages_of("followup")]:
         problems += _answer_problems(stage, people)
         problems.append(_stage_mean_problem(stage, people, content))
     problems += _kat_problems(found, people, content)
@@ -405,9 +405,10 @@ async def test_a_class_with_small_groups_passes_the_audit(content: Content) -> N
     leaks = [leak for p in problems_of(found, people, content) for leak in audit(p, K)]
     assert leaks == []
     # Something is shown and something is hidden, or the test proves nothing.
-    assert found.kat is not None
-    assert found.kat.pre_mean is not None
-    assert any(s.respondents is not None for s in found.satisfaction)
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    assert quiz.pre_mean is not None
+    assert any(s.respondents is not None for s in found.stages_of("satisfaction"))
 
 
 @settings(

@@ -73,7 +73,7 @@ async def populate(db: Database, clock: FixedClock, content: Content, n: int = 1
                     attempt = await answers.insert_attempt(
                         conn,
                         participant_id=participant.id,
-                        instrument=instrument.kind,
+                        instrument=instrument.id,
                         stage=stage.id,
                         number=1,
                         content_version=content.version,
@@ -83,7 +83,7 @@ async def populate(db: Database, clock: FixedClock, content: Content, n: int = 1
                     for item_id, value in given.items():
                         stamp = stamp_of(instrument.item(item_id), value)
                         await answers.save_answer(conn, attempt.id, item_id, value, now, stamp)
-                        expected[(participant.code, instrument.kind, stage.id, item_id)] = value
+                        expected[(participant.code, instrument.id, stage.id, item_id)] = value
                     await answers.submit(conn, attempt.id, now + timedelta(minutes=5))
     return expected
 
@@ -133,7 +133,7 @@ async def test_csv_and_xlsx_hold_every_answer_exactly_once_with_its_label(
     book_path = tmp_path / "export.xlsx"
     assert await export.write_xlsx(db, content, book_path, export.Filters(), t) == len(expected)
     book = load_workbook(book_path, read_only=True)
-    assert book.sheetnames == ["kat", "satisfaction", "followup", "answers", "codebook"]
+    assert book.sheetnames == ["needs", "kat", "satisfaction", "followup", "answers", "codebook"]
     long_rows = list(book["answers"].iter_rows(values_only=True))
     assert len(long_rows) == len(expected) + 1
     satisfaction = content.instruments["satisfaction"]
@@ -146,7 +146,9 @@ async def test_csv_and_xlsx_hold_every_answer_exactly_once_with_its_label(
     for line in wide[1:]:
         assert line[column] == expected[(line[0], "satisfaction", line[3], item.id)]
     codebook = list(book["codebook"].iter_rows(values_only=True))
-    assert codebook[1][:3] == ("kat", "q01", "quiz")
+    # In the content's order: the needs analysis, then the KAT.
+    assert codebook[1][:3] == ("needs", "experience", "single")
+    assert ("kat", "q01", "quiz") in [row[:3] for row in codebook]
     assert "Synthétique" not in str(long_rows)
 
 
@@ -180,23 +182,24 @@ async def test_report_figures_equal_a_hand_computation(
 
     pre = [kat_score(c, "pre") for c in codes]
     post = [kat_score(c, "post") for c in codes]
-    assert found.kat is not None
-    assert found.kat.people == 100
-    assert found.kat.pre_mean == pytest.approx(fmean(pre))
-    assert found.kat.post_mean == pytest.approx(fmean(post))
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    assert quiz.people == 100
+    assert quiz.pre_mean == pytest.approx(fmean(pre))
+    assert quiz.post_mean == pytest.approx(fmean(post))
     improved = sum(1 for a, b in zip(pre, post, strict=True) if b > a) / 100
-    assert found.kat.improved == pytest.approx(improved)
+    assert quiz.improved == pytest.approx(improved)
     changes = [
         c for a, b in zip(pre, post, strict=True) if (c := normalised_change(a, b, 10)) is not None
     ]
-    assert found.kat.change == pytest.approx(fmean(changes))
-    assert found.kat.class_gain == pytest.approx((fmean(post) - fmean(pre)) / (10 - fmean(pre)))
+    assert quiz.change == pytest.approx(fmean(changes))
+    assert quiz.class_gain == pytest.approx((fmean(post) - fmean(pre)) / (10 - fmean(pre)))
     q01 = kat.items[0]
     right_before = sum(1 for c in codes if expected[(c, "kat", "pre", q01.id)] == q01.answer)
-    assert found.kat.facility[0].before == pytest.approx(right_before / 100)
+    assert quiz.facility[0].before == pytest.approx(right_before / 100)
 
     first = content.instruments["satisfaction"].items[0]
-    for stage in found.satisfaction:
+    for stage in found.stages_of("satisfaction"):
         values = [
             v
             for (c, i, s, item), v in expected.items()

@@ -481,7 +481,7 @@ def test_a_condition_on_a_hidden_item_hides_its_dependants_too() -> None:
     chained = Instrument.model_validate(
         {
             "id": "satisfaction",
-            "kind": "satisfaction",
+            "kind": "survey",
             "title": "Test",
             "stages": [
                 {

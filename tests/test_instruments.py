@@ -136,7 +136,7 @@ def test_kat_with_a_non_quiz_item(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     problems = _problems(folder, "kat.yaml")
     line = _line_of(folder, "kat.yaml", "    type: text\n")
-    _only(problems, line, "items[10].type", "every KAT item is a quiz item")
+    _only(problems, line, "items[10].type", "every item of a quiz is a quiz item")
 
 
 def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
     assert len(problems) == 1, [str(p) for p in problems]
     assert problems[0].field.endswith(".type")
     assert problems[0].line == line
-    assert "quiz items belong in the KAT" in problems[0].message
+    assert "quiz items belong in a quiz (kind: quiz)" in problems[0].message
 
 
 # --- show_if -------------------------------------------------------------------------
@@ -231,8 +231,8 @@ def test_stage_closing_before_it_opens(tmp_path: Path) -> None:
 # --- files ---------------------------------------------------------------------------
 
 
-def test_wrong_kind_in_a_file(tmp_path: Path) -> None:
+def test_a_survey_cannot_have_certificates(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    line = _edit(folder, "followup.yaml", "kind: followup\n", "kind: satisfaction\n")
+    line = _edit(folder, "followup.yaml", "kind: survey\n", "kind: survey\nreveal: after-post\n")
     problems = _problems(folder, "followup.yaml")
-    _only(problems, line, "kind", "followup.yaml holds the 'followup' questionnaire")
+    _only(problems, line + 1, "reveal", "only a quiz (kind: quiz) has 'reveal'")

@@ -225,7 +225,7 @@ async def test_doctor_names_each_fault_with_what_to_do(tmp_path: Path) -> None:
 
     broken = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, broken)
-    (broken / "kat.yaml").write_text("id: kat\nkind: kat\n", encoding="utf-8")
+    (broken / "kat.yaml").write_text("id: kat\nkind: quiz\n", encoding="utf-8")
     bad = await diagnose(settings_for(tmp_path, content_dir=broken), quick=True, now=now)
     assert any(p.startswith("content: ") and "kat.yaml:" in p for p in bad.problems)
 

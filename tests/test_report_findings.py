@@ -29,11 +29,11 @@ def test_two_people_answering_three_activities_are_two_people(content: Content) 
         for stage_id in ("intro", "module-1", "residential"):
             person.given[("satisfaction", stage_id)] = ratings(content, 4)
     found = asyncio.run(report_of(content, people))
-    for stage in found.satisfaction:
+    for stage in found.stages_of("satisfaction"):
         assert stage.respondents is None  # two people: hidden at every activity
         assert all(item.mean is None for item in stage.items)
-    assert found.summary is None  # nothing shown, nothing pooled
-    assert all(not stage.open_answers for stage in found.satisfaction)
+    assert found.summary_of("satisfaction") is None  # nothing shown, nothing pooled
+    assert all(not stage.open_answers for stage in found.stages_of("satisfaction"))
 
 
 def test_each_activity_has_its_own_figures(content: Content) -> None:
@@ -43,13 +43,14 @@ def test_each_activity_has_its_own_figures(content: Content) -> None:
         person.given[("satisfaction", "intro")] = ratings(content, 2)
         person.given[("satisfaction", "workshop")] = ratings(content, 5)
     found = asyncio.run(report_of(content, people))
-    by_stage = {s.stage.id: s for s in found.satisfaction}
+    by_stage = {s.stage.id: s for s in found.stages_of("satisfaction")}
     assert by_stage["intro"].items[0].mean == 2.0
     assert by_stage["workshop"].items[0].mean == 5.0
     assert by_stage["module-1"].respondents is None
-    assert found.summary is not None
-    assert found.summary.people == 6  # each person once, over both activities
-    row = found.summary.rows[0]
+    summary = found.summary_of("satisfaction")
+    assert summary is not None
+    assert summary.people == 6  # each person once, over both activities
+    row = summary.rows[0]
     assert row.by_stage == {"intro": 2.0, "workshop": 5.0}
     assert row.mean == 3.5
 
@@ -61,8 +62,8 @@ def test_typed_answers_of_two_questionnaires_stay_apart(content: Content) -> Non
         person.given[("satisfaction", "intro")] = {"comments": f"Satisfaction {number}"}
         person.given[("followup", "six-months")] = {"comments": f"Suivi {number}"}
     found = asyncio.run(report_of(content, people))
-    intro = next(s for s in found.satisfaction if s.stage.id == "intro")
-    followup = found.followup[0]
+    intro = next(s for s in found.stages_of("satisfaction") if s.stage.id == "intro")
+    followup = found.stages_of("followup")[0]
     comments = {o.item.id: o.answers for o in intro.open_answers}
     assert comments["comments"] == [f"Satisfaction {n}" for n in range(5)]
     assert {o.item.id: o.answers for o in followup.open_answers}["comments"] == [
@@ -87,15 +88,16 @@ def test_one_lower_post_test_does_not_drag_the_class_below_zero(content: Content
     people[5].given[("kat", "pre")] = answers(9)
     people[5].given[("kat", "post")] = answers(3)
     found = asyncio.run(report_of(content, people))
-    assert found.kat is not None
-    assert found.kat.people == 6
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    assert quiz.people == 6
     # c: +1/8 for five people, -6/9 for one: mean 0.993 / 6 > -1; <g> from the class means.
-    assert found.kat.change is not None
-    assert abs(found.kat.change - (5 * (1 / 8) - 6 / 9) / 6) < 1e-9
+    assert quiz.change is not None
+    assert abs(quiz.change - (5 * (1 / 8) - 6 / 9) / 6) < 1e-9
     pre, post = (5 * 2 + 9) / 6, 3.0
-    assert found.kat.class_gain is not None
-    assert abs(found.kat.class_gain - (post - pre) / (10 - pre)) < 1e-9
-    assert found.kat.improved is None  # one person did not improve: hidden, both sides count
+    assert quiz.class_gain is not None
+    assert abs(quiz.class_gain - (post - pre) / (10 - pre)) < 1e-9
+    assert quiz.improved is None  # one person did not improve: hidden, both sides count
 
 
 async def test_rates_are_over_the_roster_and_wait_for_the_stage_to_open(
@@ -144,6 +146,7 @@ async def test_pending_says_not_open_and_nobody_enrolled(
 def test_a_seeded_class_has_real_figures(content: Content) -> None:
     people = make_people(content, seed=3, size=60, answer_rate=0.9)
     found = asyncio.run(report_of(content, people))
-    assert found.kat is not None
-    assert found.kat.pre_mean is not None
-    assert any(s.mean is not None for s in found.satisfaction)
+    quiz = found.quiz_of("kat")
+    assert quiz is not None
+    assert quiz.pre_mean is not None
+    assert any(s.mean is not None for s in found.stages_of("satisfaction"))

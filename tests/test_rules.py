@@ -42,7 +42,7 @@ CLOSES = OPENS + timedelta(days=7)
 SURVEY = Instrument.model_validate(
     {
         "id": "mini",
-        "kind": "satisfaction",
+        "kind": "survey",
         "title": "Mini",
         "stages": [
             {

@@ -166,6 +166,10 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     # The report stands on a whole (simulated) class: real figures, and small cells hidden.
     assert "6. The rest of the roster, simulated (seed 2027)" in out
     report = _report_text(out_dir / "report.html")
+    # The training-needs analysis: answered in the chat, and its own section of the report.
+    assert "Vos besoins de formation · Avant la formation\n    Vérifiez vos réponses" in out
+    assert "Vos besoins de formation" in report
+    assert report.index("Vos besoins de formation") < report.index("Score moyen avant")
     pre = re.search(r"Score moyen avant (\d+,\d) / 10", report)
     post = re.search(r"Score moyen après (\d+,\d) / 10", report)
     assert pre is not None, report[:2000]
@@ -299,7 +303,8 @@ def test_a_document_shows_its_name_type_and_size_and_can_be_saved(
 def test_answers_lists_the_key_and_marks_the_right_option_in_the_sandbox_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = script(tmp_path, ":answers\n:invite\n:answers on\n/me\n1\n:answers off\n:chat\n")
+    # /me's second button: the KAT's pre-test (the needs analysis, first, is not a quiz).
+    path = script(tmp_path, ":answers\n:invite\n:answers on\n/me\n2\n:answers off\n:chat\n")
     assert main(["sandbox", "--clock", "2027-01-05T09:00+01:00", "--script", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     key, screens = out.split("right answers marked on each quiz screen")

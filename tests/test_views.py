@@ -55,7 +55,7 @@ def test_the_start_button_says_continue_once_begun(locale: str) -> None:
     # The button names the stage (its title here: no short label); the message, the instrument.
     assert start.text.endswith(": En ligne")
     assert again.text.endswith(": En ligne")
-    assert parse_open(start.data) == parse_open(again.data) == ("satisfaction", "online")
+    assert parse_open(start.data) == parse_open(again.data) == ("mini", "online")
 
 
 def test_the_language_screen_offers_every_language_named_in_itself() -> None:

@@ -31,7 +31,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         " import (identities: owner-only file, audited)",
     )
     export.add_argument("--out", type=Path, help="file to write (default: relais-export.FORMAT)")
-    export.add_argument("--instrument", choices=["kat", "satisfaction", "followup"])
+    export.add_argument("--instrument", help="only this questionnaire (its id, e.g. kat)")
     export.add_argument("--cohort", help="only this cohort")
     export.add_argument("--since", help="answers from this date (YYYY-MM-DD)")
     export.add_argument("--until", help="answers before this date (YYYY-MM-DD)")
@@ -69,6 +69,9 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     content = load_content(settings.content_dir)
     if args.cohort and args.cohort not in content.programme.cohort_ids:
         return fail(f"unknown cohort {args.cohort!r}")
+    if args.instrument and args.instrument not in content.instruments:
+        known = ", ".join(content.instruments)
+        return fail(f"unknown questionnaire {args.instrument!r} (known: {known})")
     filters = Filters(
         args.instrument, args.cohort, day(args.since, "since"), day(args.until, "until")
     )

@@ -64,7 +64,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         "let a participant answer a submitted questionnaire stage again",
     )
     reopen.add_argument("participant", help="participant code, external id or e-mail")
-    reopen.add_argument("instrument", choices=["kat", "satisfaction", "followup"])
+    reopen.add_argument("instrument", help="questionnaire id, e.g. kat")
     reopen.add_argument("stage", help="stage id, e.g. pre or post")
 
     forget = command(sub, "forget", _forget, "erase a participant's identity and Telegram binding")

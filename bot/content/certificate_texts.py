@@ -54,9 +54,18 @@ def _french() -> list[LocaleCode]:
     return ["fr"]
 
 
+class QuizRef(_Model):
+    """The quiz stage whose score the certificates count (its file has the thresholds)."""
+
+    instrument: str
+    stage: str
+
+
 class CertificateTexts(_Model):
     """``certificates.yaml``: the issuer and the two certificates."""
 
+    # Omitted: the one quiz that has ``certificates`` thresholds, on its last stage.
+    quiz: QuizRef | None = None
     issuer: LocalizedText
     languages: list[LocaleCode] = Field(default_factory=_french, min_length=1, max_length=3)
     participation: LevelText

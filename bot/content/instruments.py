@@ -1,8 +1,8 @@
-"""Pydantic models of the questionnaires: the KAT, the satisfaction and the follow-up.
+"""Pydantic models of the questionnaires (instruments), one file each in the content folder.
 
-One file per instrument in ``conversations/``. An instrument has stages (KAT: ``pre``
-and ``post``; satisfaction: one per activity; follow-up: one) whose windows are
-written relative to the programme's sessions, so that each cohort gets its own
+An instrument is a ``quiz`` (scored, with answer keys) or a ``survey``. It has stages
+(a quiz before and after the training, a survey after each activity...) whose windows
+are written relative to the programme's sessions, so that each cohort gets its own
 dates, and items of five types. Ids are short slugs because they travel in
 Telegram's 64-byte callback data.
 """
@@ -17,14 +17,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from bot.content.models import LocalizedText, Programme, Session, Slug, _aware, _Model
+from bot.content.messages import ContentValueError, Said, said
+from bot.content.models import LocalizedText, Programme, Session, _aware, _Model
+from bot.i18n import _
 
 ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
 ItemType = Literal["quiz", "scale", "single", "multi", "text"]
 SCALE_POINTS = (1, 2, 3, 4, 5)
 MAX_TEXT_LENGTH = 4000
-# A stage's short label fits a phone's button after "Continuer : " (see bot/views/common.py).
-SHORT_LABEL_MAX = 24
+# A stage's short label becomes a button on a phone.
+MAX_SHORT_LABEL = 24
 
 
 class Option(_Model):
@@ -35,13 +37,15 @@ class Option(_Model):
 
 
 class Condition(_Model):
-    """When an item is shown: after some answers to an earlier item, or after some activities."""
+    """When an item is shown: after some answers to an earlier item, after some activities
+    (by mode), or in some stages."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     item: ShortId | None = None
     answer_in: list[str] | None = Field(default=None, alias="in")
     mode: Literal["online", "residential"] | None = None
+    stage: Annotated[list[ShortId], Field(min_length=1)] | None = None
 
     @field_validator("answer_in", mode="before")
     @classmethod
@@ -54,10 +58,10 @@ class Condition(_Model):
     @model_validator(mode="after")
     def _one_kind(self) -> Condition:
         by_answer = self.item is not None or self.answer_in is not None
-        if by_answer == (self.mode is not None):
-            raise ValueError("give either 'item' with 'in', or 'mode'")
+        if by_answer + (self.mode is not None) + (self.stage is not None) != 1:
+            raise ContentValueError(said(_("give one of: 'item' with 'in', 'mode', or 'stage'")))
         if by_answer and (self.item is None or not self.answer_in):
-            raise ValueError("'item' and 'in' go together")
+            raise ContentValueError(said(_("'item' and 'in' go together")))
         return self
 
 
@@ -104,40 +108,46 @@ class Item(_Model):
     def _fits_its_type(self) -> Item:
         choice = self.type in ("quiz", "single", "multi")
         if choice and not self.options:
-            raise ValueError(f"a {self.type} item needs options")
+            raise ContentValueError(said(_("a %(type)s item needs options"), type=self.type))
         if not choice and self.options:
-            raise ValueError(f"a {self.type} item has no options")
+            raise ContentValueError(said(_("a %(type)s item has no options"), type=self.type))
         if self.options:
             if not 2 <= len(self.options) <= 8:
-                raise ValueError("between 2 and 8 options")
+                raise ContentValueError(said(_("between 2 and 8 options")))
             ids = [o.id for o in self.options]
             if len(set(ids)) != len(ids):
-                raise ValueError(f"duplicate option ids: {ids}")
+                raise ContentValueError(said(_("duplicate option ids: %(ids)s"), ids=ids))
         if self.type == "quiz":
             if self.answer is None:
-                raise ValueError("a quiz item needs its right 'answer'")
+                raise ContentValueError(said(_("a quiz item needs its right 'answer'")))
             if self.answer not in {o.id for o in self.options or []}:
-                raise ValueError(f"answer {self.answer!r} is not one of the option ids")
+                raise ContentValueError(
+                    said(_("answer %(answer)r is not one of the option ids"), answer=self.answer)
+                )
             if self.optional:
-                raise ValueError("a quiz item cannot be optional")
+                raise ContentValueError(said(_("a quiz item cannot be optional")))
         elif self.answer is not None or self.explanation is not None:
-            raise ValueError("only quiz items have 'answer' and 'explanation'")
+            raise ContentValueError(said(_("only quiz items have 'answer' and 'explanation'")))
         if self.correction is not None:
             if self.type != "quiz":
-                raise ValueError("only quiz items have a key 'correction'")
+                raise ContentValueError(said(_("only quiz items have a key 'correction'")))
             if self.correction.was == self.answer:
-                raise ValueError("correction.was is the current answer: nothing to correct")
+                raise ContentValueError(
+                    said(_("correction.was is the current answer: nothing to correct"))
+                )
             if self.option(self.correction.was) is None:
-                raise ValueError(f"correction.was {self.correction.was!r} is not an option id")
+                raise ContentValueError(
+                    said(_("correction.was %(was)r is not an option id"), was=self.correction.was)
+                )
         if self.max_choices is not None:
             if self.type != "multi":
-                raise ValueError("only multi items have 'max_choices'")
+                raise ContentValueError(said(_("only multi items have 'max_choices'")))
             if self.max_choices > len(self.options or []):
-                raise ValueError("'max_choices' is more than the number of options")
+                raise ContentValueError(said(_("'max_choices' is more than the number of options")))
         if self.type == "scale" and self.labels is None:
-            raise ValueError("a scale item needs 'labels' (low and high)")
+            raise ContentValueError(said(_("a scale item needs 'labels' (low and high)")))
         if self.type != "scale" and self.labels is not None:
-            raise ValueError("only scale items have 'labels'")
+            raise ContentValueError(said(_("only scale items have 'labels'")))
         return self
 
     def option(self, option_id: str) -> Option | None:
@@ -170,7 +180,7 @@ class Anchor(_Model):
     @model_validator(mode="after")
     def _one_side(self) -> Anchor:
         if (self.after is None) == (self.before is None):
-            raise ValueError("give either 'after' or 'before' a session or module")
+            raise ContentValueError(said(_("give either 'after' or 'before' a session or module")))
         return self
 
     @property
@@ -189,27 +199,47 @@ When = datetime | Anchor
 
 
 class Stage(_Model):
-    """One administration of an instrument: KAT pre or post, satisfaction after an activity..."""
+    """One administration of an instrument: a quiz before or after, a survey after an activity..."""
 
     id: ShortId
     title: LocalizedText
-    # The stage's name on a button ("Commencer : <short>"), where the title would be cut off.
+    # A label for buttons on a phone (another part of the interface shows it).
     short: LocalizedText | None = None
+    # Replaces the instrument's intro for this stage (a post-test is graded, a pre-test not).
+    intro: LocalizedText | None = None
+    # The sessions or modules the stage is about; default: the one its ``opens`` names.
+    about: list[str] | None = None
     mode: Literal["online", "residential"] | None = None
     opens: When
     closes: When
 
     @field_validator("short")
     @classmethod
-    def _fits_a_button(cls, value: LocalizedText | None) -> LocalizedText | None:
+    def _short_fits_a_button(cls, value: LocalizedText | None) -> LocalizedText | None:
         if value is not None:
             for locale in ("fr", "en", "ar"):
                 text = getattr(value, locale)
-                if text is not None and len(text) > SHORT_LABEL_MAX:
-                    raise ValueError(
-                        f"short.{locale} is {len(text)} characters long, {SHORT_LABEL_MAX} at most"
+                if text and len(text) > MAX_SHORT_LABEL:
+                    raise ContentValueError(
+                        said(
+                            _("short %(locale)s label has %(n)d characters; at most %(max)d"),
+                            locale=locale,
+                            n=len(text),
+                            max=MAX_SHORT_LABEL,
+                        )
                     )
         return value
+
+    @property
+    def about_refs(self) -> list[str]:
+        """The sessions or modules the stage is about."""
+        if self.about is not None:
+            return self.about
+        return [self.opens.ref] if isinstance(self.opens, Anchor) else []
+
+    def intro_for(self, instrument: Instrument) -> LocalizedText | None:
+        """What the stage's first screen says: its own intro, else the instrument's."""
+        return self.intro if self.intro is not None else instrument.intro
 
 
 class Certificates(_Model):
@@ -226,18 +256,34 @@ class Certificates(_Model):
     )
 
 
+Kind = Literal["quiz", "survey"]
+Audience = Literal["participants", "supervisors"]
+
+
 class Instrument(_Model):
     """A questionnaire and when each cohort answers it."""
 
-    id: Slug
-    kind: Literal["kat", "satisfaction", "followup"]
+    id: ShortId
+    # quiz: scored with answer keys, may count for certificates; survey: not scored.
+    kind: Kind
+    audience: Audience = "participants"
+    # Kirkpatrick's level: 1 reaction, 2 learning, 3 behaviour (none for a needs analysis).
+    level: Literal[1, 2, 3] | None = None
+    purpose: LocalizedText | None = None
+    # The report's sections follow it (ties: by file name).
+    order: int = 0
     title: LocalizedText
     intro: LocalizedText | None = None
-    stages: list[Stage]
-    items: list[Item]
-    # KAT only: when scores and explanations are shown.
+    stages: Annotated[list[Stage], Field(min_length=1)]
+    items: Annotated[list[Item], Field(min_length=1)]
+    # Quiz only: when scores and explanations are shown.
     reveal: Literal["after-post", "after-close"] = "after-post"
     certificates: Certificates | None = None
+
+    @property
+    def scored(self) -> bool:
+        """A quiz: answers are scored against keys, options shuffled, results revealed."""
+        return self.kind == "quiz"
 
     def stage(self, stage_id: str) -> Stage | None:
         """The stage with this id."""
@@ -285,7 +331,7 @@ def resolve_when(when: When, programme: Programme, cohort: str | None) -> dateti
     return when.resolve(session) if session is not None else None
 
 
-Report = list[tuple[tuple[str | int, ...], str]]
+Report = list[tuple[tuple[str | int, ...], Said]]
 
 
 def check_instrument(instrument: Instrument, programme: Programme | None) -> Report:
@@ -294,48 +340,86 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
     Windows are checked against the programme's sessions when the programme is valid.
     """
     problems: Report = []
-    kat = instrument.kind == "kat"
+    quiz = instrument.scored
     for label, ids in (
         ("stages", [s.id for s in instrument.stages]),
         ("items", [i.id for i in instrument.items]),
     ):
         for index, ident in enumerate(ids):
             if ident in ids[:index]:
-                problems.append(((label, index, "id"), f"duplicate id {ident!r}"))
-    if kat and sorted(s.id for s in instrument.stages) != ["post", "pre"]:
-        problems.append((("stages",), "a KAT has exactly the stages 'pre' and 'post'"))
-    if not kat and instrument.certificates is not None:
-        problems.append((("certificates",), "only the KAT has certificates"))
+                problems.append(((label, index, "id"), said(_("duplicate id %(id)r"), id=ident)))
+    if quiz and len(instrument.stages) != 2:
+        # The report compares each person's score before and after.
+        problems.append(
+            (("stages",), said(_("a quiz has two stages: before and after the training")))
+        )
+    if not quiz:
+        for name in ("certificates", "reveal"):
+            if name in instrument.model_fields_set:
+                problems.append(
+                    ((name,), said(_("only a quiz (kind: quiz) has %(name)r"), name=name))
+                )
+    stage_ids = {s.id for s in instrument.stages}
     modes = {s.mode for s in instrument.stages}
     seen: dict[str, Item] = {}
     for index, item in enumerate(instrument.items):
-        if kat and item.type != "quiz":
-            problems.append((("items", index, "type"), "every KAT item is a quiz item"))
-        if kat and item.show_if is not None:
-            problems.append((("items", index, "show_if"), "every KAT item is shown to everyone"))
-        if not kat and item.type == "quiz":
-            problems.append((("items", index, "type"), "quiz items belong in the KAT"))
+        if quiz and item.type != "quiz":
+            problems.append(
+                (("items", index, "type"), said(_("every item of a quiz is a quiz item")))
+            )
+        if quiz and item.show_if is not None:
+            # Scores before and after compare the same questions.
+            problems.append(
+                (("items", index, "show_if"), said(_("every quiz item is shown to everyone")))
+            )
+        if not quiz and item.type == "quiz":
+            problems.append(
+                (("items", index, "type"), said(_("quiz items belong in a quiz (kind: quiz)")))
+            )
+        if item.show_if is not None and item.show_if.stage is not None:
+            for s, ref in enumerate(item.show_if.stage):
+                if ref not in stage_ids:
+                    problems.append(
+                        (
+                            ("items", index, "show_if", "stage", s),
+                            said(_("no stage %(stage)r"), stage=ref),
+                        )
+                    )
         if (
             item.show_if is not None
             and item.show_if.mode is not None
             and item.show_if.mode not in modes
         ):
             problems.append(
-                (("items", index, "show_if", "mode"), f"no stage has mode {item.show_if.mode!r}")
+                (
+                    ("items", index, "show_if", "mode"),
+                    said(_("no stage has mode %(mode)r"), mode=item.show_if.mode),
+                )
             )
         cond = item.show_if
         if cond is not None and cond.item is not None:
             here = ("items", index, "show_if")
             earlier = seen.get(cond.item)
             if earlier is None:
-                problems.append(((*here, "item"), f"{cond.item!r} is not an earlier item"))
+                problems.append(
+                    ((*here, "item"), said(_("%(item)r is not an earlier item"), item=cond.item))
+                )
             else:
                 valid = {o.id for o in earlier.options or []}
                 if earlier.type == "scale":
                     valid |= {str(p) for p in SCALE_POINTS}
                 wrong = [v for v in cond.answer_in or [] if v not in valid]
                 if wrong:
-                    problems.append(((*here, "in"), f"{wrong} are not answers of {cond.item!r}"))
+                    problems.append(
+                        (
+                            (*here, "in"),
+                            said(
+                                _("%(wrong)s are not answers of %(item)r"),
+                                wrong=wrong,
+                                item=cond.item,
+                            ),
+                        )
+                    )
         seen[item.id] = item
     if programme is not None and instrument.certificates is not None:
         for name in ("participation_attendance", "success_attendance"):
@@ -345,11 +429,28 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                         problems.append(
                             (
                                 ("certificates", name, index),
-                                f"no session or module {ref!r} for cohort {cohort!r}",
+                                said(
+                                    _("no session or module %(ref)r for cohort %(cohort)r"),
+                                    ref=ref,
+                                    cohort=cohort,
+                                ),
                             )
                         )
     for index, stage in enumerate(instrument.stages if programme is not None else []):
         assert programme is not None
+        for a, ref in enumerate(stage.about or []):
+            for cohort in sorted(programme.cohort_ids):
+                if anchor_session(programme, ref, cohort) is None:
+                    problems.append(
+                        (
+                            ("stages", index, "about", a),
+                            said(
+                                _("no session or module %(ref)r for cohort %(cohort)r"),
+                                ref=ref,
+                                cohort=cohort,
+                            ),
+                        )
+                    )
         for cohort in sorted(programme.cohort_ids):
             opens = resolve_when(stage.opens, programme, cohort)
             closes = resolve_when(stage.closes, programme, cohort)
@@ -361,11 +462,18 @@ def check_instrument(instrument: Instrument, programme: Programme | None) -> Rep
                     problems.append(
                         (
                             ("stages", index, name),
-                            f"no session or module {when.ref!r} for cohort {cohort!r}",
+                            said(
+                                _("no session or module %(ref)r for cohort %(cohort)r"),
+                                ref=when.ref,
+                                cohort=cohort,
+                            ),
                         )
                     )
             if opens is not None and closes is not None and closes <= opens:
                 problems.append(
-                    (("stages", index, "closes"), f"closes before it opens for cohort {cohort!r}")
+                    (
+                        ("stages", index, "closes"),
+                        said(_("closes before it opens for cohort %(cohort)r"), cohort=cohort),
+                    )
                 )
     return problems

@@ -16,9 +16,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
-from bot.content.instruments import Instrument, check_instrument
+from bot.content.instruments import Instrument, Stage, check_instrument
+from bot.content.messages import Said, pydantic_said, said
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
+from bot.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +33,20 @@ class Problem:
     message: str
     # A YAML syntax error, to say again in another language (``in_locale``).
     syntax: Diagnosis | None = None
+    # Any other message that can be said again in another language.
+    said: Said | None = None
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
 def in_locale(problem: Problem, locale: str) -> Problem:
-    """The problem said in ``locale`` where it can be (YAML syntax errors)."""
-    if problem.syntax is None:
-        return problem
-    return replace(problem, message=explain(problem.syntax, locale))
+    """The problem said in ``locale`` where it can be (pydantic's rarer errors stay in English)."""
+    if problem.syntax is not None:
+        return replace(problem, message=explain(problem.syntax, locale))
+    if problem.said is not None:
+        return replace(problem, message=problem.said.in_locale(locale))
+    return problem
 
 
 class ContentError(Exception):
@@ -58,13 +64,52 @@ class Content:
     programme: Programme
     version: str
     files: tuple[Path, ...]
+    # Every questionnaire file, by id, in the report's order (``order``, then file name).
     instruments: dict[str, Instrument] = field(default_factory=dict)
     # What the certificates say (certificates.yaml); None: Relais issues none.
     certificates: CertificateTexts | None = None
+    # The file each instrument was read from, by id.
+    sources: dict[str, Path] = field(default_factory=dict)
 
-    def instrument(self, kind: str) -> Instrument | None:
-        """The KAT, satisfaction or follow-up questionnaire, if the content has it."""
-        return self.instruments.get(kind)
+    def instrument(self, instrument_id: str) -> Instrument | None:
+        """The instrument with this id, if the content has it."""
+        return self.instruments.get(instrument_id)
+
+    def for_campaign(self, ids: list[str] | None) -> list[Instrument]:
+        """The instruments a campaign names; all the participants' ones when it names none."""
+        if ids is None:
+            return [i for i in self.instruments.values() if i.audience == "participants"]
+        return [i for i in (self.instruments.get(x) for x in ids) if i is not None]
+
+    def quiz(self) -> Instrument | None:
+        """The quiz a participant's scores and results card are about: the one the
+        certificates count, else the first quiz (its stages: before, then after)."""
+        counted = self.certificate_quiz()
+        if counted is not None:
+            return counted[0]
+        return next((i for i in self.instruments.values() if i.scored), None)
+
+    def quiz_stages(self) -> tuple[Instrument, Stage, Stage] | None:
+        """``quiz()`` with its stage before and its stage after the training (the one the
+        certificates count, else its last)."""
+        quiz = self.quiz()
+        if quiz is None:
+            return None
+        counted = self.certificate_quiz()
+        after = counted[1] if counted is not None else quiz.stages[-1]
+        before = next((s for s in quiz.stages if s is not after), after)
+        return quiz, before, after
+
+    def certificate_quiz(self) -> tuple[Instrument, Stage] | None:
+        """The quiz and its stage whose score the certificates count, if any."""
+        ref = self.certificates.quiz if self.certificates is not None else None
+        if ref is not None:
+            quiz = self.instruments.get(ref.instrument)
+            stage = quiz.stage(ref.stage) if quiz is not None else None
+            return (quiz, stage) if quiz is not None and stage is not None else None
+        # Without a reference: the one quiz with thresholds, counted on its last stage.
+        found = [i for i in self.instruments.values() if i.scored and i.certificates]
+        return (found[0], found[0].stages[-1]) if len(found) == 1 else None
 
 
 Path_ = tuple[str | int, ...]
@@ -196,22 +241,31 @@ def _no_raw_checks(tree: Any, report: Callable[[Path_, str], None]) -> None:
     return None
 
 
-# One entry per kind of content file: its model and its checks on the raw tree.
+# The files that are not questionnaires; every other ``*.yaml`` with ``items:`` is one.
 REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "programme.yaml": (Programme, _check_programme),
-    "kat.yaml": (Instrument, _no_raw_checks),
-    "satisfaction.yaml": (Instrument, _no_raw_checks),
-    "followup.yaml": (Instrument, _no_raw_checks),
     "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
-INSTRUMENT_FILES = {
-    "kat.yaml": "kat",
-    "satisfaction.yaml": "satisfaction",
-    "followup.yaml": "followup",
-}
+_UNKNOWN_FILE = _("unknown content file (expected %(names)s, or a questionnaire with 'items:')")
 # The raw trees of the last load, so that later reports can name lines.
 _TREES: dict[str, Any] = {}
+
+
+def _kind_of(path: Path) -> tuple[type[BaseModel], Checker] | None:
+    """The model of a content file: by name, or an instrument when it has ``items:``."""
+    if path.name in REGISTRY:
+        return REGISTRY[path.name]
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return (Instrument, _no_raw_checks)  # the loader refuses it, saying why
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (Instrument, _no_raw_checks)  # the loader reports why it cannot be read
+    # A top-level key, as written by hand (the YAML is parsed, errors and all, later).
+    if any(line.startswith("items:") for line in text.splitlines()):
+        return (Instrument, _no_raw_checks)
+    return None
 
 
 # Far above any real programme (the shipped files are a few kB and a few thousand values).
@@ -228,7 +282,9 @@ def _yaml() -> YAML:
 def _load_file(
     path: Path, display: str, problems: list[Problem], programme: Programme | None
 ) -> BaseModel | None:
-    model, checker = REGISTRY[path.name]
+    kind = _kind_of(path)
+    assert kind is not None
+    model, checker = kind
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -266,8 +322,11 @@ def _load_file(
         return None
     before = len(problems)
 
-    def report(where: Path_, message: str) -> None:
-        problems.append(Problem(display, _line(tree, where), _field(where), message))
+    def report(where: Path_, message: str | Said) -> None:
+        text = message if isinstance(message, Said) else None
+        problems.append(
+            Problem(display, _line(tree, where), _field(where), str(message), said=text)
+        )
 
     checker(tree, report)
     if path.name == "certificates.yaml":
@@ -284,19 +343,30 @@ def _load_file(
                 # A campaign's kind, as pydantic names the union member: not a YAML key.
                 and not (path.name == "programme.yaml" and part in CAMPAIGN_KINDS)
             )
-            message = error["msg"]
+            said_as: str | Said = error["msg"]
             if error["type"] == "missing":
-                message = "field required"
+                said_as = said(_("field required"))
             elif "datetime" in error["type"]:
-                message = f"invalid date {error.get('input')!r}: {error['msg']}"
-            report(loc, message)
+                said_as = said(
+                    _("invalid date %(value)r: %(reason)s"),
+                    value=error.get("input"),
+                    reason=error["msg"],
+                )
+            else:
+                translated = pydantic_said(error)
+                if translated is not None:
+                    # English as pydantic says it (tests and logs), the reader's language later.
+                    problems.append(
+                        Problem(
+                            display, _line(tree, loc), _field(loc), error["msg"], said=translated
+                        )
+                    )
+                    continue
+            report(loc, said_as)
         return None
     if isinstance(result, Instrument):
-        expected = INSTRUMENT_FILES[path.name]
-        if result.kind != expected:
-            report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
-        for where, message in check_instrument(result, programme):
-            report(where, message)
+        for at, found in check_instrument(result, programme):
+            report(at, found)
     _TREES[display] = tree
     return result if len(problems) == before else None
 
@@ -350,13 +420,14 @@ def load_content(content_dir: Path) -> Content:
     loaded: dict[str, BaseModel] = {}
     # The programme first: the questionnaires' windows refer to its sessions.
     for path in sorted(files, key=lambda p: p.name != "programme.yaml"):
-        if path.name not in REGISTRY:
+        if _kind_of(path) is None:
             problems.append(
                 Problem(
                     _display(path),
                     1,
                     "(file)",
-                    f"unknown content file (expected one of: {', '.join(sorted(REGISTRY))})",
+                    str(unknown := said(_UNKNOWN_FILE, names=" / ".join(sorted(REGISTRY)))),
+                    said=unknown,
                 )
             )
             continue
@@ -366,6 +437,28 @@ def load_content(content_dir: Path) -> Content:
         )
         if model is not None:
             loaded[path.name] = model
+    sources: dict[str, Path] = {}
+    for path in files:
+        model = loaded.get(path.name)
+        if isinstance(model, Instrument):
+            if model.id in sources:
+                twice = said(
+                    _("duplicate questionnaire id %(id)r (also in %(file)s)"),
+                    id=model.id,
+                    file=sources[model.id].name,
+                )
+                problems.append(
+                    Problem(
+                        _display(path),
+                        _line(_TREES.get(_display(path)), ("id",)),
+                        "id",
+                        str(twice),
+                        said=twice,
+                    )
+                )
+            sources[model.id] = path
+    if not problems:
+        problems += _cross_problems(loaded, sources, content_dir)
     if problems:
         raise ContentError(problems)
     digest = hashlib.sha256()
@@ -373,10 +466,12 @@ def load_content(content_dir: Path) -> Content:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     programme = loaded["programme.yaml"]
     assert isinstance(programme, Programme)
-    # In the programme's order: before, during, after.
-    order = ("kat", "satisfaction", "followup")
-    found = {m.kind: m for m in loaded.values() if isinstance(m, Instrument)}
-    instruments: dict[str, Instrument] = {kind: found[kind] for kind in order if kind in found}
+    ordered = sorted(sources.items(), key=lambda kv: (loaded_order(loaded, kv[1]), kv[1].name))
+    instruments: dict[str, Instrument] = {}
+    for ident, path in ordered:
+        model = loaded[path.name]
+        assert isinstance(model, Instrument)
+        instruments[ident] = model
     texts = loaded.get("certificates.yaml")
     content = Content(
         programme=programme,
@@ -384,11 +479,72 @@ def load_content(content_dir: Path) -> Content:
         files=tuple(files),
         instruments=instruments,
         certificates=texts if isinstance(texts, CertificateTexts) else None,
+        sources=dict(ordered),
     )
     problems = _screen_problems(content, content_dir)
     if problems:
         raise ContentError(problems)
     return content
+
+
+def loaded_order(loaded: dict[str, BaseModel], path: Path) -> int:
+    """An instrument's ``order`` (the report's sections follow it)."""
+    model = loaded[path.name]
+    return model.order if isinstance(model, Instrument) else 0
+
+
+def _cross_problems(
+    loaded: dict[str, BaseModel], sources: dict[str, Path], content_dir: Path
+) -> list[Problem]:
+    """What one file says about another: campaigns and certificates name instruments."""
+    problems: list[Problem] = []
+    instruments = {i: loaded[p.name] for i, p in sources.items()}
+    programme = loaded.get("programme.yaml")
+    if isinstance(programme, Programme):
+        display = _display(content_dir / "programme.yaml")
+        tree = _TREES.get(display)
+        for c, campaign in enumerate(programme.campaigns):
+            for n, ident in enumerate(getattr(campaign, "instruments", None) or []):
+                if ident not in instruments:
+                    at: Path_ = ("campaigns", c, "instruments", n)
+                    known = ", ".join(sorted(instruments)) or "-"
+                    unknown = said(
+                        _("no questionnaire %(id)r (known: %(known)s)"), id=ident, known=known
+                    )
+                    problems.append(
+                        Problem(display, _line(tree, at), _field(at), str(unknown), said=unknown)
+                    )
+    texts = loaded.get("certificates.yaml")
+    if isinstance(texts, CertificateTexts):
+        display = _display(content_dir / "certificates.yaml")
+        tree = _TREES.get(display)
+        ref = texts.quiz
+        quizzes = [i for i, m in instruments.items() if isinstance(m, Instrument) and m.scored]
+        found = instruments.get(ref.instrument) if ref is not None else None
+        message: Said | None = None
+        where: Path_ = ("quiz",)
+        if ref is None:
+            with_rules = [i for i in quizzes if getattr(instruments[i], "certificates", None)]
+            if len(with_rules) > 1:
+                message = said(_("several quizzes have certificates: name the one counted (quiz:)"))
+        elif not isinstance(found, Instrument) or not found.scored:
+            where = ("quiz", "instrument")
+            message = said(
+                _("no quiz %(id)r (quizzes: %(known)s)"),
+                id=ref.instrument,
+                known=", ".join(quizzes) or "-",
+            )
+        elif found.stage(ref.stage) is None:
+            where = ("quiz", "stage")
+            message = said(_("%(id)r has no stage %(stage)r"), id=ref.instrument, stage=ref.stage)
+        elif found.certificates is None:
+            where = ("quiz", "instrument")
+            message = said(_("%(id)r has no 'certificates' thresholds"), id=ref.instrument)
+        if message is not None:
+            problems.append(
+                Problem(display, _line(tree, where), _field(where), str(message), said=message)
+            )
+    return problems
 
 
 def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
@@ -402,9 +558,8 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
     except CatalogError:
         return []  # catalogs not compiled yet: the bot itself refuses to start then
     problems = []
-    files = {kind: name for name, kind in INSTRUMENT_FILES.items()}
-    for kind, index, message in found:
-        display = _display(content_dir / files[kind])
+    for ident, index, message in found:
+        display = _display(content.sources[ident])
         where: Path_ = ("items",) if index is None else ("items", index)
         problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
     return problems
@@ -413,6 +568,7 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
 def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
     """Per language (en, ar), every content text that will show in French for want of one."""
     content = load_content(content_dir)
+    by_path = {p: content.instruments[i] for i, p in content.sources.items()}
     found: dict[str, list[Problem]] = {"en": [], "ar": []}
     for path in content.files:
         display = _display(path)
@@ -421,7 +577,7 @@ def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
             if path.name == "programme.yaml"
             else content.certificates
             if path.name == "certificates.yaml"
-            else content.instruments[INSTRUMENT_FILES[path.name]]
+            else by_path.get(path)
         )
         if model is None:
             continue

@@ -156,7 +156,9 @@ class _Campaign(_Model):
     grace: Delay = Field(default_factory=lambda: Delay(hours=1))
 
 
-Instruments = Annotated[list[Literal["kat", "satisfaction", "followup"]], Field(min_length=1)]
+# Ids of instruments (questionnaire files), checked against those found in the content
+# folder; omitted: every instrument for participants.
+Instruments = Annotated[list[Slug], Field(min_length=1)] | None
 
 
 class SessionReminder(_Campaign):
@@ -170,7 +172,7 @@ class Invitation(_Campaign):
     """An invitation when a stage of each listed questionnaire opens, with a Start button."""
 
     kind: Literal["invitation"]
-    instruments: Instruments
+    instruments: Instruments = None
 
 
 class Nudge(_Campaign):
@@ -178,7 +180,7 @@ class Nudge(_Campaign):
     submitted, while the stage is open."""
 
     kind: Literal["nudge"]
-    instruments: Instruments
+    instruments: Instruments = None
     every: Delay
     max: int = Field(default=3, ge=1, le=20)
 

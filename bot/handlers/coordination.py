@@ -50,7 +50,7 @@ async def pending(update: Update, context: Context) -> None:
     opened = {
         (row.stage, row.cohort): row
         for row in await stage_stats(rt.db, rt.content, now)
-        if row.instrument == instrument.kind and row.opened
+        if row.instrument == instrument.id and row.opened
     }
     found: list[PendingStage] = []
     for stage in instrument.stages:
@@ -61,7 +61,7 @@ async def pending(update: Update, context: Context) -> None:
         if not rows or not enrolled:
             found.append(PendingStage(stage, bool(rows), enrolled))
             continue
-        people = await non_respondents(rt.db, rt.content, instrument.kind, stage.id, now)
+        people = await non_respondents(rt.db, rt.content, instrument.id, stage.id, now)
         unenrolled = sum(row.roster - row.enrolled for row in rows)
         found.append(PendingStage(stage, True, True, people, unenrolled))
     screen = views.pending(who.t, instrument, found)

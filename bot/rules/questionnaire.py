@@ -53,7 +53,7 @@ _WINDOWS: dict[tuple[str, str, str, str], Window] = {}
 
 def window_for(content: Content, instrument: Instrument, stage: Stage, cohort: str) -> Window:
     """The stage's window for a cohort (validated content always resolves); cached per version."""
-    key = (content.version, instrument.kind, stage.id, cohort)
+    key = (content.version, instrument.id, stage.id, cohort)
     found = _WINDOWS.get(key)
     if found is None:
         if len(_WINDOWS) > 4096:
@@ -62,7 +62,7 @@ def window_for(content: Content, instrument: Instrument, stage: Stage, cohort: s
         closes = resolve_when(stage.closes, content.programme, cohort)
         if opens is None or closes is None:
             # The loader refuses such content; reaching this is a bug, not bad input.
-            raise ValueError(f"{instrument.kind}/{stage.id}: no window for cohort {cohort!r}")
+            raise ValueError(f"{instrument.id}/{stage.id}: no window for cohort {cohort!r}")
         found = _WINDOWS[key] = Window(opens, closes)
     return found
 
@@ -76,6 +76,9 @@ def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any])
             shown.append(item)
         elif cond.mode is not None:
             if stage.mode == cond.mode:
+                shown.append(item)
+        elif cond.stage is not None:
+            if stage.id in cond.stage:
                 shown.append(item)
         elif any(i.id == cond.item for i in shown):
             # Only the answer to an item still shown counts: conditions can chain.

@@ -175,8 +175,8 @@ class ClassReport:
         parts = []
         for instrument in content.instruments.values():
             for stage in instrument.stages:
-                count = self.submitted[f"{instrument.kind}:{stage.id}"]
-                parts.append(f"{instrument.kind} {stage.id} {count}")
+                count = self.submitted[f"{instrument.id}:{stage.id}"]
+                parts.append(f"{instrument.id} {stage.id} {count}")
         return ", ".join(parts)
 
 
@@ -269,12 +269,15 @@ async def simulate_class(
                 break
             begin = max(window.opens, person.enrol_at)
             end = min(window.closes, until)
-            if begin >= end or rng.random() < 0.06:
+            # Each stage draws from its own stream: a questionnaire added to the content
+            # leaves everyone's answers to the others as they were.
+            own = random.Random(f"{seed}:{participant.id}:{instrument.id}:{stage.id}")
+            if begin >= end or own.random() < 0.06:
                 continue  # closed before they enrolled, not yet open, or simply not answered
-            at = begin + (end - begin) * rng.uniform(0.02, 0.8)
-            done = await _answer(db, content, participant, person, instrument, stage, t, at, rng)
+            at = begin + (end - begin) * own.uniform(0.02, 0.8)
+            done = await _answer(db, content, participant, person, instrument, stage, t, at, own)
             if done:
-                report.submitted[f"{instrument.kind}:{stage.id}"] += 1
+                report.submitted[f"{instrument.id}:{stage.id}"] += 1
                 answered += 1
             else:
                 report.unfinished += 1
@@ -293,7 +296,7 @@ def _attendance(
     content: Content, participant: Participant, person: Person, rng: random.Random
 ) -> list[tuple[Participant, str, bool]]:
     """Who was present at the sessions the certificates require; drop-outs miss the later ones."""
-    kat = content.instrument("kat")
+    kat = content.quiz()
     if kat is None or kat.certificates is None:
         return []
     required = sessions_required(content, kat.certificates, participant.cohort)
@@ -339,11 +342,14 @@ async def _plans(
     if deadline is None:
         return 0
     sent = 0
+    stages = content.quiz_stages()
+    if stages is None:
+        return 0
     async with db.read() as conn:
         posted = {
             attempt.participant_id
-            for attempt, _ in await store.submitted_with_answers(conn, "kat")
-            if attempt.stage == "post"
+            for attempt, _ in await store.submitted_with_answers(conn, stages[0].id)
+            if attempt.stage == stages[2].id
         }
     for invite in invites:
         participant = invite.participant
@@ -379,15 +385,15 @@ async def _answer(
     rng: random.Random,
 ) -> bool:
     """Open the stage and answer it screen by screen; True once submitted."""
-    opened = await open_stage(db, content, participant, instrument.kind, stage.id, t, at)
-    outcome = _check(opened, f"{participant.code} opening {instrument.kind} {stage.id}")
+    opened = await open_stage(db, content, participant, instrument.id, stage.id, t, at)
+    outcome = _check(opened, f"{participant.code} opening {instrument.id} {stage.id}")
     # A few start and leave it half done (they appear as started, not submitted).
     stops_after = rng.randint(1, 4) if rng.random() < 0.015 else None
     answers: dict[str, Any] = {}
     steps = 0
     while True:
         if not isinstance(outcome, Shown):
-            raise SimulationError(f"{participant.code}: {instrument.kind} {stage.id} sent early")
+            raise SimulationError(f"{participant.code}: {instrument.id} {stage.id} sent early")
         attempt, screen = outcome.attempt, outcome.screen
         item = current_item(instrument, stage, attempt, answers)
         at += timedelta(seconds=rng.uniform(8, 40))

@@ -242,8 +242,8 @@ class Session:
     def _right_answers(self, message: SentMessage) -> set[str]:
         if not self.show_answers:
             return set()
-        kat = self.content.instrument("kat")
-        return right_answer_buttons(message, kat) if kat is not None else set()
+        quizzes = [i for i in self.content.instruments.values() if i.scored]
+        return {b for quiz in quizzes for b in right_answer_buttons(message, quiz)}
 
     def person(self) -> SimulatedUser:
         """The current person's Telegram account, created on first use."""
@@ -469,11 +469,12 @@ class Session:
             return
         if args:
             raise ScriptError("usage: :answers [on|off]")
-        kat = self.content.instrument("kat")
-        if kat is None:
-            raise ScriptError("there is no kat.yaml")
+        quizzes = [i for i in self.content.instruments.values() if i.scored]
+        if not quizzes:
+            raise ScriptError("there is no quiz (kind: quiz) in the content")
         locale = self.person().account.language_code or "fr"
-        self.transcript.write(answer_key(kat, locale if locale in LOCALES else "fr"))
+        for quiz in quizzes:
+            self.transcript.write(answer_key(quiz, locale if locale in LOCALES else "fr"))
 
     def _local(self, instant: datetime) -> str:
         """A simulated instant as the bot speaks it (the programme's zone), and in UTC."""

@@ -71,7 +71,7 @@ async def audiences(db: Database, content: Content, now: datetime) -> list[Audie
                 window_for(content, instrument, stage, cohort).state(now) is None
                 for cohort in content.programme.cohort_ids
             ):
-                stage_ref = f"{instrument.kind}:{stage.id}"
+                stage_ref = f"{instrument.id}:{stage.id}"
                 keys.append((f"pending:{stage_ref}", "pending", stage_ref))
     found = []
     for key, kind, ref in keys:

@@ -63,13 +63,10 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
                         )
                     )
             continue
-        for kind in campaign.instruments:
-            instrument = content.instrument(kind)
-            if instrument is None:
-                continue
+        for instrument in content.for_campaign(campaign.instruments):
             for stage in instrument.stages:
                 window = window_for(content, instrument, stage, cohort)
-                base = f"{campaign.id}:{kind}:{stage.id}"
+                base = f"{campaign.id}:{instrument.id}:{stage.id}"
                 if isinstance(campaign, Invitation):
                     found.append(
                         Step(base, campaign, window.opens, instrument=instrument, stage=stage)
@@ -112,7 +109,7 @@ def guard(step: Step) -> Guard | None:
     applies it when planning and again when sending)."""
     if not isinstance(step.campaign, Nudge) or step.instrument is None or step.stage is None:
         return None
-    return Guard(step.instrument.kind, step.stage.id)
+    return Guard(step.instrument.id, step.stage.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Participation: attend the online introduction and the residential phase, and score at
 least the participation threshold in the end-of-course quiz (the KAT post-test).
 Success: attend all three phases, score at least the success threshold, and submit
-the individual action plan. Thresholds and the sessions required are in ``kat.yaml``.
+the individual action plan. Thresholds and the sessions required are in the quiz's file.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def certificate_status(
     db: Database, content: Content, participant: Participant
 ) -> CertificateStatus | None:
     """The participant's status now; None when the content has no KAT (no certificate rules)."""
-    kat = content.instrument("kat")
+    kat = content.quiz()
     if kat is None or kat.certificates is None:
         return None
     rules = kat.certificates
@@ -102,10 +102,12 @@ async def certificate_statuses(
     ``post_percents`` (participant -> final quiz %), when the caller has them already
     (the report reads them from its summaries), saves reading every quiz answer.
     """
-    kat = content.instrument("kat")
+    kat = content.quiz()
     if kat is None or kat.certificates is None:
         return None
     rules = kat.certificates
+    stages = content.quiz_stages()
+    counted = stages[2].id if stages else None
     async with db.read() as conn:
         attendance = await attended_by_participant(conn, content.programme, people)
         planned = {plan.participant_id for plan in await progress.latest_plans(conn)}
@@ -114,8 +116,8 @@ async def certificate_statuses(
         if post_percents is not None
         else {
             found.participant_id: found.percent
-            for found in await attempt_scores(db)
-            if found.stage == "post" and found.percent is not None
+            for found in await attempt_scores(db, content)
+            if found.stage == counted and found.percent is not None
         }
     )
     by_cohort: dict[str, dict[str, list[Session]]] = {}

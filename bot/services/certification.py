@@ -164,8 +164,8 @@ async def _forgotten(db: Database) -> set[int]:
 
 async def queue(db: Database, content: Content, now: datetime) -> Queue | None:
     """Everyone's standing now; None when the content has no certificate rules or texts."""
-    kat = content.instrument("kat")
-    post = kat.stage("post") if kat is not None else None
+    stages = content.quiz_stages()
+    kat, post = (stages[0], stages[2]) if stages else (None, None)
     if kat is None or post is None or content.certificates is None:
         return None
     from bot.rules.questionnaire import window_for

@@ -397,7 +397,7 @@ def _cell_value(item: Item | None, value: Any, t: Translator) -> Any:
 
 
 def _scored(instrument: Instrument) -> bool:
-    return any(item.type == "quiz" for item in instrument.items)
+    return instrument.scored
 
 
 async def _wide_sheet(
@@ -414,11 +414,11 @@ async def _wide_sheet(
     names = ["participant", "cohort", "gender", "stage"]
     header = names + [f"{i.id} · {i.text.get(t.locale)}"[:120] for i in items]
     widths = _widths(names) + [_ITEM_WIDTHS[i.type] for i in items]
-    sheet = _Sheet(book, instrument.kind, header, widths, rtl=rtl, frozen_columns=1)
+    sheet = _Sheet(book, instrument.id, header, widths, rtl=rtl, frozen_columns=1)
     row: dict[str, Any] | None = None
     key: tuple[str, str] | None = None
     async for answer in answers(
-        db, Filters(instrument.kind, filters.cohort, filters.since, filters.until)
+        db, Filters(instrument.id, filters.cohort, filters.since, filters.until)
     ):
         if (answer.participant, answer.stage) != key:
             if row is not None:
@@ -461,7 +461,7 @@ async def _scored_sheet(
     widths = _widths(names[: 4 + len(stages)])
     for item in instrument.items:
         widths += [_ITEM_WIDTHS[item.type], 9] * len(stages)
-    sheet = _Sheet(book, instrument.kind, names, widths, rtl=rtl, frozen_columns=1)
+    sheet = _Sheet(book, instrument.id, names, widths, rtl=rtl, frozen_columns=1)
 
     def line(person: list[str], given: dict[str, dict[str, Answer]]) -> list[Any]:
         cells: list[Any] = [*person, instrument.max_score]
@@ -486,7 +486,7 @@ async def _scored_sheet(
     person: list[str] | None = None
     given: dict[str, dict[str, Answer]] = {}
     async for answer in answers(
-        db, Filters(instrument.kind, filters.cohort, filters.since, filters.until)
+        db, Filters(instrument.id, filters.cohort, filters.since, filters.until)
     ):
         if person is None or answer.participant != person[0]:
             if person is not None:
@@ -631,10 +631,12 @@ async def write_moodle(
     ``-`` when not taken: no grade), ``certificate`` as one of three words that a Moodle
     scale can list. Comma-separated UTF-8, Moodle's defaults. Identities: owner-only file.
     """
-    kat = content.instrument("kat")
+    stages = content.quiz_stages()
+    kat = stages[0] if stages else None
+    before, after = (stages[1].id, stages[2].id) if stages else ("", "")
     async with db.read() as conn:
         people = [p for p in await repo.list_participants(conn) if cohort in (None, p.cohort)]
-        taken = await store.submitted_with_answers(conn, "kat") if kat else []
+        taken = await store.submitted_with_answers(conn, kat.id) if kat else []
     points: dict[tuple[int, str], int] = {}
     if kat is not None:
         for attempt, given in taken:
@@ -669,8 +671,8 @@ async def write_moodle(
                     person.email,
                     person.external_id or "",
                     neutralise(person.full_name),
-                    _percent(points.get((person.id, "pre")), maximum),
-                    _percent(points.get((person.id, "post")), maximum),
+                    _percent(points.get((person.id, before)), maximum),
+                    _percent(points.get((person.id, after)), maximum),
                     certificate,
                 ]
             )

@@ -77,13 +77,14 @@ async def my_data(db: Database, participant: Participant) -> MyData:
 
 
 def retention_deadline(content: Content, days: int) -> datetime | None:
-    """When identities are erased: ``days`` after the last follow-up window closes."""
-    followup = content.instrument("followup")
-    if followup is None or days <= 0:
+    """When identities are erased: ``days`` after the last questionnaire window closes
+    (the six-month follow-up in the shipped programme)."""
+    if not content.instruments or days <= 0:
         return None
     closes = [
-        window_for(content, followup, stage, cohort).closes
-        for stage in followup.stages
+        window_for(content, instrument, stage, cohort).closes
+        for instrument in content.instruments.values()
+        for stage in instrument.stages
         for cohort in content.programme.cohort_ids
     ]
     return max(closes) + timedelta(days=days) if closes else None

@@ -131,7 +131,7 @@ async def pending(
                 window = window_for(content, instrument, stage, participant.cohort)
                 if window.state(now) is not None:
                     continue
-                latest = await store.latest_attempt(conn, participant.id, instrument.kind, stage.id)
+                latest = await store.latest_attempt(conn, participant.id, instrument.id, stage.id)
                 if latest is not None and latest.submitted:
                     continue
                 # Opened but never answered (or just reopened) still reads "Start".
@@ -439,7 +439,7 @@ def _probe_attempt(instrument: Instrument, position: int) -> Attempt:
     return Attempt(
         id=0,
         participant_id=0,
-        instrument=instrument.kind,
+        instrument=instrument.id,
         stage="",
         number=1,
         content_version="",

@@ -183,6 +183,17 @@ class CertificateFigures:
 
 
 @dataclass
+class Section:
+    """The figures of one instrument: each stage, then (a survey's) all stages together,
+    or (a quiz's) scores before and after."""
+
+    instrument: Instrument
+    stages: list[StageFigures] = field(default_factory=list)
+    summary: Summary | None = None
+    quiz: KatFigures | None = None
+
+
+@dataclass
 class Figures:
     """Everything the report shows."""
 
@@ -191,11 +202,28 @@ class Figures:
     participants: int
     with_open_answers: bool = True
     rates: list[StageRates] = field(default_factory=list)
-    satisfaction: list[StageFigures] = field(default_factory=list)
-    summary: Summary | None = None
-    kat: KatFigures | None = None
-    followup: list[StageFigures] = field(default_factory=list)
+    # One per instrument, in the content's order.
+    sections: list[Section] = field(default_factory=list)
     certificates: CertificateFigures | None = None
+
+    def section(self, instrument_id: str) -> Section | None:
+        """The section of this instrument."""
+        return next((s for s in self.sections if s.instrument.id == instrument_id), None)
+
+    def stages_of(self, instrument_id: str) -> list[StageFigures]:
+        """The stage figures of a survey (empty for a quiz or an unknown id)."""
+        found = self.section(instrument_id)
+        return found.stages if found is not None else []
+
+    def quiz_of(self, instrument_id: str) -> KatFigures | None:
+        """The scores of a quiz (None for a survey or an unknown id)."""
+        found = self.section(instrument_id)
+        return found.quiz if found is not None else None
+
+    def summary_of(self, instrument_id: str) -> Summary | None:
+        """A survey's stages together (None with one stage or nothing shown)."""
+        found = self.section(instrument_id)
+        return found.summary if found is not None else None
 
 
 # --- building blocks --------------------------------------------------------------------
@@ -506,32 +534,37 @@ async def figures(
     by_stage: dict[tuple[str, str], list[tally.Count]] = defaultdict(list)
     for c in counts:
         by_stage[(c.instrument, c.stage)].append(c)
+    scores: dict[int, float] = {}
+    counted = content.quiz_stages()
     for kind, instrument in content.instruments.items():
-        if kind == "kat":
+        section = Section(instrument)
+        result.sections.append(section)
+        if instrument.scored:
+            first, last = instrument.stages[0].id, instrument.stages[-1].id
+            async with db.read() as conn:
+                pairs = await tally.pairs(conn, kind, first, last)
+                right = await tally.right_answers(conn, kind, first, last)
+                finals = (
+                    await tally.scores(conn, kind, counted[2].id)
+                    if counted is not None and counted[0] is instrument
+                    else None
+                )
+            corrections = await _corrections(db, content, instrument, k)
+            section.quiz = _kat(instrument, pairs, right, k, corrections)
+            if finals is not None:
+                # The certificates' percentage: of the questions scored, as in each /me.
+                scores = {pid: 100 * s / asked for pid, (s, asked) in finals.items() if asked}
             continue
-        target = result.satisfaction if kind == "satisfaction" else result.followup
         for stage in instrument.stages:
             mine = [g for g in groups[kind] if g.stage == stage.id]
             found = _survey_stage(instrument, stage, by_stage[(kind, stage.id)], mine, k)
             await _open(db, found, sum(g.n for g in mine), k, open_answers)
-            target.append(found)
-    satisfaction = content.instrument("satisfaction")
-    if satisfaction is not None:
-        shown = [s.stage.id for s in result.satisfaction if s.respondents is not None]
-        async with db.read() as conn:
-            distinct = await tally.people_at(conn, satisfaction.kind, shown) if shown else 0
-        result.summary = _summary(result.satisfaction, distinct, k)
-    kat = content.instrument("kat")
-    scores: dict[int, float] = {}
-    if kat is not None:
-        first, last = kat.stages[0].id, kat.stages[-1].id
-        async with db.read() as conn:
-            pairs = await tally.pairs(conn, kat.kind, first, last)
-            right = await tally.right_answers(conn, kat.kind, first, last)
-            finals = await tally.scores(conn, kat.kind, last)
-        result.kat = _kat(kat, pairs, right, k, await _corrections(db, content, kat, k))
-        # The certificates' percentage: of the questions scored, as for each person's /me.
-        scores = {pid: 100 * score / asked for pid, (score, asked) in finals.items() if asked}
+            section.stages.append(found)
+        if len(instrument.stages) > 1:
+            shown = [s.stage.id for s in section.stages if s.respondents is not None]
+            async with db.read() as conn:
+                distinct = await tally.people_at(conn, kind, shown) if shown else 0
+            section.summary = _summary(section.stages, distinct, k)
     result.certificates = await _certificates(db, content, scores, k)
     return result
 
@@ -541,7 +574,7 @@ async def _corrections(
 ) -> list[KeyCorrection]:
     """The key corrections the content declares for the quiz, and how many answers each
     re-scored (a count of people like any other: hidden below k)."""
-    declared = [c for c in versions.declared_corrections(content) if c.instrument == kat.kind]
+    declared = [c for c in versions.declared_corrections(content) if c.instrument == kat.id]
     if not declared:
         return []
     counts = await versions.corrected_answers(db)
@@ -566,6 +599,6 @@ async def _open(db: Database, stage: StageFigures, respondents: int, k: int, wan
             stage.open_answers.append(OpenAnswers(item, None, withheld=True))
             continue
         async with db.read() as conn:
-            texts = await tally.open_answers(conn, stage.instrument.kind, stage.stage.id, item.id)
+            texts = await tally.open_answers(conn, stage.instrument.id, stage.stage.id, item.id)
         # One answer a person: too few could be told apart, like any small cell.
         stage.open_answers.append(OpenAnswers(item, texts if len(texts) >= k else None))

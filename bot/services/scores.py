@@ -58,11 +58,16 @@ def normalised_change(pre: float, post: float, maximum: float = 100) -> float | 
     return (post - pre) / pre
 
 
-async def attempt_scores(db: Database, participant_id: int | None = None) -> list[AttemptScore]:
+async def attempt_scores(
+    db: Database, content: Content, participant_id: int | None = None
+) -> list[AttemptScore]:
     """The KAT score of every latest submitted attempt (of one participant), under the key
     each answer was given under (or a declared correction of it)."""
+    quiz = content.quiz()
+    if quiz is None:
+        return []
     async with db.read() as conn:
-        return await versions.quiz_scores(conn, "kat", participant_id)
+        return await versions.quiz_scores(conn, quiz.id, participant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +101,12 @@ class KatResult:
 
 async def kat_result(db: Database, content: Content, participant_id: int) -> KatResult | None:
     """The participant's submitted pre and post scores (None where not taken)."""
-    kat = content.instrument("kat")
-    if kat is None:
+    stages = content.quiz_stages()
+    if stages is None:
         return None
-    found = {s.stage: s for s in await attempt_scores(db, participant_id)}
-    pre, post = found.get("pre"), found.get("post")
+    kat, before, after = stages
+    found = {s.stage: s for s in await attempt_scores(db, content, participant_id)}
+    pre, post = found.get(before.id), found.get(after.id)
     maximum = post.maximum if post is not None else kat.max_score
     return KatResult(
         pre.score if pre else None,
@@ -114,8 +120,8 @@ def answers_release(content: Content) -> datetime | None:
     """When the right answers may be sent: once no cohort can still take the post-test."""
     from bot.rules.questionnaire import window_for
 
-    kat = content.instrument("kat")
-    stage = kat.stage("post") if kat else None
+    stages = content.quiz_stages()
+    kat, stage = (stages[0], stages[2]) if stages else (None, None)
     if kat is None or stage is None:
         return None
     closes = [
@@ -136,8 +142,8 @@ def results_visible(content: Content, participant: Participant, now: datetime) -
     (``reveal: after-post``), or once their cohort's post-test closed (``after-close``)."""
     from bot.rules.questionnaire import window_for
 
-    kat = content.instrument("kat")
-    stage = kat.stage("post") if kat else None
+    stages = content.quiz_stages()
+    kat, stage = (stages[0], stages[2]) if stages else (None, None)
     if kat is None or stage is None:
         return False
     if kat.reveal == "after-close":
@@ -155,8 +161,17 @@ async def kat_results_text(
 ) -> str | None:
     """After the post-test: the scores (or when they come) and when the right answers come;
     nothing after the pre-test."""
-    kat = content.instrument("kat")
-    if kat is None or attempt.instrument != "kat" or attempt.stage != "post":
+    stages = content.quiz_stages()
+    kat = stages[0] if stages else None
+    if (
+        stages is None
+        or kat is None
+        or (attempt.instrument, attempt.stage)
+        != (
+            kat.id,
+            stages[2].id,
+        )
+    ):
         return None
     if answers_released(content, now):
         return await results_text(db, content, participant, t)
@@ -181,8 +196,13 @@ async def queue_answer_cards(
     release = answers_release(content)
     if release is None or now < release:
         return 0
+    stages = content.quiz_stages()
+    if stages is None:
+        return 0
     async with db.read() as conn:
-        waiting = await score_rows.waiting_for_answers(conn, f"{ANSWERS_SOURCE}:")
+        waiting = await score_rows.waiting_for_answers(
+            conn, f"{ANSWERS_SOURCE}:", stages[0].id, stages[2].id
+        )
         people = [(p, b) for p, b in await repo.bound_participants(conn) if p.id in waiting]
     cards: list[tuple[Participant, int, list[str]]] = []
     for participant, binding in people:
@@ -225,25 +245,26 @@ async def results_text(
     it, with the right answer they were scored against and its explanation."""
     from bot.services.versions import catalog, seen_item
 
-    kat = content.instrument("kat")
+    kat = content.quiz()
     result = await kat_result(db, content, participant.id)
     if kat is None or result is None or result.post is None:
         return None
     loc = t.locale
     async with db.read() as conn:
-        rows = await versions.item_results(conn, "kat", participant.id)
+        rows = await versions.item_results(conn, kat.id, participant.id)
     seen = await catalog(db)
-    posted = {r.item: r for r in rows if r.stage == "post"}
+    after = content.quiz_stages()
+    posted = {r.item: r for r in rows if after is not None and r.stage == after[2].id}
     order = [i.id for i in kat.items] + sorted(set(posted) - {i.id for i in kat.items})
     questions = []
     for item_id in order:
         row = posted.get(item_id)
         if row is None:
             continue
-        item = seen_item(seen, content, "kat", item_id, row.version)
+        item = seen_item(seen, content, kat.id, item_id, row.version)
         if item is None:
             continue
-        right = item.option(seen.scored_key("kat", item_id, row.version) or item.answer or "")
+        right = item.option(seen.scored_key(kat.id, item_id, row.version) or item.answer or "")
         # The explanation of the content loaded now: fixing one is not a new version.
         current = kat.item(item_id)
         explanation = current.explanation if current is not None else item.explanation

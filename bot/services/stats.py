@@ -58,9 +58,9 @@ async def response_counts(
                 per_cohort[cohort] = (
                     on_roster,
                     enrolled,
-                    answered.get((instrument.kind, stage.id, cohort), 0),
+                    answered.get((instrument.id, stage.id, cohort), 0),
                 )
-            result[(instrument.kind, stage.id)] = per_cohort
+            result[(instrument.id, stage.id)] = per_cohort
     return result
 
 

@@ -144,7 +144,7 @@ async def _follow(
     old_prints = {v.item: v.fingerprint for v in before}
     new_ids = {i.id for i in instrument.items}
     moved = 0
-    for attempt, answers in await store.open_with_answers(conn, instrument.kind):
+    for attempt, answers in await store.open_with_answers(conn, instrument.id):
         stage = instrument.stage(attempt.stage)
         if stage is None:
             continue
@@ -178,7 +178,7 @@ async def _follow(
 async def _score(conn: Any, instrument: Instrument, *, rescore_unknown: bool) -> int:
     """Score each version's answers with the key this content gives it; the rows changed."""
     rescored = 0
-    kind = instrument.kind
+    kind = instrument.id
     by_item: dict[str, list[ItemVersion]] = {}
     for version in await vstore.versions(conn, kind):
         by_item.setdefault(version.item, []).append(version)

@@ -61,7 +61,7 @@ def _items(content: Content) -> set[tuple[str, str, str, str | None]]:
     """(instrument, item, type, JSON key) of every item of the content."""
     return {
         (
-            instrument.kind,
+            instrument.id,
             item.id,
             item.type,
             json.dumps(item.answer, ensure_ascii=False) if item.type == "quiz" else None,

@@ -235,7 +235,7 @@ class AttemptScore:
 
 
 async def quiz_scores(
-    conn: aiosqlite.Connection, instrument: str = "kat", participant_id: int | None = None
+    conn: aiosqlite.Connection, instrument: str, participant_id: int | None = None
 ) -> list[AttemptScore]:
     """Per latest submitted attempt of each participant and stage: sum of correct, and the
     number of scored items answered (the maximum), in one query."""
@@ -266,7 +266,7 @@ class ItemResult:
 
 
 async def item_results(
-    conn: aiosqlite.Connection, instrument: str = "kat", participant_id: int | None = None
+    conn: aiosqlite.Connection, instrument: str, participant_id: int | None = None
 ) -> list[ItemResult]:
     """Per-item correctness of the latest submitted attempts (facility indices, KAT sheet)."""
     sql = (

@@ -42,7 +42,7 @@ def stage_title(t: Translator, instrument: Instrument, stage: Stage) -> str:
 
 # A full-width button on a 360-dp phone (the commonest Android width) shows about 36
 # characters before Telegram cuts it with "…": "Continuer : " (12) and a 24-character
-# short label (SHORT_LABEL_MAX) fill it exactly.
+# short label (MAX_SHORT_LABEL) fill it exactly.
 BUTTON_TEXT_MAX = 36
 
 
@@ -65,4 +65,4 @@ def open_button(t: Translator, instrument: Instrument, stage: Stage, started: bo
     # The message above the button names the instrument in full; the button names the stage.
     room = BUTTON_TEXT_MAX - len(_open_label(t, started, ""))
     label = _open_label(t, started, stage_label(stage, t.locale, room))
-    return Button(label, open_data(instrument.kind, stage.id))
+    return Button(label, open_data(instrument.id, stage.id))

@@ -98,7 +98,7 @@ def pending(
             )
         if item.people:
             label = t.gettext("Nudge them now: %(stage)s", stage=item.stage.title.get(t.locale))
-            buttons.append((Button(label, callbacks.nudge(instrument.kind, item.stage.id)),))
+            buttons.append((Button(label, callbacks.nudge(instrument.id, item.stage.id)),))
     header = t.gettext("Not answered yet:")
     return OutgoingMessage(header + "\n" + "\n".join(lines), buttons=tuple(buttons))
 

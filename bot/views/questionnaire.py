@@ -47,14 +47,15 @@ def render(
     # By identity: list.index() would compare pydantic models field by field.
     first = shown[0] is item
     lines = [head]
-    if first and instrument.intro is not None:
-        lines += [escape(instrument.intro.get(loc)), ""]
+    intro = stage.intro_for(instrument)
+    if first and intro is not None:
+        lines += [escape(intro.get(loc)), ""]
     lines += [progress_text(t, instrument, stage, item), ""]
     lines.append(f"<b>{escape(item.text.get(loc))}</b>")
     rows: list[list[Button]] = []
     current = answers.get(item.id)
     if item.type in ("quiz", "single", "multi"):
-        options = ordered_options(item, attempt, shuffle=instrument.kind == "kat")
+        options = ordered_options(item, attempt, shuffle=instrument.scored)
         chosen = set(attempt.draft or []) if item.type == "multi" else {current}
         lettered = any(len(o.text.get(loc)) > BUTTON_LABEL_MAX for o in options)
         letters = LETTERS.get(loc, DEFAULT_LETTERS)

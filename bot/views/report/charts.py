@@ -262,7 +262,7 @@ def _stage_chart(stage: StageFigures, t: Translator, name: str) -> Chart | None:
         for p, c in zip(range(1, 6), SCALE_COLOURS, strict=True)
     ]
     _legend(figure, handles, 5, t.gettext("Rating: 1 (lowest) to 5 (highest)"))
-    return Chart(name, stage.instrument.kind, title, _png(figure))
+    return Chart(name, stage.instrument.id, title, _png(figure))
 
 
 def _item_chart(found: ItemFigures, t: Translator, name: str) -> Chart | None:
@@ -297,7 +297,7 @@ def _item_chart(found: ItemFigures, t: Translator, name: str) -> Chart | None:
     return Chart(name, "item", title, _png(figure))
 
 
-def _kat_score_chart(kat: KatFigures, t: Translator) -> Chart | None:
+def _kat_score_chart(kat: KatFigures, instrument: str, t: Translator) -> Chart | None:
     """Mean KAT score before and after the training."""
     if kat.people is None or kat.pre_mean is None or kat.post_mean is None:
         return None
@@ -326,10 +326,10 @@ def _kat_score_chart(kat: KatFigures, t: Translator) -> Chart | None:
         ),
     )
     figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)
-    return Chart("kat-scores.png", "kat", title, _png(figure))
+    return Chart(f"{instrument}-scores.png", instrument, title, _png(figure))
 
 
-def _kat_facility_chart(kat: KatFigures, t: Translator) -> Chart | None:
+def _kat_facility_chart(kat: KatFigures, instrument: str, t: Translator) -> Chart | None:
     """Share of correct answers per question, before and after, as paired bars."""
     if not kat.facility or kat.people is None:
         return None
@@ -358,12 +358,12 @@ def _kat_facility_chart(kat: KatFigures, t: Translator) -> Chart | None:
         Patch(color=AFTER_COLOUR, label=t.gettext("After")),
     ]
     _legend(figure, handles, 2)
-    return Chart("kat-facility.png", "kat", title, _png(figure))
+    return Chart(f"{instrument}-facility.png", instrument, title, _png(figure))
 
 
 def _stage_charts(stage: StageFigures, t: Translator) -> list[Chart | None]:
     """The charts of one stage: its rated items together, then each choice item."""
-    base = f"{stage.instrument.kind}-{stage.stage.id}"
+    base = f"{stage.instrument.id}-{stage.stage.id}"
     found = [_stage_chart(stage, t, f"{base}.png")]
     found += [
         _item_chart(f, t, f"{base}-{f.item.id}.png") for f in stage.items if f.item.type != "scale"
@@ -374,13 +374,12 @@ def _stage_charts(stage: StageFigures, t: Translator) -> list[Chart | None]:
 def draw_charts(figures: Figures, content: Content, t: Translator) -> list[Chart]:
     """Every chart that has data, in the report's order."""
     found: list[Chart | None] = [_rates_chart(figures, content, t)]
-    for stage in figures.satisfaction:
-        found += _stage_charts(stage, t)
-    if figures.kat is not None:
-        found.append(_kat_score_chart(figures.kat, t))
-        found.append(_kat_facility_chart(figures.kat, t))
-    for stage in figures.followup:
-        found += _stage_charts(stage, t)
+    for section in figures.sections:
+        for stage in section.stages:
+            found += _stage_charts(stage, t)
+        if section.quiz is not None:
+            found.append(_kat_score_chart(section.quiz, section.instrument.id, t))
+            found.append(_kat_facility_chart(section.quiz, section.instrument.id, t))
     return [c for c in found if c is not None]
 
 

@@ -6,6 +6,7 @@ import base64
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from bot.content import Content
 from bot.i18n import Translator
@@ -14,6 +15,7 @@ from bot.services.report import (
     Breakdown,
     Figures,
     ItemFigures,
+    Section,
     StageFigures,
 )
 from bot.views.report.charts import draw_charts
@@ -203,13 +205,16 @@ class _Page:
         title = self.content.programme.title.get(t.locale)
         heading = t.gettext("Evaluation report")
         rtl = ' dir="rtl"' if t.locale == "ar" else ' dir="ltr"'
-        sections = [
-            ("rates", t.gettext("Response rates"), self.rates),
-            ("level-1", t.gettext("Level 1: satisfaction"), self.satisfaction),
-            ("level-2", t.gettext("Level 2: knowledge test"), self.kat),
-            ("level-3", t.gettext("Level 3: follow-up"), self.followup),
-            ("certificates", t.gettext("Certificates"), self.certificates),
+        sections: list[tuple[str, str, Callable[[], None]]] = [
+            ("rates", t.gettext("Response rates"), self.rates)
         ]
+        for found in self.figures.sections:
+            instrument = found.instrument
+            name = instrument.title.get(t.locale)
+            if instrument.level is not None:
+                name = t.gettext("Level %(level)d: %(title)s", level=instrument.level, title=name)
+            sections.append((f"i-{instrument.id}", name, partial(self.instrument, found)))
+        sections.append(("certificates", t.gettext("Certificates"), self.certificates))
         self.add("<!DOCTYPE html>")
         self.add(f'<html lang="{_e(t.locale)}"{rtl}>')
         self.add('<head><meta charset="utf-8">')
@@ -411,7 +416,7 @@ class _Page:
         )
         if stage.respondents is None:
             return
-        base = f"{stage.instrument.kind}-{stage.stage.id}"
+        base = f"{stage.instrument.id}-{stage.stage.id}"
         self.items(stage)
         self.chart(f"{base}.png")
         if stage.mean is not None:
@@ -428,16 +433,26 @@ class _Page:
             self.distribution(f, f"{base}-{f.item.id}.png")
         self.open_answers(stage)
 
-    def satisfaction(self) -> None:
-        """Level 1: one part per activity, then all activities together."""
+    def instrument(self, section: Section) -> None:
+        """One instrument's section: its purpose, then a quiz's scores or a survey's stages."""
+        purpose = section.instrument.purpose
+        if purpose is not None:
+            self.para(purpose.get(self.t.locale), "meta")
+        if section.instrument.scored:
+            self.quiz(section)
+        else:
+            self.survey(section)
+
+    def survey(self, section: Section) -> None:
+        """A survey: one part per stage (activity), then all stages together."""
         t = self.t
-        stages = self.figures.satisfaction
+        stages = section.stages
         if not stages:
             self.no_data()
             return
         for stage in stages:
             self.stage(stage)
-        summary = self.figures.summary
+        summary = section.summary
         if summary is None or not summary.rows:
             return
         self.heading(t.gettext("All activities"))
@@ -470,10 +485,11 @@ class _Page:
             "meta",
         )
 
-    def kat(self) -> None:
-        """Level 2: scores before and after, gains, correct answers per question."""
+    def quiz(self, section: Section) -> None:
+        """A quiz: scores before and after, gains, correct answers per question."""
         t = self.t
-        kat = self.figures.kat
+        kat = section.quiz
+        base = section.instrument.id
         if kat is None:
             self.no_data()
             return
@@ -518,7 +534,7 @@ class _Page:
                 ),
                 "note",
             )
-        self.chart("kat-scores.png")
+        self.chart(f"{base}-scores.png")
         if kat.facility:
             self.heading(t.gettext("Correct answers per question"))
             columns = [
@@ -535,7 +551,7 @@ class _Page:
                 for i, f in enumerate(kat.facility, 1)
             ]
             self.table(columns, rows)
-            self.chart("kat-facility.png")
+            self.chart(f"{base}-facility.png")
         self.breakdowns(
             kat.breakdowns,
             [
@@ -543,14 +559,6 @@ class _Page:
                 ("post", t.gettext("Mean score after"), MEAN_DECIMALS),
             ],
         )
-
-    def followup(self) -> None:
-        """Level 3: each follow-up stage."""
-        if not self.figures.followup:
-            self.no_data()
-            return
-        for stage in self.figures.followup:
-            self.stage(stage)
 
     def certificates(self) -> None:
         """Certificates obtained, and what is most often missing for the success certificate."""

@@ -138,7 +138,8 @@ def test_a_short_label_over_24_characters_is_refused(tmp_path: Path) -> None:
     )
     problems = check_content(folder)
     assert [p.field for p in problems] == ["stages[1].short"]
-    assert "26" in problems[0].message and "24" in problems[0].message
+    assert "26" in problems[0].message
+    assert "24" in problems[0].message
 
 
 def test_the_count_is_over_the_questions_no_answer_can_hide(content: Content) -> None:

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
-from bot.content.instruments import Instrument, check_instrument
+from bot.content.instruments import Instrument, Loop, LoopItem, check_instrument
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
 
@@ -196,12 +196,39 @@ def _no_raw_checks(tree: Any, report: Callable[[Path_, str], None]) -> None:
     return None
 
 
+def _check_loops(tree: Any, report: Callable[[Path_, str], None]) -> None:
+    """A ``repeat`` block's mistakes, at their line (the model expands valid blocks only)."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    for index, entry in enumerate(items if isinstance(items, list) else []):
+        if not (isinstance(entry, dict) and "repeat" in entry):
+            continue
+        try:
+            Loop.model_validate(_plain(entry))
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                where = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+                message = "field required" if error["type"] == "missing" else error["msg"]
+                report(("items", index, *where), message)
+
+
+def _loop_problems(tree: Any, instrument: Instrument) -> list[tuple[Path_, str]]:
+    """A block that no stage asks about anyone: nobody would ever see it."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    blocks = {item.block for item in instrument.items if isinstance(item, LoopItem)}
+    return [
+        (("items", index, "repeat"), f"no facilitator in the sessions the stages are about "
+         f"(programme.yaml: facilitators; stage: about) for block {entry.get('id')!r}")
+        for index, entry in enumerate(items if isinstance(items, list) else [])
+        if isinstance(entry, dict) and "repeat" in entry and entry.get("id") not in blocks
+    ]
+
+
 # One entry per kind of content file: its model and its checks on the raw tree.
 REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "programme.yaml": (Programme, _check_programme),
-    "kat.yaml": (Instrument, _no_raw_checks),
-    "satisfaction.yaml": (Instrument, _no_raw_checks),
-    "followup.yaml": (Instrument, _no_raw_checks),
+    "kat.yaml": (Instrument, _check_loops),
+    "satisfaction.yaml": (Instrument, _check_loops),
+    "followup.yaml": (Instrument, _check_loops),
     "certificates.yaml": (CertificateTexts, _no_raw_checks),
 }
 REQUIRED = ("programme.yaml",)
@@ -274,7 +301,7 @@ def _load_file(
         for where, message in check_signatures(tree, path.parent):
             report(where, message)
     try:
-        result = model.model_validate(_plain(tree))
+        result = model.model_validate(_plain(tree), context={"programme": programme})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc = tuple(
@@ -297,6 +324,9 @@ def _load_file(
             report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
         for where, message in check_instrument(result, programme):
             report(where, message)
+        if programme is not None:
+            for where, message in _loop_problems(tree, result):
+                report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None
 

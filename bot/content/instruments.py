@@ -230,7 +230,7 @@ class LoopItem(Item):
     (taps carry the attempt's position), so the longer id fits Telegram's 64 bytes.
     """
 
-    id: str  # type: ignore[assignment]
+    id: str
     block: ShortId
     facilitator: str
     # (stage, cohort) pairs where this facilitator leads a session the stage is about.

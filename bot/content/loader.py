@@ -216,11 +216,25 @@ def _loop_problems(tree: Any, instrument: Instrument) -> list[tuple[Path_, str]]
     items = tree.get("items") if isinstance(tree, dict) else None
     blocks = {item.block for item in instrument.items if isinstance(item, LoopItem)}
     return [
-        (("items", index, "repeat"), f"no facilitator in the sessions the stages are about "
-         f"(programme.yaml: facilitators; stage: about) for block {entry.get('id')!r}")
+        (
+            ("items", index, "repeat"),
+            f"no facilitator in the sessions the stages are about "
+            f"(programme.yaml: facilitators; stage: about) for block {entry.get('id')!r}",
+        )
         for index, entry in enumerate(items if isinstance(items, list) else [])
-        if isinstance(entry, dict) and "repeat" in entry and entry.get("id") not in blocks
+        if isinstance(entry, dict)
+        and "repeat" in entry
+        and entry.get("id") not in blocks
+        and _valid_loop(entry)
     ]
+
+
+def _valid_loop(entry: Any) -> bool:
+    try:
+        Loop.model_validate(_plain(entry))
+    except ValidationError:
+        return False  # reported at its line by _check_loops
+    return True
 
 
 # One entry per kind of content file: its model and its checks on the raw tree.

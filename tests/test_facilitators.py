@@ -176,3 +176,22 @@ def test_a_facilitator_has_one_name_everywhere(tmp_path: Path) -> None:
     )
     with pytest.raises(ContentError, match="facilitator 'lamrani' has another name or role"):
         load_content(folder)
+
+
+def test_a_mistake_after_a_block_names_its_own_line(tmp_path: Path) -> None:
+    # The block expands to several items: a later item's line must still be its own.
+    text = (
+        SURVEY + "  - id: fac\n"
+        "    repeat: facilitators\n"
+        "    items:\n"
+        "      - {id: fac-x, type: scale, text: '{name}', labels: {low: Non, high: Oui}}\n"
+        "      - {id: fac-y, type: scale, text: '{role}', labels: {low: Non, high: Oui}}\n"
+        "  - id: after\n"
+        "    type: single\n"
+        "    text: Après\n"
+        "    options: [{id: a, text: A}, {id: b, text: B}]\n"
+        "    show_if: {item: nowhere, in: [a]}\n"
+    )
+    with pytest.raises(ContentError) as raised:
+        load_content(_content_with(tmp_path, text))
+    assert "satisfaction.yaml:23: items[2].show_if.item" in str(raised.value)

@@ -229,6 +229,41 @@ def _loop_problems(tree: Any, instrument: Instrument) -> list[tuple[Path_, str]]
     ]
 
 
+def _item_paths(tree: Any, instrument: Instrument) -> list[Path_]:
+    """Where each loaded item is written: a loop's items come from one block of the file."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    entries = items if isinstance(items, list) else []
+    blocks = {
+        entry.get("id"): index
+        for index, entry in enumerate(entries)
+        if isinstance(entry, dict) and "repeat" in entry
+    }
+    plain = [index for index, entry in enumerate(entries) if index not in blocks.values()]
+    paths: list[Path_] = []
+    for item in instrument.items:
+        if isinstance(item, LoopItem) and item.block in blocks:
+            block = entries[blocks[item.block]]
+            inner = [i.get("id") for i in block.get("items") or [] if isinstance(i, dict)]
+            base = item.id.split(".", 1)[0]
+            at = inner.index(base) if base in inner else 0
+            paths.append(("items", blocks[item.block], "items", at))
+        else:
+            paths.append(("items", plain.pop(0) if plain else len(paths)))
+    return paths
+
+
+def _in_file(where: Path_, paths: list[Path_]) -> Path_:
+    """A path into the loaded items, as a path into the file."""
+    if (
+        len(where) >= 2
+        and where[0] == "items"
+        and isinstance(where[1], int)
+        and where[1] < len(paths)
+    ):
+        return (*paths[where[1]], *where[2:])
+    return where
+
+
 def _valid_loop(entry: Any) -> bool:
     try:
         Loop.model_validate(_plain(entry))
@@ -253,6 +288,8 @@ INSTRUMENT_FILES = {
 }
 # The raw trees of the last load, so that later reports can name lines.
 _TREES: dict[str, Any] = {}
+# Per instrument file, where each loaded item is written (loop blocks expand to several).
+_ITEM_PATHS: dict[str, list[Path_]] = {}
 
 
 # Far above any real programme (the shipped files are a few kB and a few thousand values).
@@ -336,8 +373,10 @@ def _load_file(
         expected = INSTRUMENT_FILES[path.name]
         if result.kind != expected:
             report(("kind",), f"{path.name} holds the {expected!r} questionnaire")
+        paths = _item_paths(tree, result)
+        _ITEM_PATHS[display] = paths
         for where, message in check_instrument(result, programme):
-            report(where, message)
+            report(_in_file(where, paths), message)
         if programme is not None:
             for where, message in _loop_problems(tree, result):
                 report(where, message)
@@ -450,6 +489,7 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
     for kind, index, message in found:
         display = _display(content_dir / files[kind])
         where: Path_ = ("items",) if index is None else ("items", index)
+        where = _in_file(where, _ITEM_PATHS.get(display, []))
         problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
     return problems
 

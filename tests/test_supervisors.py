@@ -1,0 +1,115 @@
+"""Supervisors (line managers): named by the roster, linked to whom they supervise."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.services.privacy import forget
+from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.storage import Database, repo
+from bot.storage.supervisors import supervisor_of
+
+COHORTS = ("tanger", "agadir", "marrakech")
+WITH_SUPERVISORS = (
+    "external_id;full_name;email;cohort;supervisor_email;supervisor_name\n"
+    "A-1;Nadia Alaoui;nadia@example.org;tanger;Chef.Tanger@Example.org;Karim Tazi\n"
+    "A-2;Youssef Amrani;youssef@example.org;agadir;chef.tanger@example.org;\n"
+    "A-3;Sara Bennani;sara@example.org;agadir;;\n"
+)
+
+
+async def _supervisors(db: Database) -> list[tuple[str, str | None, int]]:
+    async with (
+        db.read() as conn,
+        conn.execute(
+            "SELECT s.email, s.name, count(v.participant_id) FROM supervisors s"
+            " LEFT JOIN supervisions v ON v.supervisor_id = s.id GROUP BY s.id ORDER BY s.email"
+        ) as cursor,
+    ):
+        return [(str(r[0]), r[1], int(r[2])) for r in await cursor.fetchall()]
+
+
+async def _supervisor_email(db: Database, external_id: str) -> str | None:
+    async with db.read() as conn:
+        person = await repo.find_participant(conn, external_id=external_id)
+        assert person is not None
+        found = await supervisor_of(conn, person.id)
+    return found.email if found else None
+
+
+async def test_the_roster_names_each_participants_supervisor_once(
+    db: Database, clock: FixedClock
+) -> None:
+    report = await import_roster(
+        db, WITH_SUPERVISORS.encode(), cohort_ids=COHORTS, clock=clock, actor="test"
+    )
+    assert (report.created, report.supervisions) == (3, 2)
+    # One supervisor for both rows (e-mails compare without case), named by the first.
+    assert await _supervisors(db) == [("chef.tanger@example.org", "Karim Tazi", 2)]
+    assert await _supervisor_email(db, "A-3") is None
+    again = await import_roster(
+        db, WITH_SUPERVISORS.encode(), cohort_ids=COHORTS, clock=clock, actor="test"
+    )
+    assert (again.unchanged, again.supervisions) == (3, 0)
+
+    # A file without the column leaves the links alone; with it, an empty cell removes one.
+    plain = "external_id;full_name;cohort\nA-1;Nadia Alaoui;tanger\n"
+    await import_roster(db, plain.encode(), cohort_ids=COHORTS, clock=clock, actor="test")
+    assert await _supervisor_email(db, "A-1") == "chef.tanger@example.org"
+    moved = (
+        "external_id;full_name;cohort;courriel_superieur\n"
+        "A-1;Nadia Alaoui;tanger;\n"
+        "A-2;Youssef Amrani;agadir;cheffe.agadir@example.org\n"
+    )
+    changed = await import_roster(db, moved.encode(), cohort_ids=COHORTS, clock=clock, actor="test")
+    assert changed.supervisions == 2
+    assert await _supervisor_email(db, "A-1") is None
+    assert await _supervisor_email(db, "A-2") == "cheffe.agadir@example.org"
+    async with db.read() as conn:
+        audits = await repo.audit_entries(conn, "roster.import")
+    assert "supervisions" in str(audits[-1])
+
+
+def test_bad_supervisor_cells_are_named_and_refuse_the_file() -> None:
+    bad = (
+        "external_id;full_name;email;cohort;supervisor_email;supervisor_name\n"
+        "A-1;Nadia Alaoui;nadia@example.org;tanger;not-an-email;\n"
+        "A-2;Youssef Amrani;youssef@example.org;agadir;youssef@example.org;\n"
+        "A-3;Sara Bennani;sara@example.org;agadir;;Karim Tazi\n"
+        "A-4;Omar Idrissi;omar@example.org;tanger;chef@example.org;Karim Tazi\n"
+        "A-5;Leila Fassi;leila@example.org;tanger;chef@example.org;K. Tazi\n"
+    )
+    with pytest.raises(RosterError) as caught:
+        parse_roster(bad.encode(), COHORTS)
+    messages = [str(p) for p in caught.value.problems]
+    assert "row 2, column supervisor_email: not an e-mail address: 'not-an-email'" in messages
+    assert "row 3, column supervisor_email: is the participant's own e-mail" in messages
+    assert "row 4, column supervisor_name: needs a supervisor_email" in messages
+    assert (
+        "row 6, column supervisor_name: 'chef@example.org' is named 'Karim Tazi' on row 5"
+        in messages
+    )
+    with pytest.raises(RosterError, match="supervisor_name needs a supervisor_email column"):
+        parse_roster(b"external_id;full_name;cohort;supervisor_name\nA-1;N;tanger;K\n", COHORTS)
+
+
+async def test_erasing_a_participant_removes_the_link_to_their_supervisor(
+    db: Database, clock: FixedClock
+) -> None:
+    await import_roster(
+        db, WITH_SUPERVISORS.encode(), cohort_ids=COHORTS, clock=clock, actor="test"
+    )
+    await forget(db, "A-1", with_answers=False, actor="test", now=clock.now())
+    async with (
+        db.read() as conn,
+        conn.execute(
+            "SELECT count(*) FROM supervisions v JOIN participants p ON p.id = v.participant_id"
+            " WHERE p.forgotten_at IS NOT NULL"
+        ) as cursor,
+    ):
+        row = await cursor.fetchone()
+    assert row is not None
+    assert row[0] == 0
+    # The supervisor stays (they still supervise Youssef), with one link fewer.
+    assert await _supervisors(db) == [("chef.tanger@example.org", "Karim Tazi", 1)]

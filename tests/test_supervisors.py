@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 import pytest
 
 from bot.clock import FixedClock
+from bot.sandbox.chat import SimulatedUser
+from bot.services.invites import IssuedInvite, issue_supervisor_invites
 from bot.services.privacy import forget
 from bot.services.roster import RosterError, import_roster, parse_roster
 from bot.storage import Database, repo
-from bot.storage.supervisors import supervisor_of
+from bot.storage.supervisors import supervisor_for_user, supervisor_of
 
 COHORTS = ("tanger", "agadir", "marrakech")
 WITH_SUPERVISORS = (
@@ -113,3 +118,52 @@ async def test_erasing_a_participant_removes_the_link_to_their_supervisor(
     assert row[0] == 0
     # The supervisor stays (they still supervise Youssef), with one link fewer.
     assert await _supervisors(db) == [("chef.tanger@example.org", "Karim Tazi", 1)]
+
+
+async def _enrolled_supervisor(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser]
+) -> tuple[SimulatedUser, list[IssuedInvite]]:
+    await import_roster(
+        db, WITH_SUPERVISORS.encode(), cohort_ids=COHORTS, clock=clock, actor="test"
+    )
+    issued = await issue_supervisor_invites(db, clock=clock, ttl=timedelta(days=30), actor="t")
+    supervisor = new_user("Karim")
+    turn = await supervisor.send(f"/start {issued[0].token}")
+    assert "You are enrolled as a line manager" in turn.text or "supérieur" in turn.text
+    return supervisor, issued
+
+
+async def test_a_supervisor_enrols_once_by_their_own_invitation(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser]
+) -> None:
+    supervisor, issued = await _enrolled_supervisor(db, clock, new_user)
+    # One supervisor named by the roster: one invitation, for them.
+    assert len(issued) == 1
+    assert issued[0].supervisor is not None
+    assert issued[0].supervisor.email == "chef.tanger@example.org"
+    async with db.read() as conn:
+        bound = await supervisor_for_user(conn, supervisor.user_id)
+    assert bound is not None
+    assert bound.email == "chef.tanger@example.org"
+    # Single use: someone else opening the same link is refused and bound to nothing.
+    other = new_user("Intrus")
+    refused = await other.send(f"/start {issued[0].token}")
+    assert "déjà été utilisé" in refused.text
+    async with db.read() as conn:
+        assert await supervisor_for_user(conn, other.user_id) is None
+    # Enrolled supervisors get no new invitation; a participant's account is not reused.
+    assert await issue_supervisor_invites(db, clock=clock, ttl=timedelta(days=30), actor="t") == []
+
+
+async def test_a_supervisor_sees_no_participant_results_or_exports(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser]
+) -> None:
+    supervisor, _ = await _enrolled_supervisor(db, clock, new_user)
+    for command in ("/me", "/mydata", "/report", "/export", "/help", "/start"):
+        turn = await supervisor.send(command)
+        text = turn.text
+        # Told what they are, never anyone's name, cohort, score or certificate.
+        assert "supérieur" in text or "line manager" in text, (command, text)
+        for leak in ("Nadia", "Youssef", "tanger", "Tanger", "%", "certificat obtenu"):
+            assert leak not in text, (command, leak, text)
+        assert not [m for m in turn.sent if m.document is not None], command

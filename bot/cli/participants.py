@@ -26,7 +26,8 @@ from bot.storage.repo import Role
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
-    """Add ``roster import``, ``invites``, ``staff …``, ``attempts reopen`` and ``forget``."""
+    """Add ``roster import``, ``invites``, ``supervisors invite``, ``staff …``, ``attempts
+    reopen`` and ``forget``."""
     roster = group(sub, "roster", "manage the participants' roster")
     imp = command(roster, "import", _roster_import, "import or update participants from a CSV file")
     imp.add_argument("file", type=Path)
@@ -38,6 +39,16 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     invites.add_argument("--qr", type=Path, metavar="DIR", help="also write one QR code PNG each")
     invites.add_argument("--cohort", help="only this cohort")
     invites.add_argument("--bot-username", help="bot username for the links (else from settings)")
+
+    supervisors = group(sub, "supervisors", "the participants' line managers")
+    sup = command(
+        supervisors,
+        "invite",
+        _supervisor_invites,
+        "issue one invite link per supervisor named by the roster and not enrolled",
+    )
+    sup.add_argument("--out", type=Path, default=Path("supervisor-invites.csv"), help="CSV")
+    sup.add_argument("--bot-username", help="bot username for the links (else from settings)")
 
     staff = group(sub, "staff", "manage staff roles")
     sinv = command(staff, "invite", _staff_invite, "issue a single-use staff invite link")
@@ -114,6 +125,20 @@ async def _invites(settings: Settings, args: argparse.Namespace) -> int:
     if args.qr:
         paths = write_qr_codes(args.qr, issued, username)
         print(f"{len(paths)} QR code(s) written to {args.qr}")
+    print("Keep this file private: each link enrols whoever opens it first.")
+    return EXIT_OK
+
+
+async def _supervisor_invites(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.invites import issue_supervisor_invites, write_invites_csv
+
+    username = await bot_username(settings, args.bot_username)
+    async with Database.opened(settings.database) as db:
+        issued = await issue_supervisor_invites(
+            db, clock=clock(), ttl=timedelta(days=settings.invite_ttl_days), actor=CLI_ACTOR
+        )
+    write_invites_csv(args.out, issued, username)
+    print(f"{len(issued)} invite(s) written to {args.out}; earlier unused links no longer work")
     print("Keep this file private: each link enrols whoever opens it first.")
     return EXIT_OK
 

@@ -16,8 +16,8 @@ from bot.views.start import refusal_text, welcome_text
 
 
 async def start(update: Update, context: Context) -> None:
-    """Redeems the invite token in the /start payload (binding the account or granting a role),
-    then greets the user by name; asks nothing."""
+    """Redeems the invite token in the /start payload (binding a participant's or supervisor's
+    account, or granting a role), then greets the user; asks nothing."""
     rt = context.runtime
     user = update.effective_user
     chat = update.effective_chat
@@ -55,4 +55,9 @@ async def start(update: Update, context: Context) -> None:
     await reply(update, who, welcome_text(who.t, title, who.identity, redemption))
 
 
-_WELCOME = {RedeemStatus.ENROLLED, RedeemStatus.STAFF_GRANTED, RedeemStatus.ALREADY_ENROLLED}
+_WELCOME = {
+    RedeemStatus.ENROLLED,
+    RedeemStatus.STAFF_GRANTED,
+    RedeemStatus.ALREADY_ENROLLED,
+    RedeemStatus.SUPERVISOR_ENROLLED,
+}

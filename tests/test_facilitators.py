@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.callbacks import open_data
 from bot.clock import FixedClock
@@ -97,6 +98,22 @@ async def test_each_cohort_rates_its_own_facilitators_and_the_report_shows_them_
     ouali = [r for r in rows if r["item"] == "fac-clarity.ouali"]
     assert len(ouali) == 1
     assert ouali[0]["participant"].startswith("P-")
+
+    book_path = tmp_path / "export.xlsx"
+    await export.write_xlsx(
+        db,
+        content,
+        book_path,
+        export.Filters("satisfaction"),
+        Translator("fr", content.programme.tz),
+    )
+    codebook = list(
+        load_workbook(book_path, read_only=True)["codebook"].iter_rows(values_only=True)
+    )
+    header = list(codebook[0])
+    about = {row[1]: row[header.index("facilitator")] for row in codebook[1:]}
+    assert about["fac-clarity.ouali"] == "ouali"
+    assert about["resource"] in ("", None)
 
     # Per facilitator, with the same disclosure control: with k=2, Berrada (rated by both)
     # is shown, Ouali (one respondent) is not.

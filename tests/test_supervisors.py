@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
 from bot.sandbox.chat import SimulatedUser
 from bot.services.invites import IssuedInvite, issue_supervisor_invites
@@ -14,6 +19,7 @@ from bot.services.privacy import forget
 from bot.services.roster import RosterError, import_roster, parse_roster
 from bot.storage import Database, repo
 from bot.storage.supervisors import supervisor_for_user, supervisor_of
+from tests.conftest import CONTENT_DIR
 
 COHORTS = ("tanger", "agadir", "marrakech")
 WITH_SUPERVISORS = (
@@ -167,3 +173,27 @@ async def test_a_supervisor_sees_no_participant_results_or_exports(
         for leak in ("Nadia", "Youssef", "tanger", "Tanger", "%", "certificat obtenu"):
             assert leak not in text, (command, leak, text)
         assert not [m for m in turn.sent if m.document is not None], command
+
+
+def test_relais_supervisors_invite_writes_one_private_link_per_supervisor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("RELAIS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
+    monkeypatch.setenv("RELAIS_BOT_USERNAME", "relais_test_bot")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(WITH_SUPERVISORS, encoding="utf-8")
+    assert main(["roster", "import", str(roster)]) == EXIT_OK
+    out = tmp_path / "supervisors.csv"
+    assert main(["supervisors", "invite", "--out", str(out)]) == EXIT_OK
+    assert "1 invite(s) written" in capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert [(r["full_name"], r["email"]) for r in rows] == [
+        ("Karim Tazi", "chef.tanger@example.org")
+    ]
+    assert rows[0]["link"].startswith("https://t.me/relais_test_bot?start=")
+    assert out.stat().st_mode & 0o077 == 0  # names, e-mails and live links: owner only

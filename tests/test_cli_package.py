@@ -21,7 +21,7 @@ from tests.test_export import populate
 COMMANDS = {
     "run", "check", "demo", "sandbox", "roster", "attendance", "attempts", "certificates",
     "reload", "broadcast", "export", "backup", "restore", "doctor", "forget", "report",
-    "invites", "staff",
+    "invites", "staff", "supervisors",
 }  # fmt: skip
 GROUPS = {
     "roster": {"import"},
@@ -29,6 +29,7 @@ GROUPS = {
     "attempts": {"reopen"},
     "certificates": {"list", "approve", "issue", "revoke", "verify"},
     "staff": {"invite", "list", "revoke"},
+    "supervisors": {"invite"},
 }
 
 

@@ -26,7 +26,8 @@ from bot.storage.repo import Role
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
-    """Add ``roster import``, ``invites``, ``staff …``, ``attempts reopen`` and ``forget``."""
+    """Add ``roster import``, ``invites``, ``supervisors invite``, ``staff …``, ``attempts
+    reopen`` and ``forget``."""
     roster = group(sub, "roster", "manage the participants' roster")
     imp = command(roster, "import", _roster_import, "import or update participants from a CSV file")
     imp.add_argument("file", type=Path)
@@ -44,6 +45,16 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         "their old link stops working (as /newlink in the chat)",
     )
     invites.add_argument("--bot-username", help="bot username for the links (else from settings)")
+
+    supervisors = group(sub, "supervisors", "the participants' line managers")
+    sup = command(
+        supervisors,
+        "invite",
+        _supervisor_invites,
+        "issue one invite link per supervisor named by the roster and not enrolled",
+    )
+    sup.add_argument("--out", type=Path, default=Path("supervisor-invites.csv"), help="CSV")
+    sup.add_argument("--bot-username", help="bot username for the links (else from settings)")
 
     staff = group(sub, "staff", "manage staff roles")
     sinv = command(staff, "invite", _staff_invite, "issue a single-use staff invite link")
@@ -144,6 +155,20 @@ async def _invite_one(settings: Settings, args: argparse.Namespace, username: st
     write_invites_csv(args.out, [invite], username)
     print(f"1 invite written to {args.out}; their earlier link no longer works")
     print("Keep this file private: the link enrols whoever opens it first.")
+    return EXIT_OK
+
+
+async def _supervisor_invites(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.invites import issue_supervisor_invites, write_invites_csv
+
+    username = await bot_username(settings, args.bot_username)
+    async with Database.opened(settings.database) as db:
+        issued = await issue_supervisor_invites(
+            db, clock=clock(), ttl=timedelta(days=settings.invite_ttl_days), actor=CLI_ACTOR
+        )
+    write_invites_csv(args.out, issued, username)
+    print(f"{len(issued)} invite(s) written to {args.out}; earlier unused links no longer work")
+    print("Keep this file private: each link enrols whoever opens it first.")
     return EXIT_OK
 
 

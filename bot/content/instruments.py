@@ -15,10 +15,25 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.content.messages import ContentValueError, Said, said
-from bot.content.models import LocalizedText, Programme, Session, _aware, _Model
+from bot.content.models import (
+    Facilitator,
+    LocalizedText,
+    Programme,
+    Session,
+    _aware,
+    _Model,
+)
 from bot.i18n import _
 
 ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
@@ -242,6 +257,87 @@ class Stage(_Model):
         return self.intro if self.intro is not None else instrument.intro
 
 
+class LoopItem(Item):
+    """One item of a ``repeat: facilitators`` block, for one facilitator.
+
+    Its id is ``<item>.<facilitator>``: the answers, item versions, tallies and exports of
+    each facilitator are those of an ordinary item. Ids do not travel in callback data
+    (taps carry the attempt's position), so the longer id fits Telegram's 64 bytes.
+    """
+
+    id: str
+    block: ShortId
+    facilitator: str
+    # (stage, cohort) pairs where this facilitator leads a session the stage is about.
+    shown_in: frozenset[tuple[str, str]] = Field(default_factory=frozenset, exclude=True)
+
+
+class Loop(_Model):
+    """A block of items asked once for each facilitator of the sessions a stage is about."""
+
+    id: ShortId
+    repeat: Literal["facilitators"]
+    items: list[Item] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rateable(self) -> Loop:
+        ids = [item.id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate item ids in the block: {ids}")
+        if any(item.type == "quiz" for item in self.items):
+            raise ValueError("a facilitators block has no quiz items")
+        return self
+
+
+def facilitators_for(programme: Programme, refs: list[str], cohort: str) -> list[Facilitator]:
+    """The facilitators of the cohort's sessions named by id or module, once each."""
+    found: dict[str, Facilitator] = {}
+    for session in programme.sessions_for(cohort):
+        if session.id in refs or session.module in refs:
+            for person in session.facilitators:
+                found.setdefault(person.id, person)
+    return list(found.values())
+
+
+def _with_person(text: LocalizedText, person: Facilitator) -> LocalizedText:
+    values = {}
+    for locale in ("fr", "en", "ar"):
+        value = getattr(text, locale)
+        if value:
+            role = person.role.get(locale)
+            values[locale] = value.replace("{name}", person.name).replace("{role}", role)
+    return LocalizedText.model_validate(values)
+
+
+def expand_loop(loop: Loop, stages: list[Stage], programme: Programme) -> list[LoopItem]:
+    """The block's items for every facilitator some stage and cohort is about."""
+    where: dict[str, set[tuple[str, str]]] = {}
+    for stage in stages:
+        for cohort in sorted(programme.cohort_ids):
+            for person in facilitators_for(programme, stage.about_refs, cohort):
+                where.setdefault(person.id, set()).add((stage.id, cohort))
+    block_ids = {item.id for item in loop.items}
+    out: list[LoopItem] = []
+    for person in programme.facilitators:
+        if person.id not in where:
+            continue
+        for item in loop.items:
+            fields = item.model_dump(by_alias=True, exclude_none=True)
+            fields["text"] = _with_person(item.text, person)
+            cond = item.show_if
+            if cond is not None and cond.item in block_ids:
+                # A condition inside the block is on the same facilitator's answer.
+                fields["show_if"] = cond.model_copy(update={"item": f"{cond.item}.{person.id}"})
+            fields.update(
+                id=f"{item.id}.{person.id}",
+                block=loop.id,
+                facilitator=person.id,
+                shown_in=frozenset(where[person.id]),
+            )
+            out.append(LoopItem.model_validate(fields))
+    return out
+
+
 class Certificates(_Model):
     """The concept note's thresholds, in percent of the end-of-course quiz."""
 
@@ -284,6 +380,64 @@ class Instrument(_Model):
     def scored(self) -> bool:
         """A quiz: answers are scored against keys, options shuffled, results revealed."""
         return self.kind == "quiz"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_loops(cls, data: Any, info: ValidationInfo) -> Any:
+        # A loop block becomes one item per facilitator, where it stands. The programme
+        # comes in the validation context (the loader validates it first); without it, or
+        # with an invalid block (the loader reports it with its line), the block is left out.
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            return data
+        if not any(isinstance(e, dict) and "repeat" in e for e in data["items"]):
+            return data
+        context = info.context or {}
+        programme = context.get("programme")
+        try:
+            stages = [Stage.model_validate(s) for s in data.get("stages") or []]
+        except ValidationError:
+            stages = []
+        items: list[Any] = []
+        for entry in data["items"]:
+            if not (isinstance(entry, dict) and "repeat" in entry):
+                items.append(entry)
+                continue
+            try:
+                loop = Loop.model_validate(entry)
+            except ValidationError:
+                continue
+            if isinstance(programme, Programme):
+                items.extend(expand_loop(loop, stages, programme))
+        return {**data, "items": items}
+
+    def for_cohort(self, cohort: str | None) -> Instrument:
+        """The instrument as one cohort's respondents see it: their own facilitators only.
+
+        Every item keeps its position (attempts store positions); a facilitator who leads
+        none of the cohort's sessions is simply never shown.
+        """
+        if cohort is None or not any(isinstance(i, LoopItem) for i in self.items):
+            return self
+        cached = self._per_cohort.get(cohort)
+        if cached is None:
+            items = [
+                i.model_copy(
+                    update={"shown_in": frozenset(p for p in i.shown_in if p[1] == cohort)}
+                )
+                if isinstance(i, LoopItem)
+                else i
+                for i in self.items
+            ]
+            cached = self.model_copy(update={"items": items})
+            for key in ("_by_id", "_positions", "_per_cohort"):
+                # model_copy copies the cached lookups too: they would name the full items.
+                cached.__dict__.pop(key, None)
+            self._per_cohort[cohort] = cached
+        return cached
+
+    @cached_property
+    def _per_cohort(self) -> dict[str, Instrument]:
+        return {}
 
     def stage(self, stage_id: str) -> Stage | None:
         """The stage with this id."""

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
-from bot.content.instruments import Instrument, Stage, check_instrument
+from bot.content.instruments import Instrument, Loop, LoopItem, Stage, check_instrument
 from bot.content.messages import Said, pydantic_said, said
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
@@ -241,6 +241,83 @@ def _no_raw_checks(tree: Any, report: Callable[[Path_, str], None]) -> None:
     return None
 
 
+def _check_loops(tree: Any, report: Callable[[Path_, str], None]) -> None:
+    """A ``repeat`` block's mistakes, at their line (the model expands valid blocks only)."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    for index, entry in enumerate(items if isinstance(items, list) else []):
+        if not (isinstance(entry, dict) and "repeat" in entry):
+            continue
+        try:
+            Loop.model_validate(_plain(entry))
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                where = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+                message = "field required" if error["type"] == "missing" else error["msg"]
+                report(("items", index, *where), message)
+
+
+def _loop_problems(tree: Any, instrument: Instrument) -> list[tuple[Path_, str]]:
+    """A block that no stage asks about anyone: nobody would ever see it."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    blocks = {item.block for item in instrument.items if isinstance(item, LoopItem)}
+    return [
+        (
+            ("items", index, "repeat"),
+            f"no facilitator in the sessions the stages are about "
+            f"(programme.yaml: facilitators; stage: about) for block {entry.get('id')!r}",
+        )
+        for index, entry in enumerate(items if isinstance(items, list) else [])
+        if isinstance(entry, dict)
+        and "repeat" in entry
+        and entry.get("id") not in blocks
+        and _valid_loop(entry)
+    ]
+
+
+def _item_paths(tree: Any, instrument: Instrument) -> list[Path_]:
+    """Where each loaded item is written: a loop's items come from one block of the file."""
+    items = tree.get("items") if isinstance(tree, dict) else None
+    entries = items if isinstance(items, list) else []
+    blocks = {
+        entry.get("id"): index
+        for index, entry in enumerate(entries)
+        if isinstance(entry, dict) and "repeat" in entry
+    }
+    plain = [index for index, entry in enumerate(entries) if index not in blocks.values()]
+    paths: list[Path_] = []
+    for item in instrument.items:
+        if isinstance(item, LoopItem) and item.block in blocks:
+            block = entries[blocks[item.block]]
+            inner = [i.get("id") for i in block.get("items") or [] if isinstance(i, dict)]
+            base = item.id.split(".", 1)[0]
+            at = inner.index(base) if base in inner else 0
+            paths.append(("items", blocks[item.block], "items", at))
+        else:
+            paths.append(("items", plain.pop(0) if plain else len(paths)))
+    return paths
+
+
+def _in_file(where: Path_, paths: list[Path_]) -> Path_:
+    """A path into the loaded items, as a path into the file."""
+    if (
+        len(where) >= 2
+        and where[0] == "items"
+        and isinstance(where[1], int)
+        and where[1] < len(paths)
+    ):
+        return (*paths[where[1]], *where[2:])
+    return where
+
+
+def _valid_loop(entry: Any) -> bool:
+    try:
+        Loop.model_validate(_plain(entry))
+    except ValidationError:
+        return False  # reported at its line by _check_loops
+    return True
+
+
+# One entry per kind of content file: its model and its checks on the raw tree.
 # The files that are not questionnaires; every other ``*.yaml`` with ``items:`` is one.
 REGISTRY: dict[str, tuple[type[BaseModel], Checker]] = {
     "programme.yaml": (Programme, _check_programme),
@@ -250,6 +327,8 @@ REQUIRED = ("programme.yaml",)
 _UNKNOWN_FILE = _("unknown content file (expected %(names)s, or a questionnaire with 'items:')")
 # The raw trees of the last load, so that later reports can name lines.
 _TREES: dict[str, Any] = {}
+# Per instrument file, where each loaded item is written (loop blocks expand to several).
+_ITEM_PATHS: dict[str, list[Path_]] = {}
 
 
 def _kind_of(path: Path) -> tuple[type[BaseModel], Checker] | None:
@@ -264,7 +343,7 @@ def _kind_of(path: Path) -> tuple[type[BaseModel], Checker] | None:
         return (Instrument, _no_raw_checks)  # the loader reports why it cannot be read
     # A top-level key, as written by hand (the YAML is parsed, errors and all, later).
     if any(line.startswith("items:") for line in text.splitlines()):
-        return (Instrument, _no_raw_checks)
+        return (Instrument, _check_loops)
     return None
 
 
@@ -333,7 +412,7 @@ def _load_file(
         for where, message in check_signatures(tree, path.parent):
             report(where, message)
     try:
-        result = model.model_validate(_plain(tree))
+        result = model.model_validate(_plain(tree), context={"programme": programme})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc = tuple(
@@ -365,8 +444,13 @@ def _load_file(
             report(loc, said_as)
         return None
     if isinstance(result, Instrument):
-        for at, found in check_instrument(result, programme):
-            report(at, found)
+        paths = _item_paths(tree, result)
+        _ITEM_PATHS[display] = paths
+        for where, found in check_instrument(result, programme):
+            report(_in_file(where, paths), found)
+        if programme is not None:
+            for where, message in _loop_problems(tree, result):
+                report(where, message)
     _TREES[display] = tree
     return result if len(problems) == before else None
 
@@ -561,6 +645,7 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
     for ident, index, message in found:
         display = _display(content.sources[ident])
         where: Path_ = ("items",) if index is None else ("items", index)
+        where = _in_file(where, _ITEM_PATHS.get(display, []))
         problems.append(Problem(display, _line(_TREES.get(display), where), _field(where), message))
     return problems
 

@@ -66,6 +66,14 @@ class SessionAttendance(_Model):
     activities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(default_factory=list)
 
 
+class Facilitator(_Model):
+    """Someone who leads a session: the satisfaction questionnaire may rate them by name."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=20)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    role: LocalizedText
+
+
 class Session(_Model):
     """One dated activity of the programme."""
 
@@ -81,6 +89,8 @@ class Session(_Model):
     attendance: SessionAttendance = Field(default_factory=SessionAttendance)
     # A deadline (the action plan's): what counts is when it ends, and that is the time shown.
     deadline: bool = False
+    # Who leads it: the questionnaires' "repeat: facilitators" blocks ask about each of them.
+    facilitators: list[Facilitator] = Field(default_factory=list)
 
     # Set by Programme once the time zone is known.
     tz: ZoneInfo = Field(default=ZoneInfo("UTC"), exclude=True)
@@ -218,6 +228,29 @@ class Programme(_Model):
             for session in phase.sessions:
                 object.__setattr__(session, "tz", tz)
         return self
+
+    @model_validator(mode="after")
+    def _one_facilitator_per_id(self) -> Programme:
+        # The same person leads several sessions: their results are gathered under one id.
+        seen: dict[str, Facilitator] = {}
+        for session in self.all_sessions():
+            for person in session.facilitators:
+                known = seen.setdefault(person.id, person)
+                if known != person:
+                    raise ValueError(
+                        f"facilitator {person.id!r} has another name or role in session "
+                        f"{session.id!r}: give the same one everywhere"
+                    )
+        return self
+
+    @property
+    def facilitators(self) -> list[Facilitator]:
+        """Everyone who leads a session, once each, in the programme's order."""
+        found: dict[str, Facilitator] = {}
+        for session in self.all_sessions():
+            for person in session.facilitators:
+                found.setdefault(person.id, person)
+        return list(found.values())
 
     @property
     def tz(self) -> ZoneInfo:

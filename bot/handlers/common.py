@@ -17,6 +17,7 @@ from bot.sender import keyboard as keyboard  # one markup for screens and queued
 from bot.services.access import Identity, choose_locale, identify
 from bot.storage.repo import Role
 from bot.views.common import access_text as access_text  # the handlers' refusal to strangers
+from bot.views.common import stranger_text as stranger_text
 from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 async def refuse(update: Update, who: Caller, text: str) -> None:
     """Someone known without the right role is told ``text``; a stranger, only how to get in."""
-    await reply(update, who, text if who.identity.is_known else access_text(who.t))
+    await reply(update, who, text if who.identity.is_known else stranger_text(who.t, who.identity))
 
 
 async def staff_caller(update: Update, context: Context, allowed: frozenset[Role]) -> Caller | None:

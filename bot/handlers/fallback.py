@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, access_text, answer_query, caller, reply
+from bot.handlers.common import Context, answer_query, caller, reply, stranger_text
 
 
 async def unknown_message(update: Update, context: Context) -> None:
     """Stores nothing; tells strangers how to get access and enrolled users where to find help."""
     who = await caller(update, context)
     if not who.identity.is_known:
-        await reply(update, who, access_text(who.t))
+        await reply(update, who, stranger_text(who.t, who.identity))
         return
     await reply(
         update, who, who.t.gettext("I did not understand. Send /help to see what I can do.")

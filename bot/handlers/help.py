@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, access_text, caller, reply
+from bot.handlers.common import Context, caller, reply, stranger_text
 from bot.i18n import Translator
 from bot.services.access import Identity
 from bot.views.help import audiences_of
@@ -20,5 +20,5 @@ async def show_help(update: Update, context: Context) -> None:
 def help_text(t: Translator, identity: Identity) -> str:
     """The help for ``identity``; a stranger is told how to get access, nothing more."""
     if not identity.is_known:
-        return access_text(t)
+        return stranger_text(t, identity)
     return role_help(t, audiences_of(identity.is_participant, identity.roles))

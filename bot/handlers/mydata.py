@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers.common import Context, access_text, caller, reply
+from bot.handlers.common import Context, caller, reply, stranger_text
 from bot.services.certification import certificates_of, display_code
 from bot.services.privacy import my_data
 from bot.views.mydata import mydata_text
@@ -17,7 +17,7 @@ async def mydata(update: Update, context: Context) -> None:
     t = who.t
     participant = who.identity.participant
     if participant is None:
-        await reply(update, who, access_text(t))
+        await reply(update, who, stranger_text(t, who.identity))
         return
     found = await my_data(rt.db, participant)
     issued = await certificates_of(rt.db, participant.id)

@@ -18,8 +18,9 @@ from bot.views.start import refusal_text, welcome_text
 
 
 async def start(update: Update, context: Context) -> None:
-    """Redeems the invite token in the /start payload (binding the account or granting a role),
-    then greets the user by name and offers a participant what is open now (buttons)."""
+    """Redeems the invite token in the /start payload (binding a participant's or supervisor's
+    account, or granting a role), then greets the user by name and offers a participant what
+    is open now (buttons)."""
     rt = context.runtime
     user = update.effective_user
     chat = update.effective_chat
@@ -69,4 +70,9 @@ async def start(update: Update, context: Context) -> None:
         await reply(update, who, offer.text, markup(offer))
 
 
-_WELCOME = {RedeemStatus.ENROLLED, RedeemStatus.STAFF_GRANTED, RedeemStatus.ALREADY_ENROLLED}
+_WELCOME = {
+    RedeemStatus.ENROLLED,
+    RedeemStatus.STAFF_GRANTED,
+    RedeemStatus.ALREADY_ENROLLED,
+    RedeemStatus.SUPERVISOR_ENROLLED,
+}

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.callbacks import Action, Tap
 from bot.content import Content
-from bot.content.instruments import Instrument, Item, Option, Stage, resolve_when
+from bot.content.instruments import Instrument, Item, LoopItem, Option, Stage, resolve_when
 from bot.storage.answers import Attempt
 
 
@@ -68,9 +68,15 @@ def window_for(content: Content, instrument: Instrument, stage: Stage, cohort: s
 
 
 def visible_items(instrument: Instrument, stage: Stage, answers: dict[str, Any]) -> list[Item]:
-    """The items this participant sees, given the stage and the answers so far."""
+    """The items this participant sees, given the stage and the answers so far.
+
+    A facilitator's items show in the stages about a session that person leads (for the
+    respondent's cohort once the instrument is ``for_cohort``; for any cohort otherwise).
+    """
     shown: list[Item] = []
     for item in instrument.items:
+        if isinstance(item, LoopItem) and not any(s == stage.id for s, _ in item.shown_in):
+            continue
         cond = item.show_if
         if cond is None:
             shown.append(item)

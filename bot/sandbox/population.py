@@ -395,7 +395,8 @@ async def _answer(
         if not isinstance(outcome, Shown):
             raise SimulationError(f"{participant.code}: {instrument.id} {stage.id} sent early")
         attempt, screen = outcome.attempt, outcome.screen
-        item = current_item(instrument, stage, attempt, answers)
+        # As the service sees it: this person's cohort's facilitators only.
+        item = current_item(instrument.for_cohort(participant.cohort), stage, attempt, answers)
         at += timedelta(seconds=rng.uniform(8, 40))
         if item is None:
             outcome = await _press(db, content, person, screen, Action.SEND, None, t, at)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.i18n import LOCALES, negotiate_locale
-from bot.storage import Database, repo
+from bot.storage import Database, repo, supervisors
 from bot.storage.repo import Binding, Participant, Role
+from bot.storage.supervisors import Supervisor
 
 # Who may do what, beyond participants: one place for every staff-only command.
 COORDINATION = frozenset({Role.COORDINATOR, Role.ADMIN})
@@ -24,6 +25,9 @@ class Identity:
     binding: Binding | None
     roles: frozenset[Role]
     stored_language: str | None
+    # A line manager enrolled by their own invitation: no participant, no staff role, so no
+    # programme content, results or exports; only their own questionnaires.
+    supervisor: Supervisor | None = None
 
     @property
     def is_participant(self) -> bool:
@@ -56,12 +60,13 @@ async def identify(db: Database, user_id: int, admin_ids: Collection[int]) -> Id
     """Look a Telegram user up; admin ids from the settings count as the admin role."""
     async with db.read() as conn:
         record = await repo.user_record(conn, user_id)
+        supervisor = await supervisors.supervisor_for_user(conn, user_id)
     roles = set(record.roles)
     if user_id in admin_ids:
         roles.add(Role.ADMIN)
     participant, binding = record.enrolment if record.enrolment else (None, None)
     language = participant.language if participant is not None else record.language
-    return Identity(user_id, participant, binding, frozenset(roles), language)
+    return Identity(user_id, participant, binding, frozenset(roles), language, supervisor)
 
 
 async def set_language(db: Database, identity: Identity, locale: str, now: datetime) -> None:

@@ -30,7 +30,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.content import Content
-from bot.content.instruments import Instrument, Item
+from bot.content.instruments import Instrument, Item, LoopItem
 from bot.i18n import Translator
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import is_correct, score
@@ -511,6 +511,8 @@ CODEBOOK_COLUMNS = (
     "answer",
     "correct",
     "item_version",
+    # A loop's item (repeat: facilitators): whom it is about; the item id ends with it.
+    "facilitator",
 )
 
 
@@ -530,17 +532,19 @@ def _codebook(book: Workbook, content: Content, kinds: list[str], t: Translator,
                 item.text.get(t.locale),
             ]
             version = item_version(item)
+            about = item.facilitator if isinstance(item, LoopItem) else ""
             if item.options:
                 for option in item.options:
                     right = is_correct(item, option.id)
                     mark = "" if right is None else ("yes" if right else "no")
                     label = option.text.get(t.locale)
-                    sheet.append([*base, option.id, label, item.answer or "", mark, version])
+                    row = [*base, option.id, label, item.answer or "", mark, version, about]
+                    sheet.append(row)
             elif item.type == "scale" and item.labels is not None:
-                sheet.append([*base, "1", item.labels.low.get(t.locale), "", "", version])
-                sheet.append([*base, "5", item.labels.high.get(t.locale), "", "", version])
+                sheet.append([*base, "1", item.labels.low.get(t.locale), "", "", version, about])
+                sheet.append([*base, "5", item.labels.high.get(t.locale), "", "", version, about])
             else:
-                sheet.append([*base, "", "", "", "", version])
+                sheet.append([*base, "", "", "", "", version, about])
     sheet.close()
 
 

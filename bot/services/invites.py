@@ -18,9 +18,10 @@ import segno
 
 from bot.clock import Clock
 from bot.i18n import negotiate_locale
-from bot.storage import Database, repo
+from bot.storage import Database, repo, supervisors
 from bot.storage.files import private_file
 from bot.storage.repo import Participant, Role
+from bot.storage.supervisors import Supervisor
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
@@ -36,6 +37,8 @@ class RedeemStatus(StrEnum):
     USED = "used"
     ACCOUNT_TAKEN = "account_taken"
     PARTICIPANT_TAKEN = "participant_taken"
+    SUPERVISOR_ENROLLED = "supervisor_enrolled"
+    SUPERVISOR_TAKEN = "supervisor_taken"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class IssuedInvite:
     participant: Participant | None
     role: Role | None
     label: str | None
+    supervisor: Supervisor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class Redemption:
     status: RedeemStatus
     participant: Participant | None = None
     role: Role | None = None
+    supervisor: Supervisor | None = None
 
 
 def new_token() -> str:
@@ -93,6 +98,65 @@ async def issue_participant_invites(
             now=now,
         )
     return issued
+
+
+async def issue_supervisor_invites(
+    db: Database, *, clock: Clock, ttl: timedelta, actor: str
+) -> list[IssuedInvite]:
+    """One new invite per supervisor not enrolled; their earlier unused invites stop working."""
+    now = clock.now()
+    issued: list[IssuedInvite] = []
+    async with db.transaction() as conn:
+        for supervisor in await supervisors.unbound_supervisors(conn):
+            token = new_token()
+            await supervisors.insert_invite(conn, hash_token(token), supervisor.id, now, now + ttl)
+            issued.append(IssuedInvite(token, now + ttl, None, None, None, supervisor))
+        await repo.audit(
+            conn,
+            actor=actor,
+            action="supervisors.invite",
+            target=None,
+            details={"count": len(issued)},
+            now=now,
+        )
+    return issued
+
+
+async def _redeem_supervisor(
+    conn: aiosqlite.Connection, token: str, user_id: int, chat_id: int, now: datetime
+) -> Redemption:
+    """A supervisor's invitation: binds the account to the supervisor, nothing else."""
+    invite = await supervisors.invite_by_hash(conn, hash_token(token))
+    if invite is None:
+        return Redemption(RedeemStatus.UNKNOWN)
+    mine = await supervisors.supervisor_for_user(conn, user_id)
+    if invite.used_at is not None:
+        if invite.used_by == user_id and mine is not None:
+            return Redemption(RedeemStatus.SUPERVISOR_ENROLLED, supervisor=mine)
+        return Redemption(RedeemStatus.USED)
+    if invite.revoked_at is not None:
+        return Redemption(RedeemStatus.USED)
+    if invite.expires_at <= now:
+        return Redemption(RedeemStatus.EXPIRED)
+    # One account, one place: a participant's account does not also answer as a supervisor.
+    if mine is not None or await repo.participant_for_user(conn, user_id) is not None:
+        return Redemption(RedeemStatus.ACCOUNT_TAKEN)
+    if await supervisors.is_bound(conn, invite.supervisor_id):
+        return Redemption(RedeemStatus.SUPERVISOR_TAKEN)
+    if not await supervisors.bind(conn, invite, user_id, chat_id, now):
+        return Redemption(RedeemStatus.USED)
+    await repo.audit(
+        conn,
+        actor=f"telegram:{user_id}",
+        action="supervisors.enrol",
+        target=str(invite.supervisor_id),
+        details={"invite": invite.id},
+        now=now,
+    )
+    return Redemption(
+        RedeemStatus.SUPERVISOR_ENROLLED,
+        supervisor=await supervisors.supervisor_for_user(conn, user_id),
+    )
 
 
 async def issue_staff_invite(
@@ -140,7 +204,7 @@ async def redeem(
     async with db.transaction() as conn:
         invite = await repo.invite_by_hash(conn, hash_token(token))
         if invite is None:
-            return Redemption(RedeemStatus.UNKNOWN)
+            return await _redeem_supervisor(conn, token, user_id, chat_id, now)
         participant = (
             await repo.get_participant(conn, invite.participant_id)
             if invite.participant_id is not None
@@ -203,12 +267,12 @@ def invites_csv(invites: Sequence[IssuedInvite], bot_username: str) -> bytes:
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["external_id", "full_name", "email", "cohort", "link", "expires_at"])
     for invite in invites:
-        p = invite.participant
+        p, boss = invite.participant, invite.supervisor
         writer.writerow(
             [
                 p.external_id if p else "",
-                p.full_name if p else invite.label or "",
-                p.email if p else "",
+                p.full_name if p else (boss.name or "") if boss else invite.label or "",
+                p.email if p else boss.email if boss else "",
                 p.cohort if p else "",
                 deep_link(bot_username, invite.token),
                 invite.expires_at.isoformat(),

@@ -157,7 +157,8 @@ async def open_stage(
     same transaction; the attempt returned still names the message that showed it
     before, so that the caller can retire that one.
     """
-    instrument = content.instrument(kind)
+    found = content.instrument(kind)
+    instrument = found.for_cohort(participant.cohort) if found else None
     stage = instrument.stage(stage_id) if instrument else None
     if instrument is None or stage is None:
         return Refused(Refusal.INVALID)
@@ -298,7 +299,8 @@ def _tap_in(
     if owned is None:
         return Refused(Refusal.INVALID)
     attempt, answers, language = owned.attempt, owned.answers, owned.language
-    instrument = content.instrument(attempt.instrument)
+    found = content.instrument(attempt.instrument)
+    instrument = found.for_cohort(owned.cohort) if found else None
     stage = instrument.stage(attempt.stage) if instrument else None
     if instrument is None or stage is None:
         return Refused(Refusal.INVALID, language=language)
@@ -348,7 +350,8 @@ async def type_answer(
         for attempt in reversed(await store.attempts_of(conn, participant.id)):
             if attempt.submitted:
                 continue
-            instrument = content.instrument(attempt.instrument)
+            found = content.instrument(attempt.instrument)
+            instrument = found.for_cohort(participant.cohort) if found else None
             stage = instrument.stage(attempt.stage) if instrument else None
             if instrument is None or stage is None:
                 continue

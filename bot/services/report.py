@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.content import Content
-from bot.content.instruments import Instrument, Item, Stage
+from bot.content.instruments import Instrument, Item, LoopItem, Stage
 from bot.content.models import LocalizedText
 from bot.services import certification, disclosure, versions
 from bot.services.certificates import certificate_statuses
@@ -330,6 +330,8 @@ def _survey_stage(
     for c in counts:
         by_item[c.item][c.category] += c.n
     for item in instrument.items:
+        if isinstance(item, LoopItem) and all(s != stage.id for s, _ in item.shown_in):
+            continue  # a facilitator of other activities: not asked about at this stage
         answers = by_item.get(item.id, Counter())
         if item.type == "scale":
             figures.items.append(_scale_figures(item, answers, k))

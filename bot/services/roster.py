@@ -14,8 +14,21 @@ from bot.i18n import LOCALES
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.storage import Database, repo
 from bot.storage.repo import ParticipantFields
+from bot.storage.supervisors import Link, sync_apply_links
 
-COLUMNS = ("external_id", "full_name", "email", "gender", "agency", "region", "cohort", "language")
+COLUMNS = (
+    "external_id",
+    "full_name",
+    "email",
+    "gender",
+    "agency",
+    "region",
+    "cohort",
+    "language",
+    # Optional: the participant's line manager, who answers the supervisors' questionnaire.
+    "supervisor_email",
+    "supervisor_name",
+)
 ALIASES = {
     "identifiant": "external_id",
     "matricule": "external_id",
@@ -30,6 +43,10 @@ ALIASES = {
     "cohorte": "cohort",
     "groupe": "cohort",
     "langue": "language",
+    "courriel_superieur": "supervisor_email",
+    "email_superieur": "supervisor_email",
+    "superieur": "supervisor_name",
+    "nom_superieur": "supervisor_name",
 }
 GENDERS = {
     "f": "female",
@@ -60,6 +77,10 @@ class RosterEntry:
 
     row: int
     fields: ParticipantFields
+    # The file has a supervisor_email column: the row sets (or, empty, removes) the link.
+    sets_supervisor: bool = False
+    supervisor_email: str | None = None
+    supervisor_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +90,7 @@ class ImportReport:
     created: int
     updated: int
     unchanged: int
+    supervisions: int = 0  # participants whose supervisor was set, changed or removed
 
 
 def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
@@ -84,15 +106,29 @@ def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
     problems = list(table.header_problems)
     if "external_id" not in header and "email" not in header:
         problems.append(RosterProblem(1, None, "needs an external_id or an email column"))
+    if "supervisor_name" in header and "supervisor_email" not in header:
+        problems.append(RosterProblem(1, None, "supervisor_name needs a supervisor_email column"))
     if problems:
         raise RosterError(problems)
     cohorts = {c.lower(): c for c in cohort_ids}
     entries: list[RosterEntry] = []
     seen: dict[tuple[str, str], int] = {}
+    names: dict[str, tuple[str, int]] = {}
     for row, values in table.rows:
         entry = _entry(row, values, cohorts, problems)
         if entry is None:
             continue
+        if "supervisor_email" in header:
+            entry = _with_supervisor(entry, values, problems)
+            email, name = entry.supervisor_email, entry.supervisor_name
+            if email and name:
+                known, first = names.setdefault(email, (name, row))
+                if known != name:
+                    problems.append(
+                        RosterProblem(
+                            row, "supervisor_name", f"{email!r} is named {known!r} on row {first}"
+                        )
+                    )
         for key in ("external_id", "email"):
             value = getattr(entry.fields, key)
             if value:
@@ -147,6 +183,24 @@ def _entry(
         language=language,
     )
     return RosterEntry(row, fields)
+
+
+def _with_supervisor(
+    entry: RosterEntry, values: dict[str, str], problems: list[RosterProblem]
+) -> RosterEntry:
+    email = (values.get("supervisor_email") or "").lower() or None
+    name = values.get("supervisor_name") or None
+    if email and not EMAIL.fullmatch(email):
+        problems.append(
+            RosterProblem(entry.row, "supervisor_email", f"not an e-mail address: {email!r}")
+        )
+    elif email and email == entry.fields.email:
+        problems.append(
+            RosterProblem(entry.row, "supervisor_email", "is the participant's own e-mail")
+        )
+    if name and not email:
+        problems.append(RosterProblem(entry.row, "supervisor_name", "needs a supervisor_email"))
+    return RosterEntry(entry.row, entry.fields, True, email, name)
 
 
 async def import_roster(
@@ -265,6 +319,7 @@ def _import_in(
     created, changed, unchanged = found.created, found.changed, found.unchanged
     repo.sync_update_participants(conn, changed, now)
     repo.sync_insert_participants(conn, created, now)
+    supervisions = _link_supervisors(conn, entries, now)
     repo.sync_audit(
         conn,
         actor=actor,
@@ -274,8 +329,29 @@ def _import_in(
             "created": len(created),
             "updated": len(changed),
             "unchanged": unchanged,
+            "supervisions": supervisions,
             "sha256": digest,
         },
         now=now,
     )
-    return ImportReport(len(created), len(changed), unchanged)
+    return ImportReport(len(created), len(changed), unchanged, supervisions)
+
+
+def _link_supervisors(conn: sqlite3.Connection, entries: list[RosterEntry], now: datetime) -> int:
+    """Each row's supervisor, once the participants exist; rows of a file without the column
+    leave the links as they are."""
+    rows = [e for e in entries if e.sets_supervisor]
+    if not rows:
+        return 0
+    people = repo.sync_participants(conn)
+    by_external = {p.external_id: p.id for p in people if p.external_id}
+    by_mail = {_nocase(p.email): p.id for p in people if p.email}
+    links = []
+    for entry in rows:
+        f = entry.fields
+        pid = (by_external.get(f.external_id) if f.external_id else None) or (
+            by_mail.get(_nocase(f.email)) if f.email else None
+        )
+        assert pid is not None  # imported in this transaction
+        links.append(Link(pid, entry.supervisor_email, entry.supervisor_name))
+    return sync_apply_links(conn, links, now)

@@ -500,6 +500,42 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE outbox_payloads SET body = json_remove(body, '$.unless_submitted')
         WHERE json_extract(body, '$.unless_submitted') IS NOT NULL;
     """,
+    # 14: supervisors (line managers) named by the roster, whom each supervises, and their
+    # own single-use invitations and Telegram binding. Apart from the participants' tables:
+    # a supervisor is no participant (no /me results, no certificate, no pseudonym shared).
+    """
+    CREATE TABLE supervisors (
+        id         INTEGER PRIMARY KEY,
+        email      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name       TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    -- One supervisor per participant, as the roster's supervisor_email column says.
+    CREATE TABLE supervisions (
+        participant_id INTEGER PRIMARY KEY REFERENCES participants(id) ON DELETE CASCADE,
+        supervisor_id  INTEGER NOT NULL REFERENCES supervisors(id) ON DELETE CASCADE,
+        since          TEXT NOT NULL
+    );
+    CREATE INDEX supervisions_supervisor ON supervisions(supervisor_id);
+    CREATE TABLE supervisor_bindings (
+        supervisor_id INTEGER PRIMARY KEY REFERENCES supervisors(id) ON DELETE CASCADE,
+        user_id       INTEGER NOT NULL UNIQUE,
+        chat_id       INTEGER NOT NULL,
+        bound_at      TEXT NOT NULL
+    );
+    CREATE TABLE supervisor_invites (
+        id            INTEGER PRIMARY KEY,
+        token_hash    TEXT NOT NULL UNIQUE,
+        supervisor_id INTEGER NOT NULL REFERENCES supervisors(id) ON DELETE CASCADE,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        used_at       TEXT,
+        used_by       INTEGER,
+        revoked_at    TEXT
+    );
+    CREATE INDEX supervisor_invites_supervisor ON supervisor_invites(supervisor_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

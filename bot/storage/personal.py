@@ -331,6 +331,33 @@ TABLES: Final[dict[str, Table]] = {
             "revoke_reason": KEEP,
         },
     ),
+    # Supervisors (line managers): personal data of the supervisor, not of a participant,
+    # so erasing a participant keeps them; the link to the erased participant goes.
+    "supervisions": Table(
+        "participant_id = :pid",
+        {"participant_id": DELETE_ROW, "supervisor_id": DELETE_ROW, "since": DELETE_ROW},
+    ),
+    "supervisors": Table(
+        None,
+        {"id": KEEP, "email": STAFF, "name": STAFF, "created_at": KEEP, "updated_at": KEEP},
+    ),
+    "supervisor_bindings": Table(
+        None,
+        {"supervisor_id": KEEP, "user_id": STAFF, "chat_id": STAFF, "bound_at": KEEP},
+    ),
+    "supervisor_invites": Table(
+        None,
+        {
+            "id": KEEP,
+            "token_hash": KEEP,
+            "supervisor_id": KEEP,
+            "created_at": KEEP,
+            "expires_at": KEEP,
+            "used_at": KEEP,
+            "used_by": STAFF,
+            "revoked_at": KEEP,
+        },
+    ),
     # Wrong verification codes per Telegram account or address, for the rate limit.
     "verification_failures": Table(None, {"key": STAFF, "at": KEEP}),
     # Counts of people per answer, cohort and gender: aggregates, no one's row.

@@ -6,6 +6,7 @@ from bot.callbacks import open_data
 from bot.content.instruments import Instrument, Stage
 from bot.content.models import Session
 from bot.i18n import Translator, escape
+from bot.services.access import Identity
 from bot.views.screen import Button
 
 
@@ -16,6 +17,20 @@ def access_text(t: Translator) -> str:
         "programme.\n\nTo get access, open the personal invitation link (or scan the QR code) "
         "that your coordinator sent you. If you have lost it, ask your coordinator for a new one."
     )
+
+
+def supervisor_text(t: Translator) -> str:
+    """What an enrolled supervisor is told when they ask for anything but their questionnaires."""
+    return t.gettext(
+        "You are enrolled as a line manager. Your questionnaires will come in this chat when "
+        "they open. The participants' answers, scores and certificates are not shown to line "
+        "managers."
+    )
+
+
+def stranger_text(t: Translator, identity: Identity) -> str:
+    """The reply to someone with no access to programme content: a supervisor, or a stranger."""
+    return supervisor_text(t) if identity.supervisor is not None else access_text(t)
 
 
 def venue_line(t: Translator, session: Session) -> str | None:

@@ -9,7 +9,7 @@ from bot.content import Programme
 from bot.i18n import Translator, escape
 from bot.services.access import Identity
 from bot.services.questionnaire import Pending
-from bot.views.common import access_text, open_button, session_lines
+from bot.views.common import open_button, session_lines, stranger_text
 from bot.views.screen import Button, Screen
 from bot.views.start import roles_text
 
@@ -25,7 +25,7 @@ def me_text(t: Translator, identity: Identity, programme: Programme, now: dateti
                 "You are not enrolled as a participant. Your roles: %(roles)s.",
                 roles=roles_text(t, identity),
             )
-        return access_text(t)
+        return stranger_text(t, identity)
     cohort = programme.cohort(participant.cohort)
     cohort_name = cohort.name.get(t.locale) if cohort else participant.cohort
     lines = [

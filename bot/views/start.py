@@ -6,7 +6,7 @@ from bot.i18n import Translator, escape
 from bot.services.access import Identity
 from bot.services.invites import RedeemStatus, Redemption
 from bot.storage.repo import Role
-from bot.views.common import access_text
+from bot.views.common import stranger_text
 
 
 def refusal_text(t: Translator, status: RedeemStatus) -> str:
@@ -20,6 +20,11 @@ def refusal_text(t: Translator, status: RedeemStatus) -> str:
         return t.gettext(
             "Your Telegram account is already enrolled for another participant, so this link was "
             "not used. If this is a mistake, contact your coordinator."
+        )
+    if status is RedeemStatus.SUPERVISOR_TAKEN:
+        return t.gettext(
+            "This supervisor is already enrolled with another Telegram account. If you changed "
+            "account, contact your coordinator."
         )
     if status is RedeemStatus.PARTICIPANT_TAKEN:
         return t.gettext(
@@ -53,6 +58,14 @@ def welcome_text(
 ) -> str:
     """The greeting after an enrolment, or for a returning user; ``open_now``: a message
     offering what a participant can answer now follows it."""
+    if redemption is not None and redemption.status is RedeemStatus.SUPERVISOR_ENROLLED:
+        return t.gettext(
+            "Welcome! You are enrolled as a line manager for <b>%(title)s</b>.\n\n"
+            "Six months after the training, you will receive here a short questionnaire about "
+            "each person you supervise. You will not see their answers, scores or "
+            "certificates, and your answers are only published as overall results.",
+            title=escape(title),
+        )
     if redemption is not None and redemption.status is RedeemStatus.STAFF_GRANTED:
         return t.gettext(
             "Welcome! You now have the role of %(role)s for <b>%(title)s</b>.\n\nSend /help to "
@@ -84,7 +97,7 @@ def welcome_text(
             roles=roles_text(t, identity),
             title=escape(title),
         )
-    return access_text(t)
+    return stranger_text(t, identity)
 
 
 def next_step_text(t: Translator, open_now: bool) -> str:

@@ -26,7 +26,7 @@ def test_loading_the_same_files_again_does_not_parse_them_again(
 
     def counting(self: YAML, stream: object) -> object:
         parsed.append(stream)
-        return real(self, stream)  # type: ignore[arg-type]
+        return real(self, stream)
 
     monkeypatch.setattr(YAML, "load", counting)
     first = load_content(folder)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
 from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
@@ -37,7 +38,7 @@ def test_the_report_and_its_chart_files_draw_each_chart_once(
     drawn: list[bytes] = []
     real = drawing._png
 
-    def counting(figure: drawing.Figure) -> bytes:
+    def counting(figure: Figure) -> bytes:
         png = real(figure)
         drawn.append(png)
         return png

@@ -1,9 +1,10 @@
-"""A report written with its charts as files draws each chart once, and the page shows those."""
+"""A report sent or written with its charts draws each chart once, and the page shows those."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from matplotlib.figure import Figure
 
 from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
-from bot.content import load_content
+from bot.content import Content, load_content
+from bot.sandbox.chat import SimulatedUser
+from bot.sandbox.offline import OfflineBotAPI
 from bot.storage import Database
+from bot.storage.repo import Role
 from bot.views.report import charts as drawing
-from tests.conftest import CONTENT_DIR
+from tests.conftest import CONTENT_DIR, staff_invite
 from tests.test_export import populate
 
 
@@ -53,3 +57,30 @@ def test_the_report_and_its_chart_files_draw_each_chart_once(
     for path in files:
         # The page embeds the very images written as files.
         assert base64.b64encode(path.read_bytes()).decode() in page
+
+
+async def test_the_report_in_the_chat_draws_each_chart_once(
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    new_user: Callable[..., SimulatedUser],
+    api: OfflineBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await populate(db, clock, content, n=8)
+    drawn: list[bytes] = []
+    real = drawing._png
+
+    def counting(figure: Figure) -> bytes:
+        png = real(figure)
+        drawn.append(png)
+        return png
+
+    monkeypatch.setattr(drawing, "_png", counting)
+    evaluator = new_user("Karim")
+    await evaluator.send(f"/start {(await staff_invite(db, clock, Role.EVALUATOR)).token}")
+    report = await evaluator.send("/report")
+    photos = [api.files[m.photo].content for m in report.sent if m.photo]
+    assert photos
+    assert len(drawn) == len(photos)  # before: drawn for the page, then again for the album
+    assert photos == drawn

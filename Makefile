@@ -9,7 +9,7 @@ DOMAIN := relais
 
 help:
 	@echo "make test     install, compile the catalogs, lint, type-check and run the tests, with coverage"
-	@echo "make test-fast  the inner loop: the tests without resilience and clients, nothing else"
+	@echo "make test-fast  the inner loop: the tests without resilience, clients and slow, on two cores"
 	@echo "make test-clients  open the demo's exports in LibreOffice Calc and print its report with Chromium"
 	@echo "make demo     play the scripted demo: the real bot against a local Telegram emulator"
 	@echo "make sandbox  chat with the bot in this terminal (no token, no network)"
@@ -49,14 +49,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix bot tests benchmarks
 
 # The full run, as CI calls it: the coverage of bot/ is measured and its total printed.
+# Everything but the resilience tests on both cores; those (kill -9, faults) then run
+# alone, so that their timing is not shared with another worker.
 test: $(STAMP) catalogs lint
-	$(BIN)/pytest -q -m "not clients" --cov=bot --cov-report=
+	$(BIN)/pytest -q -n 2 -m "not clients and not resilience" --cov=bot --cov-report=
+	$(BIN)/pytest -q -m "resilience and not clients" --cov=bot --cov-append --cov-report=
 	@echo "coverage of bot/: $$($(BIN)/coverage report --format=total)%"
 
-# The inner loop: no install, no catalogs, no lint (run `make install catalogs` once);
-# the resilience tests (kill -9, faults) and the clients tests are left to `make test`.
+# The inner loop: no install, no catalogs, no lint (run `make install catalogs` once), on
+# both cores; the resilience tests (kill -9, faults), the clients tests and the larger
+# `slow` cases are left to `make test`.
 test-fast:
-	$(BIN)/pytest -q -m "not clients and not resilience" --durations=10
+	$(BIN)/pytest -q -n 2 -m "not clients and not resilience and not slow" --durations=10
 
 # The programs people open the files with, from the distribution's packages (Debian names):
 # LibreOffice Calc without its GUI, Chromium, poppler's PDF tools, fonts for Arabic.

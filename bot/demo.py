@@ -31,7 +31,7 @@ from bot.services.invites import IssuedInvite, write_invites_csv, write_qr_codes
 from bot.services.report import figures
 from bot.settings import Settings
 from bot.storage import Database, outbox
-from bot.views.report import render_charts, render_html
+from bot.views.report import draw_charts, render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCRIPT = ROOT / "examples" / "demo.script"
@@ -81,14 +81,15 @@ async def _evaluation(out: Path, db: Database, content: Content, settings: Setti
     answers = await export.write_csv(db, content, out / "export.csv", export.Filters(), t)
     await export.write_xlsx(db, content, out / "export.xlsx", export.Filters(), t)
     found = await figures(db, content, REPORT_AT, settings.report_min_cell)
-    (out / "report.html").write_text(render_html(found, content, t), encoding="utf-8")
+    drawn = draw_charts(found, content, t)  # once, for the page and the chart files
+    (out / "report.html").write_text(render_html(found, content, t, drawn), encoding="utf-8")
     # The same report in Arabic (right to left), as `relais report --locale ar` writes it.
     arabic = Translator("ar", content.programme.tz)
     (out / "report-ar.html").write_text(render_html(found, content, arabic), encoding="utf-8")
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
-    for name, data in render_charts(found, content, t):
-        (charts / name).write_bytes(data)
+    for chart in drawn:
+        (charts / chart.name).write_bytes(chart.png)
     print(
         f"7. Evaluation on {REPORT_AT:%Y-%m-%d} (every stage closed): {answers} answers "
         f"exported to {out / 'export.csv'} and {out / 'export.xlsx'} (participants as codes); "

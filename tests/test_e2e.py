@@ -33,6 +33,8 @@ async def server(emulator: BotAPIEmulator) -> AsyncIterator[EmulatorServer]:
         yield running
 
 
+# paced=False everywhere here: the production limiter decides on virtual time, so no test
+# waits out Telegram's pacing on the real clock (the pacing is tested in test_ratelimit).
 @pytest.fixture
 async def sandbox(
     emulator: BotAPIEmulator,
@@ -41,7 +43,9 @@ async def sandbox(
     content: Content,
     clock: FixedClock,
 ) -> AsyncIterator[Sandbox]:
-    async with running_bot(emulator, server, settings, content, clock=clock) as running:
+    async with running_bot(
+        emulator, server, settings, content, clock=clock, paced=False
+    ) as running:
         yield running
 
 
@@ -64,7 +68,9 @@ async def test_roster_imported_by_cli_then_enrolment_over_http(
     monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
     # The CLI runs its own event loop, as it does from a shell.
     assert await asyncio.to_thread(main, ["roster", "import", str(SAMPLE_ROSTER)]) == EXIT_OK
-    async with running_bot(emulator, server, settings, content, clock=clock) as sandbox:
+    async with running_bot(
+        emulator, server, settings, content, clock=clock, paced=False
+    ) as sandbox:
         seeded = await seed(sandbox.db, content, clock, SAMPLE_ROSTER.read_bytes())
         assert seeded.report.created == 0  # the CLI already imported all 100
         assert len(seeded.participants) == 100
@@ -135,7 +141,7 @@ async def test_restart_on_the_same_database_loses_nothing(
     content: Content,
     clock: FixedClock,
 ) -> None:
-    async with running_bot(emulator, server, settings, content, clock=clock) as first:
+    async with running_bot(emulator, server, settings, content, clock=clock, paced=False) as first:
         seeded = await seed(first.db, content, clock, SAMPLE_ROSTER.read_bytes())
         salma = first.user(800_030, "Salma")
         await salma.send(f"/start {seeded.participants[3].token}")
@@ -143,7 +149,7 @@ async def test_restart_on_the_same_database_loses_nothing(
         await salma.press("العربية")
     handled_before = len(emulator.calls_to("sendMessage"))
 
-    async with running_bot(emulator, server, settings, content, clock=clock) as second:
+    async with running_bot(emulator, server, settings, content, clock=clock, paced=False) as second:
         again = second.user(800_030, "Salma")
         me = await again.send("/me")
         assert "الفوج" in me.text  # still enrolled, still in Arabic
@@ -166,7 +172,7 @@ async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(
         Settings(webhook_url=url, webhook_port=port, webhook_secret=SecretStr("s3cret-token"))
     )
     async with running_bot(
-        emulator, server, settings, content, clock=clock, webhook=hook
+        emulator, server, settings, content, clock=clock, webhook=hook, paced=False
     ) as sandbox:
         assert emulator.webhook is not None
         assert emulator.webhook.secret_token == "s3cret-token"

@@ -35,7 +35,13 @@ from bot.settings import Settings
 from bot.storage import Database, tally
 from bot.storage import answers as store
 from bot.storage.repo import Participant
-from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
+from tests.conftest import (
+    CONTENT_DIR,
+    add_participant,
+    invite_for,
+    simulated_limiter,
+    submitted_attempt,
+)
 from tests.test_flow_questionnaire import SURVEY, answer_kat
 
 OLD_Q03 = "qui doit payer"
@@ -74,8 +80,15 @@ def settings(tmp_path: Path, folder: Path) -> Settings:
 async def app(
     settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
 ) -> AsyncIterator[RelaisApp]:
+    # The production limiter on simulated time, as in conftest: with the default one every
+    # test here waited out Telegram's per-chat pacing on the real clock (about 10 s each).
     application = build_application(
-        settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+        settings,
+        content,
+        clock=clock,
+        request=api.request(),
+        token=BOT_TOKEN,
+        rate_limiter=simulated_limiter(settings),
     )
     async with running(application):
         yield application
@@ -351,7 +364,12 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
 ) -> None:
     async def one_answer() -> None:
         application = build_application(
-            settings, content, clock=clock, request=api.request(), token=BOT_TOKEN
+            settings,
+            content,
+            clock=clock,
+            request=api.request(),
+            token=BOT_TOKEN,
+            rate_limiter=simulated_limiter(settings),
         )
         async with running(application):
             user, _participant = await enrol(application, api, runtime_of(application).db, clock)

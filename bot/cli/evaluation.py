@@ -114,7 +114,7 @@ async def _export_moodle(
 
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.report import figures
-    from bot.views.report import render_charts, render_html
+    from bot.views.report import draw_charts, render_html
 
     load_catalogs()
     content = load_content(settings.content_dir)
@@ -127,14 +127,17 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
             settings.report_min_cell,
             open_answers=not args.without_open_answers,
         )
-        await asyncio.to_thread(args.out.write_text, render_html(found, content, t), "utf-8")
+        # Drawn once when they are also written as files: drawing is most of the time.
+        drawn = draw_charts(found, content, t) if args.charts else None
+        page = render_html(found, content, t, drawn)
+        await asyncio.to_thread(args.out.write_text, page, "utf-8")
         print(
             f"{args.out}: evaluation report (every figure stands on at least {found.k} people"
             + ("; typed answers left out)" if args.without_open_answers else ")")
         )
         if args.charts:
             await asyncio.to_thread(args.charts.mkdir, parents=True, exist_ok=True)
-            for name, data in render_charts(found, content, t):
-                await asyncio.to_thread((args.charts / name).write_bytes, data)
+            for chart in drawn or ():
+                await asyncio.to_thread((args.charts / chart.name).write_bytes, chart.png)
             print(f"{args.charts}: charts as PNG")
     return EXIT_OK

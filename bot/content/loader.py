@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -358,6 +359,15 @@ def _yaml() -> YAML:
     return yaml
 
 
+@functools.lru_cache(maxsize=16)
+def _parse(text: str) -> Any:
+    """The round-trip tree of ``text``, parsed once per distinct text: ruamel's round-trip
+    parser is pure Python (about a second for the shipped files), and every CLI command,
+    reload and check reads the same files again. Nothing downstream mutates a tree; a text
+    that fails to parse raises and is not cached."""
+    return _yaml().load(text)
+
+
 def _load_file(
     path: Path, display: str, problems: list[Problem], programme: Programme | None
 ) -> BaseModel | None:
@@ -377,7 +387,7 @@ def _load_file(
             )
             return None
         text = path.read_text(encoding="utf-8")
-        tree = _yaml().load(text)
+        tree = _parse(text)
     except MarkedYAMLError as exc:
         # The line to fix, which for an indentation mistake is often not the parser's.
         syntax = diagnose(text, exc)

@@ -16,7 +16,7 @@ from bot.handlers.common import (
 from bot.services import export, exporting
 from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
-from bot.views.report import render_charts, render_html
+from bot.views.report import draw_charts, render_html
 
 
 async def send_export(update: Update, context: Context) -> None:
@@ -101,8 +101,10 @@ async def send_report(update: Update, context: Context) -> None:
         rt.settings.report_min_cell,
         open_answers=not without,
     )
-    # Drawing the charts takes seconds for a large class: off the event loop.
-    html = await asyncio.to_thread(render_html, found, rt.content, t)
+    # Drawing the charts takes seconds for a large class: off the event loop, and once for
+    # both the page and the album.
+    drawn = await asyncio.to_thread(draw_charts, found, rt.content, t)
+    html = await asyncio.to_thread(render_html, found, rt.content, t, drawn)
     await context.bot.send_document(
         who.chat_id,
         html.encode("utf-8"),
@@ -114,7 +116,7 @@ async def send_report(update: Update, context: Context) -> None:
             )
         ),
     )
-    charts = await asyncio.to_thread(render_charts, found, rt.content, t)
+    charts = [(chart.name, chart.png) for chart in drawn]
     # Telegram takes up to ten photos per album.
     for start in range(0, len(charts), 10):
         media = [InputMediaPhoto(data, filename=name) for name, data in charts[start : start + 10]]

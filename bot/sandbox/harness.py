@@ -129,7 +129,7 @@ async def running_bot(
     local = settings.model_copy(
         update={"api_base_url": server.base_url, "api_file_url": server.base_file_url}
     )
-    limiter = None
+    limiter, virtual = None, None
     if not paced:
         virtual = VirtualTime()
         limiter = RelaisRateLimiter(
@@ -138,6 +138,11 @@ async def running_bot(
     app = build_application(local, content, clock=clock, token=api.token, rate_limiter=limiter)
     # Short long-polls keep shutdown quick; the emulator answers at once when there is news.
     async with serving(app, webhook=webhook, poll_timeout=2):
+        sender = runtime_of(app).sender
+        if virtual is not None and sender is not None:
+            # The outbox paces each chat too (a second apart): on the same virtual time, or
+            # every reminder a moved clock makes due waits a real second in a script.
+            sender.sleep, sender.monotonic = virtual.sleep, virtual.monotonic
         yield Sandbox(api, server, app, clock)
 
 

@@ -18,7 +18,7 @@ from bot.services.report import (
     Section,
     StageFigures,
 )
-from bot.views.report.charts import draw_charts
+from bot.views.report.charts import Chart, draw_charts
 from bot.views.report.format import (
     band_label,
     cohorts_name,
@@ -105,13 +105,20 @@ class _Column:
 class _Page:
     """Builds the HTML page of one report."""
 
-    def __init__(self, figures: Figures, content: Content, t: Translator) -> None:
-        """Draw the charts once; the sections embed them."""
+    def __init__(
+        self,
+        figures: Figures,
+        content: Content,
+        t: Translator,
+        charts: Sequence[Chart] | None = None,
+    ) -> None:
+        """Draw the charts once (or take those already drawn); the sections embed them."""
         self.figures = figures
         self.content = content
         self.t = t
         self.k = figures.k
-        self.charts = {c.name: c for c in draw_charts(figures, content, t)}
+        drawn = draw_charts(figures, content, t) if charts is None else charts
+        self.charts = {c.name: c for c in drawn}
         self.out: list[str] = []
 
     # Cells, already escaped.
@@ -616,6 +623,10 @@ class _Page:
             self.table(columns, rows)
 
 
-def render_html(figures: Figures, content: Content, t: Translator) -> str:
-    """The whole report as one self-contained HTML page (inline CSS, charts embedded)."""
-    return _Page(figures, content, t).render()
+def render_html(
+    figures: Figures, content: Content, t: Translator, charts: Sequence[Chart] | None = None
+) -> str:
+    """The whole report as one self-contained HTML page (inline CSS, charts embedded);
+    ``charts`` are those ``draw_charts`` drew for the same figures and language, when the
+    caller also writes them as files (drawing is most of a report's time)."""
+    return _Page(figures, content, t, charts).render()

@@ -14,7 +14,7 @@ from bot.content import Content, load_content
 from bot.i18n import Translator, load_catalogs
 from bot.services.report import Figures
 from bot.views.report import render_charts, render_html
-from bot.views.report.charts import _shape
+from bot.views.report.charts import Chart, _shape, draw_charts
 from tests.conftest import CONTENT_DIR
 from tests.test_disclosure import Person, make_people, report_of
 
@@ -73,14 +73,28 @@ def figures() -> Figures:
     return asyncio.run(report_of(content, people))
 
 
-# Rendered once per module and read by several tests: drawing the charts is most of the time.
+# Drawn once per module and read by several tests: drawing the charts is most of the time.
 @pytest.fixture(scope="module")
-def french_page(figures: Figures, content: Content) -> str:
-    return render_html(figures, content, Translator("fr", content.programme.tz))
+def french_charts(figures: Figures, content: Content) -> list[Chart]:
+    return draw_charts(figures, content, Translator("fr", content.programme.tz))
 
 
-def test_charts_are_pngs(figures: Figures, content: Content) -> None:
-    charts = render_charts(figures, content, Translator("fr", content.programme.tz))
+@pytest.fixture(scope="module")
+def french_page(figures: Figures, content: Content, french_charts: list[Chart]) -> str:
+    return render_html(figures, content, Translator("fr", content.programme.tz), french_charts)
+
+
+@pytest.fixture(scope="module")
+def arabic_charts(figures: Figures, content: Content) -> list[Chart]:
+    # Before: every Arabic letter was a missing-glyph box (matplotlib's font has none), which
+    # matplotlib only warns about: a warning fails the drawing here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return draw_charts(figures, content, Translator("ar", content.programme.tz))
+
+
+def test_charts_are_pngs(french_charts: list[Chart]) -> None:
+    charts = [(chart.name, chart.png) for chart in french_charts]
     names = [name for name, _ in charts]
     assert names[0] == "rates.png"
     for stage in ("intro", "module-1", "residential", "workshop"):
@@ -129,19 +143,17 @@ def test_each_activity_has_its_own_part(french_page: str) -> None:
     assert "Toutes les activités" in page or "All activities" in page
 
 
-def test_arabic_is_right_to_left(figures: Figures, content: Content) -> None:
-    page = render_html(figures, content, Translator("ar", content.programme.tz))
+def test_arabic_is_right_to_left(
+    figures: Figures, content: Content, arabic_charts: list[Chart]
+) -> None:
+    page = render_html(figures, content, Translator("ar", content.programme.tz), arabic_charts)
     parse(page)
     assert '<html lang="ar" dir="rtl">' in page
     assert "طنجة" in page
 
 
-def test_arabic_charts_have_every_glyph_joined(figures: Figures, content: Content) -> None:
-    # Before: every Arabic letter was a missing-glyph box (matplotlib's font has none).
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        charts = render_charts(figures, content, Translator("ar", content.programme.tz))
-    assert charts
+def test_arabic_charts_have_every_glyph_joined(arabic_charts: list[Chart]) -> None:
+    assert arabic_charts
     # Letters are drawn in their joined (presentation) forms, in visual order.
     assert _shape("نسبة") != "نسبة"
     assert all("\ufe70" <= ch <= "\ufeff" for ch in _shape("نسبة"))

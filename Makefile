@@ -60,7 +60,7 @@ test: $(STAMP) catalogs lint
 # both cores; the resilience tests (kill -9, faults), the clients tests and the larger
 # `slow` cases are left to `make test`.
 test-fast:
-	$(BIN)/pytest -q -n 2 -m "not clients and not resilience and not slow" --durations=10
+	$(BIN)/pytest -q -n 2 --dist worksteal -m "not clients and not resilience and not slow" --durations=10
 
 # The programs people open the files with, from the distribution's packages (Debian names):
 # LibreOffice Calc without its GUI, Chromium, poppler's PDF tools, fonts for Arabic.

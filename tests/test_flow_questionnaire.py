@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -47,22 +47,6 @@ def content(survey_dir: Path) -> Content:
 @pytest.fixture
 def settings(tmp_path: Path, survey_dir: Path) -> Settings:
     return Settings(database=tmp_path / "relais.db", content_dir=survey_dir)
-
-
-@pytest.fixture
-async def app(
-    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
-) -> AsyncIterator[RelaisApp]:
-    application = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
-    async with running(application):
-        yield application
 
 
 Enrol = Callable[..., Any]

@@ -4,13 +4,12 @@ the sandbox, exported with its codebook and reported in its own section."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from bot.app import RelaisApp, build_application, running
+from bot.app import RelaisApp
 from bot.cli import main
 from bot.cli.common import EXIT_INVALID, EXIT_OK
 from bot.clock import FixedClock
@@ -18,13 +17,13 @@ from bot.content import Content, check_content, load_content
 from bot.i18n import Translator
 from bot.rules.questionnaire import visible_items
 from bot.sandbox.chat import SimulatedUser, direct_delivery
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.services import export
 from bot.services.report import figures
 from bot.settings import Settings
 from bot.storage import Database
 from bot.views.report.html import render_html
-from tests.conftest import CONTENT_DIR, add_participant, invite_for, simulated_limiter
+from tests.conftest import CONTENT_DIR, add_participant, invite_for
 
 PULSE = """\
 # Une enquête éclair ajoutée par l'équipe pédagogique.
@@ -75,22 +74,6 @@ def content(folder: Path) -> Content:
 @pytest.fixture
 def settings(tmp_path: Path, folder: Path) -> Settings:
     return Settings(database=tmp_path / "relais.db", content_dir=folder)
-
-
-@pytest.fixture
-async def app(
-    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
-) -> AsyncIterator[RelaisApp]:
-    application = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
-    async with running(application):
-        yield application
 
 
 def test_relais_check_accepts_a_new_survey_file(

@@ -16,7 +16,6 @@ from tests.conftest import add_participant, invite_for
 from tests.test_flow_questionnaire import (  # noqa: F401  (fixtures)
     answer_rows,
     answers,
-    app,
     attempt_of,
     content,
     settings,
@@ -38,7 +37,7 @@ def twice(bot_app: RelaisApp) -> Deliver:
 
 
 async def test_every_update_twice_stores_each_answer_once(
-    app: RelaisApp,  # noqa: F811
+    app: RelaisApp,
     api: OfflineBotAPI,
     db: Database,
     clock: FixedClock,

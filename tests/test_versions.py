@@ -12,7 +12,7 @@ import csv
 import io
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,24 +74,6 @@ def content(folder: Path) -> Content:
 @pytest.fixture
 def settings(tmp_path: Path, folder: Path) -> Settings:
     return Settings(database=tmp_path / "relais.db", content_dir=folder)
-
-
-@pytest.fixture
-async def app(
-    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
-) -> AsyncIterator[RelaisApp]:
-    # The production limiter on simulated time, as in conftest: with the default one every
-    # test here waited out Telegram's per-chat pacing on the real clock (about 10 s each).
-    application = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
-    async with running(application):
-        yield application
 
 
 async def enrol(

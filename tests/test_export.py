@@ -264,12 +264,11 @@ async def test_export_and_report_in_the_chat_respect_roles(
     assert all(api.files[m.photo].content.startswith(b"\x89PNG") for m in photos if m.photo)
 
 
-def test_export_and_report_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _class_for_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """A database of ``n`` people with answers, and ``relais`` pointed at it from ``tmp_path``."""
     import asyncio
 
-    from bot.cli import EXIT_OK, main
+    from bot.content import load_content
     from tests.conftest import CONTENT_DIR
 
     monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
@@ -277,17 +276,22 @@ def test_export_and_report_from_the_command_line(
     monkeypatch.chdir(tmp_path)
 
     async def fill() -> None:
-        from bot.content import load_content
-
         db = await Database.open(tmp_path / "relais.db")
         try:
-            await populate(
-                db, FixedClock(datetime(2027, 1, 6, tzinfo=UTC)), load_content(CONTENT_DIR), n=8
-            )
+            clock = FixedClock(datetime(2027, 1, 6, tzinfo=UTC))
+            await populate(db, clock, load_content(CONTENT_DIR), n=n)
         finally:
             await db.close()
 
     asyncio.run(fill())
+
+
+def test_export_and_report_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import EXIT_OK, main
+
+    _class_for_the_terminal(tmp_path, monkeypatch, 8)
     out = tmp_path / "x.xlsx"
     assert (
         main(["export", "--out", str(out), "--with-identities", str(tmp_path / "ids.csv")])
@@ -618,27 +622,9 @@ async def test_only_coordinators_get_the_moodle_grades_in_the_chat(
 def test_moodle_grades_and_identities_from_the_command_line_are_owner_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
-
     from bot.cli import EXIT_INVALID, EXIT_OK, main
-    from tests.conftest import CONTENT_DIR
 
-    monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
-    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
-    monkeypatch.chdir(tmp_path)
-
-    async def fill() -> None:
-        from bot.content import load_content
-
-        db = await Database.open(tmp_path / "relais.db")
-        try:
-            await populate(
-                db, FixedClock(datetime(2027, 1, 6, tzinfo=UTC)), load_content(CONTENT_DIR), n=5
-            )
-        finally:
-            await db.close()
-
-    asyncio.run(fill())
+    _class_for_the_terminal(tmp_path, monkeypatch, 5)
     ids = tmp_path / "ids.csv"
     ids.write_text("old", encoding="utf-8")
     ids.chmod(0o644)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, Update
 from telegram.error import BadRequest
 
 from bot import callbacks
 from bot.certificate_sender import deliver_pending, record_sent, send_certificate
-from bot.handlers.common import Caller, Context, answer_query, caller, reply, staff_caller
+from bot.handlers.common import Caller, Context, answer_query, caller, keyboard, reply, staff_caller
 from bot.i18n import Translator
 from bot.services.access import COORDINATION
 from bot.services.certification import (
@@ -33,15 +33,7 @@ async def list_certificates(update: Update, context: Context) -> None:
         await reply(update, who, views.no_certificates_text(who.t))
         return
     text, rows = views.queue_screen(who.t, found)
-    await reply(update, who, text, _markup(rows))
-
-
-def _markup(rows: list[views.ButtonRow]) -> InlineKeyboardMarkup | None:
-    """Telegram's keyboard for rows of (label, callback data); None without buttons."""
-    buttons = [
-        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
-    ]
-    return InlineKeyboardMarkup(buttons) if buttons else None
+    await reply(update, who, text, keyboard(rows))
 
 
 async def _coordinator(update: Update, context: Context) -> Caller | None:
@@ -109,7 +101,7 @@ async def _refresh(update: Update, context: Context, who: Caller) -> None:
         return
     text, rows = views.queue_screen(who.t, found)
     try:
-        await query.edit_message_text(who.t.bidi(text), reply_markup=_markup(rows))
+        await query.edit_message_text(who.t.bidi(text), reply_markup=keyboard(rows))
     except BadRequest as exc:
         # Pressed on a screen that already shows the queue as it is: nothing to change.
         if "not modified" not in exc.message:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot import callbacks
@@ -14,6 +14,7 @@ from bot.handlers.common import (
     access_text,
     answer_query,
     caller,
+    keyboard,
     reply,
     staff_caller,
     translator,
@@ -83,14 +84,11 @@ async def _show_code(
     code = await service.issue_code(rt.db, session, staff_user_id=user_id, clock=rt.clock)
     username = context.bot.username
     caption = views.code_caption(t, session, code.expires_at, code.link(username))
-    keyboard = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in views.code_buttons(t, session)
-        ]
-    )
     sent = await context.bot.send_photo(
-        chat_id, code.qr_png(username), caption=t.bidi(caption), reply_markup=keyboard
+        chat_id,
+        code.qr_png(username),
+        caption=t.bidi(caption),
+        reply_markup=keyboard(views.code_buttons(t, session)),
     )
     if previous is not None:
         try:

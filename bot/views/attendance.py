@@ -18,9 +18,9 @@ from bot.services.attendance import ReviewItem
 from bot.services.checkin import Scan, ScanResult
 from bot.services.presence import Presence
 from bot.storage.repo import Participant
+from bot.views.screen import Button
 
-# A row of buttons as (label, callback data); the handler turns it into Telegram's keyboard.
-ButtonRow = list[tuple[str, str]]
+ButtonRow = list[Button]
 
 
 def percent(t: Translator, share: float) -> str:
@@ -177,8 +177,8 @@ def code_buttons(t: Translator, session: Session) -> list[ButtonRow]:
     """The coordinator's buttons under the QR code: a new code now, or stop."""
     return [
         [
-            (t.gettext("New code"), callbacks.checkin("new", session.id)),
-            (t.gettext("Stop"), callbacks.checkin("stop", session.id)),
+            Button(t.gettext("New code"), callbacks.checkin("new", session.id)),
+            Button(t.gettext("Stop"), callbacks.checkin("stop", session.id)),
         ]
     ]
 

@@ -9,12 +9,12 @@ from bot.services.certificates import CertificateStatus, Level
 from bot.services.certification import ApproveStatus, Candidate, Queue, Verdict, Verification
 from bot.storage.certificates import Certificate
 from bot.storage.repo import Participant
+from bot.views.screen import Button
 
 # A message lists at most this many people; the command line lists everyone.
 SHOWN = 12
 BUTTONS = 8
-# A row of buttons as (label, callback data); the handler turns it into Telegram's keyboard.
-ButtonRow = list[tuple[str, str]]
+ButtonRow = list[Button]
 
 
 def level_name(t: Translator, level: str) -> str:
@@ -129,7 +129,7 @@ def queue_screen(t: Translator, found: Queue) -> tuple[str, list[ButtonRow]]:
     lines.append(t.gettext("Everyone, with what is missing: relais certificates list"))
     rows = [
         [
-            (
+            Button(
                 t.gettext(
                     "✅ %(name)s · %(level)s",
                     name=candidate.participant.full_name[:24],
@@ -143,7 +143,7 @@ def queue_screen(t: Translator, found: Queue) -> tuple[str, list[ButtonRow]]:
     if len(ready) > 1:
         rows.append(
             [
-                (
+                Button(
                     t.gettext("✅ Approve all (%(n)d)", n=len(ready)),
                     callbacks.cert_approve_all(found.fingerprint),
                 )

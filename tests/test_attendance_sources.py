@@ -18,6 +18,7 @@ from bot.content import Content
 from bot.sandbox.chat import SimulatedUser
 from bot.services.attendance import (
     AttendanceError,
+    ZoomImport,
     import_moodle,
     import_zoom,
     mapping_csv,
@@ -70,6 +71,15 @@ async def sample_roster(
     )
     async with db.read() as conn:
         return {p.external_id or "": p for p in await repo.list_participants(conn)}
+
+
+async def _zoom(
+    db: Database, content: Content, clock: FixedClock, data: bytes, session_id: str
+) -> ZoomImport:
+    """A Zoom participant report of the session, imported as the tests' actor."""
+    return await import_zoom(
+        db, data, programme=content.programme, session_id=session_id, clock=clock, actor="t"
+    )
 
 
 async def test_zoom_sample_gives_the_hand_computed_shares(
@@ -131,14 +141,7 @@ async def test_review_is_resolved_with_a_mapping_file_never_guessed(
     db: Database, clock: FixedClock, content: Content
 ) -> None:
     people = await sample_roster(db, clock, content)
-    await import_zoom(
-        db,
-        (EXAMPLES / "zoom-intro-live.csv").read_bytes(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    await _zoom(db, content, clock, (EXAMPLES / "zoom-intro-live.csv").read_bytes(), "intro-live")
     async with db.read() as conn:
         template = mapping_csv(await review_items(conn)).decode("utf-8-sig")
     assert template.splitlines()[0] == "name;email;participant;reason;source;seen_in"
@@ -158,14 +161,7 @@ async def test_review_is_resolved_with_a_mapping_file_never_guessed(
     assert other["intro-live"] is False
     # The resolution is remembered: the next report of the session matches her at once.
     late = HEADER + "Asmae Alaoui,,01/13/2027 10:00:00 AM,01/13/2027 10:45:00 AM,45,Yes\n"
-    done = await import_zoom(
-        db,
-        late.encode(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    done = await _zoom(db, content, clock, late.encode(), "intro-live")
     assert done.shares[people["AN-0009"].id] == 1.0
     with pytest.raises(AttendanceError) as caught:
         await read_mapping(db, b"name;email;participant\nX;;AN-9999\n;;AN-0001\n")
@@ -179,13 +175,8 @@ async def test_day_month_year_without_header_and_the_account_time_zone(
     db: Database, clock: FixedClock, content: Content
 ) -> None:
     people = await sample_roster(db, clock, content)
-    done = await import_zoom(
-        db,
-        (EXAMPLES / "zoom-module-1-live.csv").read_bytes(),
-        programme=content.programme,
-        session_id="module-1-live",
-        clock=clock,
-        actor="t",
+    done = await _zoom(
+        db, content, clock, (EXAMPLES / "zoom-module-1-live.csv").read_bytes(), "module-1-live"
     )
     # Omar: 09:55–10:40 and 10:38:30–11:35 overlap: the whole window. Hanane: 10:10–11:30,
     # 80 of 90 minutes.
@@ -211,14 +202,7 @@ async def test_day_month_year_without_header_and_the_account_time_zone(
     # Day/month in 24 hours, as Zoom writes it outside the United States: 13/01 can only
     # be day first.
     both = HEADER + "Omar Skalli,omar.skalli1@example.org,13/01/2027 10:00,13/01/2027 10:45,45,No\n"
-    read = await import_zoom(
-        db,
-        both.encode(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    read = await _zoom(db, content, clock, both.encode(), "intro-live")
     assert read.shares[people["AN-0001"].id] == 1.0  # union with the UTC report above
 
 
@@ -372,14 +356,7 @@ async def test_zoom_dates_must_agree_on_one_order(
         + "Omar Skalli,,01/13/2027 10:40,01/13/2027 11:00,20,No\n"
     )
     with pytest.raises(ZoomError) as caught:
-        await import_zoom(
-            db,
-            mixed.encode(),
-            programme=content.programme,
-            session_id="intro-live",
-            clock=clock,
-            actor="t",
-        )
+        await _zoom(db, content, clock, mixed.encode(), "intro-live")
     assert "mix day/month/year and month/day/year" in str(caught.value)
 
 
@@ -393,14 +370,7 @@ async def test_me_shows_the_share_of_the_session_and_the_certificate_follows(
     report = HEADER + (
         "Khadija,a-001@example.org,01/13/2027 09:58:00 AM,01/13/2027 11:16:30 AM,79,Yes\n"
     )
-    await import_zoom(
-        db,
-        report.encode(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    await _zoom(db, content, clock, report.encode(), "intro-live")
     me = await user.send("/me")
     assert (
         "<b>Présence</b>\n• présence : 85\u00a0% de la session du 13 janvier (80 % requis)"
@@ -423,14 +393,7 @@ async def test_a_participant_of_another_cohort_is_not_counted(
         "Hicham Bouzid,hicham.bouzid13@example.org,"
         "02/15/2027 09:00:00 AM,02/15/2027 12:00:00 PM,180,No\n"
     )
-    done = await import_zoom(
-        db,
-        report.encode(),
-        programme=content.programme,
-        session_id="tanger-module-2",
-        clock=clock,
-        actor="t",
-    )
+    done = await _zoom(db, content, clock, report.encode(), "tanger-module-2")
     assert done.shares == {}
     assert [i.reason for i in done.review] == [
         f"{people['AN-0013'].code} is in cohort 'agadir', not this session's"
@@ -445,14 +408,7 @@ async def test_forget_erases_the_names_reports_gave(
 
     participant = await add_participant(db, clock)
     report = HEADER + "Kh (K. Idrissi-Zeta),,01/13/2027 10:00:00 AM,01/13/2027 11:30:00 AM,90,Yes\n"
-    await import_zoom(
-        db,
-        report.encode(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    await _zoom(db, content, clock, report.encode(), "intro-live")
     decisions = await read_mapping(db, b"name;participant\nK. Idrissi-Zeta;A-001\n")
     assert await resolve(db, decisions, programme=content.programme, clock=clock, actor="t") == 1
     async with db.read() as conn:
@@ -499,14 +455,7 @@ async def test_retention_erases_the_guests_names_too(
     from bot.services.privacy import apply_retention, retention_deadline
 
     await sample_roster(db, clock, content)
-    await import_zoom(
-        db,
-        (EXAMPLES / "zoom-intro-live.csv").read_bytes(),
-        programme=content.programme,
-        session_id="intro-live",
-        clock=clock,
-        actor="t",
-    )
+    await _zoom(db, content, clock, (EXAMPLES / "zoom-intro-live.csv").read_bytes(), "intro-live")
     deadline = retention_deadline(content, 365)
     assert deadline is not None
     await apply_retention(db, content, 365, deadline)

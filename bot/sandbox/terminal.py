@@ -47,7 +47,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "screen (the sandbox only)",
     ),
     (":save [PATH]", "save the latest document or photo of the chat (default: its name, here)"),
-    (":doc FILE [caption]", "send a document"),
+    (":doc FILE [caption]", "send a document (a path from here, else beside the script)"),
     (":attendance FILE", "import an attendance file as 'relais attendance import' does"),
     (":verify [participant N]", "open the link of the QR code on N's latest certificate"),
     (":block, :unblock", "block or unblock the bot as this person"),
@@ -358,7 +358,7 @@ class Session:
                 raise ScriptError("usage: :doc FILE [caption]")
             path = Path(args[0])
             try:
-                content = await asyncio.to_thread(path.read_bytes)
+                content = await asyncio.to_thread(_read_near, path, self.folder)
             except OSError as exc:
                 raise ScriptError(f"cannot read {path}: {exc.strerror}") from None
             user = self.person()

@@ -78,6 +78,13 @@ def parse_open(data: str) -> tuple[str, str] | None:
 ANSWERS_DATA = "qr:kat"
 ANSWERS_PATTERN = f"^{ANSWERS_DATA}$"
 
+# --- supervisors ---
+
+# A supervisor's list of the people they are asked about (their invitations and nudges
+# carry it): one fixed datum, no argument, so that no queued message names anyone.
+SUPERVISOR_MENU_DATA = "sm"
+SUPERVISOR_MENU_PATTERN = f"^{SUPERVISOR_MENU_DATA}$"
+
 # --- language ---
 
 LANGUAGE_PREFIX = "lang"

@@ -13,6 +13,7 @@ import pytest
 
 from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
+from bot.content import load_content
 from bot.sandbox.chat import SimulatedUser
 from bot.services.invites import IssuedInvite, issue_supervisor_invites
 from bot.services.privacy import forget
@@ -197,3 +198,15 @@ def test_relais_supervisors_invite_writes_one_private_link_per_supervisor(
     ]
     assert rows[0]["link"].startswith("https://t.me/relais_test_bot?start=")
     assert out.stat().st_mode & 0o077 == 0  # names, e-mails and live links: owner only
+
+
+def test_the_supervisors_questionnaire_is_kept_apart_from_the_participants() -> None:
+    content = load_content(CONTENT_DIR)
+    # Every participant path (what is open, campaigns, tallies, scores, the participant
+    # export) reads ``instruments``: the line managers' questionnaire is not among them.
+    assert "supervisors" in content.supervisor_instruments
+    assert "supervisors" not in content.instruments
+    assert content.instrument("supervisors") is None
+    assert all(i.id != "supervisors" for i in content.for_campaign(None))
+    # The checks, item versions and the codebook see every file, in the report's order.
+    assert list(content.all_instruments)[-1] == "supervisors"

@@ -65,21 +65,37 @@ class Content:
     programme: Programme
     version: str
     files: tuple[Path, ...]
-    # Every questionnaire file, by id, in the report's order (``order``, then file name).
+    # The participants' questionnaire files, by id, in the report's order (``order``, then
+    # file name). Everything a participant answers, is scored on or is counted by goes
+    # through this one: the supervisors' instruments are apart, so that no participant
+    # path (tallies, scores, certificates, /me, the participant export) can meet them.
     instruments: dict[str, Instrument] = field(default_factory=dict)
+    # The questionnaires of ``audience: supervisors``, by id, in the same order.
+    supervisor_instruments: dict[str, Instrument] = field(default_factory=dict)
     # What the certificates say (certificates.yaml); None: Relais issues none.
     certificates: CertificateTexts | None = None
     # The file each instrument was read from, by id.
     sources: dict[str, Path] = field(default_factory=dict)
 
     def instrument(self, instrument_id: str) -> Instrument | None:
-        """The instrument with this id, if the content has it."""
+        """The participants' instrument with this id, if the content has it."""
         return self.instruments.get(instrument_id)
 
+    def supervisor_instrument(self, instrument_id: str) -> Instrument | None:
+        """The supervisors' instrument with this id, if the content has it."""
+        return self.supervisor_instruments.get(instrument_id)
+
+    @property
+    def all_instruments(self) -> dict[str, Instrument]:
+        """Every instrument, whoever answers it, in the report's order (for checks, item
+        versions and the codebook)."""
+        every = {**self.instruments, **self.supervisor_instruments}
+        return {i: every[i] for i in self.sources}
+
     def for_campaign(self, ids: list[str] | None) -> list[Instrument]:
-        """The instruments a campaign names; all the participants' ones when it names none."""
+        """The participants' instruments a campaign names; all of them when it names none."""
         if ids is None:
-            return [i for i in self.instruments.values() if i.audience == "participants"]
+            return list(self.instruments.values())
         return [i for i in (self.instruments.get(x) for x in ids) if i is not None]
 
     def quiz(self) -> Instrument | None:
@@ -562,16 +578,21 @@ def load_content(content_dir: Path) -> Content:
     assert isinstance(programme, Programme)
     ordered = sorted(sources.items(), key=lambda kv: (loaded_order(loaded, kv[1]), kv[1].name))
     instruments: dict[str, Instrument] = {}
+    supervisor_instruments: dict[str, Instrument] = {}
     for ident, path in ordered:
         model = loaded[path.name]
         assert isinstance(model, Instrument)
-        instruments[ident] = model
+        if model.audience == "supervisors":
+            supervisor_instruments[ident] = model
+        else:
+            instruments[ident] = model
     texts = loaded.get("certificates.yaml")
     content = Content(
         programme=programme,
         version=digest.hexdigest(),
         files=tuple(files),
         instruments=instruments,
+        supervisor_instruments=supervisor_instruments,
         certificates=texts if isinstance(texts, CertificateTexts) else None,
         sources=dict(ordered),
     )
@@ -663,7 +684,7 @@ def _screen_problems(content: Content, content_dir: Path) -> list[Problem]:
 def untranslated(content_dir: Path) -> dict[str, list[Problem]]:
     """Per language (en, ar), every content text that will show in French for want of one."""
     content = load_content(content_dir)
-    by_path = {p: content.instruments[i] for i, p in content.sources.items()}
+    by_path = {p: content.all_instruments[i] for i, p in content.sources.items()}
     found: dict[str, list[Problem]] = {"en": [], "ar": []}
     for path in content.files:
         display = _display(path)

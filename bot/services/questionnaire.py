@@ -393,7 +393,7 @@ def screen_problems(
 
     found: list[tuple[str, int | None, str]] = []
     tz = content.programme.tz
-    for kind, instrument in content.instruments.items():
+    for kind, instrument in content.all_instruments.items():
         for locale in locales:
             t = Translator(locale, tz)
             for stage in instrument.stages:

@@ -536,6 +536,46 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX supervisor_invites_supervisor ON supervisor_invites(supervisor_id);
     """,
+    # 15: a supervisor's answers about each person they supervise, apart from the
+    # participants' attempts: the tallies, scores, certificates, /me and the participant
+    # export never see them. ``pseudonym`` (S-…) is the evaluator export's only key, one per
+    # supervisor and supervisee, drawn at random so that it cannot be linked to the
+    # participant's code.
+    """
+    CREATE TABLE supervisor_attempts (
+        id               INTEGER PRIMARY KEY,
+        supervisor_id    INTEGER NOT NULL REFERENCES supervisors(id) ON DELETE CASCADE,
+        participant_id   INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+        pseudonym        TEXT NOT NULL,
+        instrument       TEXT NOT NULL,
+        stage            TEXT NOT NULL,
+        number           INTEGER NOT NULL DEFAULT 1,
+        content_version  TEXT NOT NULL,
+        seed             INTEGER NOT NULL,
+        position         INTEGER NOT NULL DEFAULT 0,
+        revision         INTEGER NOT NULL DEFAULT 0,
+        draft            TEXT,
+        chat_id          INTEGER,
+        message_id       INTEGER,
+        typed_message_id INTEGER,
+        started_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        submitted_at     TEXT,
+        UNIQUE (supervisor_id, participant_id, instrument, stage, number)
+    );
+    CREATE INDEX supervisor_attempts_open ON supervisor_attempts(supervisor_id)
+        WHERE submitted_at IS NULL;
+    CREATE INDEX supervisor_attempts_subject ON supervisor_attempts(participant_id);
+    CREATE TABLE supervisor_answers (
+        attempt_id   INTEGER NOT NULL REFERENCES supervisor_attempts(id) ON DELETE CASCADE,
+        item         TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        answered_at  TEXT NOT NULL,
+        item_version TEXT,
+        correct      INTEGER CHECK (correct IN (0, 1)),
+        PRIMARY KEY (attempt_id, item)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

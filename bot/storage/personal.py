@@ -358,6 +358,44 @@ TABLES: Final[dict[str, Table]] = {
             "revoked_at": KEEP,
         },
     ),
+    # A supervisor's answers about a participant are answers about that participant: they
+    # go with ``relais forget --answers``; otherwise they stay, keyed by their pseudonym.
+    "supervisor_attempts": Table(
+        "participant_id = :pid",
+        {
+            "id": KEEP,
+            "supervisor_id": KEEP,
+            "participant_id": KEEP,
+            "pseudonym": KEEP,
+            "instrument": KEEP,
+            "stage": KEEP,
+            "number": KEEP,
+            "content_version": KEEP,
+            "seed": KEEP,
+            "position": KEEP,
+            "revision": KEEP,
+            "draft": KEEP,
+            "chat_id": KEEP,  # the supervisor's chat, not the participant's
+            "message_id": KEEP,
+            "typed_message_id": KEEP,
+            "started_at": KEEP,
+            "updated_at": KEEP,
+            "submitted_at": KEEP,
+        },
+        answers=True,
+    ),
+    "supervisor_answers": Table(
+        "attempt_id IN (SELECT id FROM supervisor_attempts WHERE participant_id = :pid)",
+        {
+            "attempt_id": KEEP,
+            "item": KEEP,
+            "value": KEEP,
+            "answered_at": KEEP,
+            "item_version": KEEP,
+            "correct": KEEP,
+        },
+        answers=True,
+    ),
     # Wrong verification codes per Telegram account or address, for the rate limit.
     "verification_failures": Table(None, {"key": STAFF, "at": KEEP}),
     # Counts of people per answer, cohort and gender: aggregates, no one's row.

@@ -60,7 +60,8 @@ async def test_broadcast_from_audience_to_final_report(
         "Cohorte Tanger (2)",
         "Cohorte Agadir (1)",
         "Équipe pédagogique (1)",
-        "Sans réponse : Avant la formation (3)",  # the needs analysis
+        # Named by their buttons' short labels: both stages are "before the training".
+        "Sans réponse : Vos besoins (3)",  # the needs analysis
         "Sans réponse : Test avant la formation (3)",
         "Annuler",
     ]

@@ -14,7 +14,7 @@ from bot.content.loader import check_content
 from bot.i18n import LOCALES, Translator
 from bot.rules.questionnaire import counted_items
 from bot.sandbox.chat import SimulatedUser
-from bot.storage import Database
+from bot.storage import Database, progress
 from bot.storage import answers as store
 from bot.storage.repo import Participant
 from bot.views.common import BUTTON_TEXT_MAX, open_button
@@ -163,12 +163,16 @@ def test_the_count_is_over_the_questions_no_answer_can_hide(content: Content) ->
 async def test_mydata_shows_names_in_the_readers_language_never_ids(
     db: Database, clock: FixedClock, new_user: NewUser
 ) -> None:
-    user, _, _ = await _enrol(db, clock, new_user, cohort="marrakech")
+    user, _, participant = await _enrol(db, clock, new_user, cohort="marrakech")
     await user.press("Commencer : Test avant la formation")
     for _ in range(2):
         await user.press(user.chat[-1].buttons[0][0]["text"])
+    async with db.transaction() as conn:
+        await progress.record_attendance(conn, participant.id, "intro-live", True, clock.now())
     mine = (await user.send("/mydata")).text
     assert "Cohorte : Marrakech" in mine
+    # One session: no "1 sessions", and no noun for a count to agree with.
+    assert "Séances suivies : 1 sur 1" in mine
     assert "Langue : français" in mine
     assert "Test d'acquisition des connaissances · Test avant la formation : 2 réponses" in mine
     for internal in ("marrakech", "kat pre", "Langue : fr"):
@@ -179,6 +183,7 @@ async def test_mydata_shows_names_in_the_readers_language_never_ids(
     english = (await user.send("/mydata")).text
     assert "Cohort: Marrakesh" in english
     assert "Language: English" in english
+    assert "Sessions attended: 1 of 1" in english
     assert "Knowledge acquisition test · Pre-training test: 2 answers" in english
 
     await user.send("/language")

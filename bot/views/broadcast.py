@@ -9,6 +9,7 @@ from bot.content import Content
 from bot.i18n import Translator, escape
 from bot.outgoing import Button, OutgoingMessage
 from bot.services.broadcasts import Audience, Broadcast, Progress, Standing
+from bot.views.common import BUTTON_TEXT_MAX, stage_label, stage_title
 
 BAR = 10
 
@@ -28,12 +29,24 @@ def audience_name(t: Translator, content: Content, key: str) -> str:
         cohort = content.programme.cohort(ref)
         return t.gettext("Cohort %(name)s", name=cohort.name.get(t.locale) if cohort else ref)
     if kind == "pending":
-        instrument_kind, _, stage_id = ref.partition(":")
-        instrument = content.instrument(instrument_kind)
-        stage = instrument.stage(stage_id) if instrument else None
-        title = stage.title.get(t.locale) if stage else ref
-        return t.gettext("Not yet answered: %(title)s", title=title)
+        return t.gettext("Not yet answered: %(title)s", title=_stage_ref_label(t, content, ref))
     return key
+
+
+def _stage_ref_label(t: Translator, content: Content, ref: str) -> str:
+    """A stage named by ``<instrument>:<stage>`` as its buttons name it: its short label
+    ("Vos besoins", "Test avant la formation"), which tells two instruments' stages apart
+    where their titles may not ("Avant la formation" is both)."""
+    instrument_kind, _, stage_id = ref.partition(":")
+    instrument = content.instrument(instrument_kind)
+    stage = instrument.stage(stage_id) if instrument else None
+    if instrument is None or stage is None:
+        return ref or "?"
+    return (
+        stage_label(stage, t.locale, BUTTON_TEXT_MAX)
+        if stage.short
+        else stage_title(t, instrument, stage)
+    )
 
 
 def audience_label(t: Translator, content: Content, audience: Audience) -> str:
@@ -47,10 +60,7 @@ def audience_label(t: Translator, content: Content, audience: Audience) -> str:
         cohort = content.programme.cohort(audience.ref or "")
         name = cohort.name.get(t.locale) if cohort else audience.ref or "?"
         return t.gettext("Cohort %(name)s (%(n)s)", name=name, n=n)
-    kind, _, stage_id = (audience.ref or "").partition(":")
-    instrument = content.instrument(kind)
-    stage = instrument.stage(stage_id) if instrument else None
-    title = stage.title.get(t.locale) if stage else audience.ref or "?"
+    title = _stage_ref_label(t, content, audience.ref or "")
     return t.gettext("Not yet answered: %(title)s (%(n)s)", title=title, n=n)
 
 

@@ -70,8 +70,10 @@ def mydata_text(t: Translator, content: Content, found: MyData, codes: list[str]
     if found.attendance:
         present = sum(found.attendance.values())
         lines.append(
+            # No noun beside a count: it agrees with "present" in French and with the total
+            # in English, which one plural form cannot both follow.
             t.gettext(
-                "Attendance recorded: %(present)d of %(total)d sessions",
+                "Sessions attended: %(present)d of %(total)d",
                 present=present,
                 total=len(found.attendance),
             )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gettext
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -43,6 +43,27 @@ def escape(text: str) -> str:
 def _(message: str) -> str:
     """Mark a string for extraction; it is translated later with the reader's locale."""
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A message kept as a catalog id and its parameters, to say in the reader's language;
+    ``str`` gives it in English (logs, the command line's default, tests)."""
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.msgid % dict(self.params) if self.params else self.msgid
+
+    def in_locale(self, locale: str = FALLBACK_LOCALE) -> str:
+        """The message in ``locale``."""
+        return Translator(locale, ZoneInfo("UTC")).gettext(self.msgid, **self.params)
+
+
+def said(msgid: str, **params: object) -> Said:
+    """A message to say in the reader's language (``msgid`` marked with ``_``)."""
+    return Said(msgid, params)
 
 
 def negotiate_locale(language_code: str | None, default: str) -> str:

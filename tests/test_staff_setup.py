@@ -212,10 +212,12 @@ async def test_bad_rows_are_all_named_and_nothing_is_kept(
     )
     refused = await salma.send_document(bad.encode(), "liste.csv")
     assert "La liste a été refusée, rien n'a été importé : 4 problèmes." in refused.text
-    assert "row 3, column email: not an e-mail address" in refused.text
-    assert "row 4, column cohort: unknown cohort 'casablanca'" in refused.text
-    assert "row 5, column full_name: empty" in refused.text
-    assert "row 6, column external_id: 'T-1' already on row 2" in refused.text
+    # Each row named in the coordinator's language, the columns as the file names them.
+    assert "ligne 3, colonne email : pas une adresse de courriel" in refused.text
+    assert "ligne 4, colonne cohort : cohorte inconnue 'casablanca'" in refused.text
+    assert "ligne 5, colonne full_name : vide" in refused.text
+    assert "ligne 6, colonne external_id : 'T-1' figure déjà à la ligne 2" in refused.text
+    assert "row " not in refused.text
     assert refused.last.button_texts == []
     assert await count_participants(db) == 0
     assert pending_files(settings) == []
@@ -237,7 +239,8 @@ async def test_two_rows_matching_one_person_are_refused(
         "T-1;Khadija E.;other@example.org;tanger\n"
     )
     refused = await salma.send_document(rows.encode(), "liste.csv")
-    assert "row 2 and this row both match participant" in refused.text
+    assert "ligne 3, colonne" not in refused.text
+    assert "ligne 3 : la ligne 2 et celle-ci désignent toutes deux" in refused.text
     async with db.read() as conn:
         [only] = await repo.list_participants(conn)
     assert only.full_name == "Khadija El Idrissi"

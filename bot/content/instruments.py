@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.content.messages import ContentValueError, Said, said
+from bot.content.messages import ContentValueError
 from bot.content.models import (
     Facilitator,
     LocalizedText,
@@ -34,7 +34,7 @@ from bot.content.models import (
     _aware,
     _Model,
 )
-from bot.i18n import _
+from bot.i18n import Said, _, said
 
 ShortId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=12)]
 ItemType = Literal["quiz", "scale", "single", "multi", "text"]

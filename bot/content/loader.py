@@ -18,10 +18,10 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from bot.content.certificate_texts import CertificateTexts, check_signatures
 from bot.content.instruments import Instrument, Loop, LoopItem, Stage, check_instrument
-from bot.content.messages import Said, pydantic_said, said
+from bot.content.messages import pydantic_said
 from bot.content.models import CAMPAIGN_KINDS, LocalizedText, Programme
 from bot.content.yaml_syntax import Diagnosis, diagnose, explain
-from bot.i18n import _
+from bot.i18n import Said, _, said
 
 
 @dataclass(frozen=True, slots=True)

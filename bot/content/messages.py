@@ -1,6 +1,6 @@
 """What ``relais check`` says about content, in the course team's language.
 
-A check keeps its message as a catalog id with parameters (``Said``); the loader's
+A check keeps its message as a catalog id with parameters (``bot.i18n.Said``); the loader's
 ``Problem`` shows it in English (``str``), and ``relais check`` in the configured
 language (French by default). Pydantic's own errors are said again by their type.
 """
@@ -9,31 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.i18n import FALLBACK_LOCALE, Translator, _
-
-
-@dataclass(frozen=True, slots=True)
-class Said:
-    """A message as a catalog id and its parameters."""
-
-    msgid: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.msgid % dict(self.params) if self.params else self.msgid
-
-    def in_locale(self, locale: str = FALLBACK_LOCALE) -> str:
-        """The message in ``locale``."""
-        return Translator(locale, ZoneInfo("UTC")).gettext(self.msgid, **self.params)
-
-
-def said(msgid: str, **params: object) -> Said:
-    """A message to say in the reader's language (``msgid`` marked with ``_``)."""
-    return Said(msgid, params)
+from bot.i18n import Said, _, said
 
 
 class ContentValueError(ValueError):

@@ -51,7 +51,9 @@ async def receive_document(update: Update, context: Context) -> None:
     try:
         data = as_csv(raw, name)
     except UploadError as exc:
-        await reply(update, who, view.file_refused(t, "; ".join(str(p) for p in exc.problems)))
+        await reply(
+            update, who, view.file_refused(t, "; ".join(p.said_to(t) for p in exc.problems))
+        )
         return
     kind = kind_of(data)
     rt = context.runtime

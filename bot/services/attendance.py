@@ -13,6 +13,7 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.content import Programme, Session
+from bot.i18n import _, said
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.services.moodle import parse_completion
 from bot.services.presence import Presence, presence_at
@@ -65,25 +66,41 @@ async def import_attendance(
             participant = await repo.participant_by_key(conn, key) if key else None
             session = sessions.get(session_id)
             if participant is None:
-                problems.append(RowProblem(row, "participant", f"no participant {key!r}"))
+                problems.append(
+                    RowProblem(row, "participant", said(_("no participant %(value)r"), value=key))
+                )
             if session is None:
-                problems.append(RowProblem(row, "session", f"no session {session_id!r}"))
+                problems.append(
+                    RowProblem(row, "session", said(_("no session %(value)r"), value=session_id))
+                )
             elif participant is not None and not session.is_for(participant.cohort):
                 problems.append(
                     RowProblem(
-                        row, "session", f"{session_id!r} is not for cohort {participant.cohort!r}"
+                        row,
+                        "session",
+                        said(
+                            _("%(value)r is not for cohort %(cohort)r"),
+                            value=session_id,
+                            cohort=participant.cohort,
+                        ),
                     )
                 )
             if mark not in PRESENT | ABSENT:
                 problems.append(
-                    RowProblem(row, "attended", f"{mark!r} is not yes/oui/1 or no/non/0")
+                    RowProblem(
+                        row,
+                        "attended",
+                        said(_("%(value)r is not yes/oui/1 or no/non/0"), value=mark),
+                    )
                 )
             if participant is None or session is None:
                 continue
             if (participant.id, session_id) in seen:
                 other = seen[(participant.id, session_id)]
                 problems.append(
-                    RowProblem(row, None, f"same participant and session as row {other}")
+                    RowProblem(
+                        row, None, said(_("same participant and session as row %(row)d"), row=other)
+                    )
                 )
             seen[(participant.id, session_id)] = row
             plan.append((participant.id, session_id, mark in PRESENT))
@@ -219,7 +236,17 @@ async def import_zoom(
     session = next((s for s in programme.all_sessions() if s.id == session_id), None)
     if session is None:
         known = ", ".join(s.id for s in programme.all_sessions())
-        raise AttendanceError([RowProblem(1, None, f"no session {session_id!r} (known: {known})")])
+        raise AttendanceError(
+            [
+                RowProblem(
+                    1,
+                    None,
+                    said(
+                        _("no session %(value)r (known: %(known)s)"), value=session_id, known=known
+                    ),
+                )
+            ]
+        )
     report = parse_report(data, tz=tz or programme.tz, start=session.start_utc, end=session.end_utc)
     now = clock.now()
     added = 0
@@ -414,7 +441,9 @@ async def read_mapping(db: Database, data: bytes) -> list[Resolution]:
             name, email = values.get("name", ""), values.get("email", "")
             target = values["participant"].strip()
             if not name and not email:
-                problems.append(RowProblem(row, "name", "give the name or the e-mail to resolve"))
+                problems.append(
+                    RowProblem(row, "name", said(_("give the name or the e-mail to resolve")))
+                )
                 continue
             if not target:
                 continue  # left blank: not decided yet
@@ -423,7 +452,11 @@ async def read_mapping(db: Database, data: bytes) -> list[Resolution]:
                 continue
             participant = await repo.participant_by_key(conn, target)
             if participant is None:
-                problems.append(RowProblem(row, "participant", f"no participant {target!r}"))
+                problems.append(
+                    RowProblem(
+                        row, "participant", said(_("no participant %(value)r"), value=target)
+                    )
+                )
                 continue
             decisions.append(Resolution(person_key(email, name), participant))
     if problems:

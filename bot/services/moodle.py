@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _, said
 from bot.services.csvfile import RowProblem, TableError
 
 # States by their opening words, English and French; an unknown state is refused rather
@@ -53,7 +54,7 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
     )
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if not rows or not any(c.strip() for c in rows[0]):
-        raise MoodleError([RowProblem(1, None, "the file is empty")])
+        raise MoodleError([RowProblem(1, None, said(_("the file is empty")))])
     header = [c.strip() for c in rows[0]]
     email_at = next(
         (
@@ -69,8 +70,13 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
                 RowProblem(
                     1,
                     "Email address",
-                    "no e-mail column: ask the Moodle administrator to show the e-mail address "
-                    "in reports (Site administration › Users › Permissions › Show user identity)",
+                    said(
+                        _(
+                            "no e-mail column: ask the Moodle administrator to show the e-mail"
+                            " address in reports (Site administration › Users › Permissions ›"
+                            " Show user identity)"
+                        )
+                    ),
                 )
             ]
         )
@@ -78,7 +84,13 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
     activities = _activities(header, email_at, body)
     if not activities:
         raise MoodleError(
-            [RowProblem(1, None, "no activity columns: is this the activity-completion report?")]
+            [
+                RowProblem(
+                    1,
+                    None,
+                    said(_("no activity columns: is this the activity-completion report?")),
+                )
+            ]
         )
     problems: list[RowProblem] = []
     found: list[Completion] = []
@@ -89,7 +101,11 @@ def parse_completion(data: bytes, *, tz: ZoneInfo) -> tuple[list[str], list[Comp
             state = cells[at].strip() if at < len(cells) else ""
             stamp = cells[at + 1].strip() if at + 1 < len(cells) else ""
             if state and not (_COMPLETE.match(state) or _INCOMPLETE.match(state)):
-                problems.append(RowProblem(number, activity, f"unknown completion state {state!r}"))
+                problems.append(
+                    RowProblem(
+                        number, activity, said(_("unknown completion state %(value)r"), value=state)
+                    )
+                )
                 continue
             completed = bool(state) and not _INCOMPLETE.match(state)
             # The date is for the record only: one written in words (older sites) is dropped.
@@ -106,7 +122,9 @@ def _decode(data: bytes) -> str:
             return data[2:].decode("utf-16-le")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        reason = f"the file is not UTF-8 or UTF-16 (byte {exc.start}); download it again"
+        reason = said(
+            _("the file is not UTF-8 or UTF-16 (byte %(byte)d); download it again"), byte=exc.start
+        )
         raise MoodleError([RowProblem(1, None, reason)]) from None
 
 

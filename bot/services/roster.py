@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.i18n import LOCALES
+from bot.i18n import LOCALES, _, said
 from bot.services.csvfile import RowProblem, TableError, read_table
 from bot.storage import Database, repo
 from bot.storage.repo import ParticipantFields
@@ -105,9 +105,11 @@ def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
     header = table.header
     problems = list(table.header_problems)
     if "external_id" not in header and "email" not in header:
-        problems.append(RosterProblem(1, None, "needs an external_id or an email column"))
+        problems.append(RosterProblem(1, None, said(_("needs an external_id or an email column"))))
     if "supervisor_name" in header and "supervisor_email" not in header:
-        problems.append(RosterProblem(1, None, "supervisor_name needs a supervisor_email column"))
+        problems.append(
+            RosterProblem(1, None, said(_("supervisor_name needs a supervisor_email column")))
+        )
     if problems:
         raise RosterError(problems)
     cohorts = {c.lower(): c for c in cohort_ids}
@@ -126,7 +128,14 @@ def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
                 if known != name:
                     problems.append(
                         RosterProblem(
-                            row, "supervisor_name", f"{email!r} is named {known!r} on row {first}"
+                            row,
+                            "supervisor_name",
+                            said(
+                                _("%(email)r is named %(name)r on row %(row)d"),
+                                email=email,
+                                name=known,
+                                row=first,
+                            ),
                         )
                     )
         for key in ("external_id", "email"):
@@ -134,7 +143,13 @@ def parse_roster(data: bytes, cohort_ids: Collection[str]) -> list[RosterEntry]:
             if value:
                 if (key, value.lower()) in seen:
                     other = seen[(key, value.lower())]
-                    problems.append(RosterProblem(row, key, f"{value!r} already on row {other}"))
+                    problems.append(
+                        RosterProblem(
+                            row,
+                            key,
+                            said(_("%(value)r already on row %(row)d"), value=value, row=other),
+                        )
+                    )
                 else:
                     seen[(key, value.lower())] = row
         entries.append(entry)
@@ -151,25 +166,43 @@ def _entry(
     email = (values.get("email") or "").lower() or None
     name = values.get("full_name", "")
     if not name:
-        problems.append(RosterProblem(row, "full_name", "empty"))
+        problems.append(RosterProblem(row, "full_name", said(_("empty"))))
     if not external_id and not email:
-        problems.append(RosterProblem(row, None, "needs an external_id or an email"))
+        problems.append(RosterProblem(row, None, said(_("needs an external_id or an email"))))
     if email and not EMAIL.fullmatch(email):
-        problems.append(RosterProblem(row, "email", f"not an e-mail address: {email!r}"))
+        problems.append(
+            RosterProblem(row, "email", said(_("not an e-mail address: %(value)r"), value=email))
+        )
     cohort_raw = values.get("cohort", "")
     cohort = cohorts.get(cohort_raw.lower())
     if cohort is None:
         known = ", ".join(sorted(cohorts.values()))
         problems.append(
-            RosterProblem(row, "cohort", f"unknown cohort {cohort_raw!r} (known: {known})")
+            RosterProblem(
+                row,
+                "cohort",
+                said(
+                    _("unknown cohort %(value)r (known: %(known)s)"), value=cohort_raw, known=known
+                ),
+            )
         )
     gender_raw = values.get("gender", "").lower()
     gender = GENDERS.get(gender_raw) if gender_raw else None
     if gender_raw and gender is None:
-        problems.append(RosterProblem(row, "gender", f"{gender_raw!r} is not F, M or other"))
+        problems.append(
+            RosterProblem(
+                row, "gender", said(_("%(value)r is not F, M or other"), value=gender_raw)
+            )
+        )
     language = values.get("language", "").lower() or None
     if language and language not in LOCALES:
-        problems.append(RosterProblem(row, "language", f"{language!r} is not {', '.join(LOCALES)}"))
+        problems.append(
+            RosterProblem(
+                row,
+                "language",
+                said(_("%(value)r is not %(known)s"), value=language, known=", ".join(LOCALES)),
+            )
+        )
     if len(problems) > before or cohort is None:
         return None
     fields = ParticipantFields(
@@ -192,14 +225,20 @@ def _with_supervisor(
     name = values.get("supervisor_name") or None
     if email and not EMAIL.fullmatch(email):
         problems.append(
-            RosterProblem(entry.row, "supervisor_email", f"not an e-mail address: {email!r}")
+            RosterProblem(
+                entry.row,
+                "supervisor_email",
+                said(_("not an e-mail address: %(value)r"), value=email),
+            )
         )
     elif email and email == entry.fields.email:
         problems.append(
-            RosterProblem(entry.row, "supervisor_email", "is the participant's own e-mail")
+            RosterProblem(entry.row, "supervisor_email", said(_("is the participant's own e-mail")))
         )
     if name and not email:
-        problems.append(RosterProblem(entry.row, "supervisor_name", "needs a supervisor_email"))
+        problems.append(
+            RosterProblem(entry.row, "supervisor_name", said(_("needs a supervisor_email")))
+        )
     return RosterEntry(entry.row, entry.fields, True, email, name)
 
 
@@ -260,7 +299,9 @@ def _plan(conn: sqlite3.Connection, entries: list[RosterEntry]) -> RosterPlan:
         by_email = by_mail.get(_nocase(f.email)) if f.email else None
         if by_id and by_email and by_id.id != by_email.id:
             problems.append(
-                RosterProblem(entry.row, "email", "belongs to another participant already imported")
+                RosterProblem(
+                    entry.row, "email", said(_("belongs to another participant already imported"))
+                )
             )
             continue
         existing = by_id or by_email
@@ -272,8 +313,14 @@ def _plan(conn: sqlite3.Connection, entries: list[RosterEntry]) -> RosterPlan:
                     RosterProblem(
                         entry.row,
                         None,
-                        f"row {claimed[existing.id]} and this row both match participant "
-                        f"{existing.code}; keep one row for that person",
+                        said(
+                            _(
+                                "row %(row)d and this row both match participant %(code)s;"
+                                " keep one row for that person"
+                            ),
+                            row=claimed[existing.id],
+                            code=existing.code,
+                        ),
                     )
                 )
                 continue

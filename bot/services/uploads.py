@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from bot.i18n import _, said
 from bot.services import attendance, roster
 from bot.services.csvfile import RowProblem, TableError
 
@@ -55,13 +56,14 @@ def as_csv(data: bytes, file_name: str) -> bytes:
     if lowered.endswith(".csv"):
         return data
     if not lowered.endswith(".xlsx") or not data.startswith(_XLSX_MAGIC):
-        raise UploadError([RowProblem(1, None, "send a CSV or XLSX file")])
+        raise UploadError([RowProblem(1, None, said(_("send a CSV or XLSX file")))])
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise UploadError([RowProblem(1, None, f"the workbook does not open ({exc})")]) from None
+        reason = said(_("the workbook does not open (%(error)s)"), error=exc)
+        raise UploadError([RowProblem(1, None, reason)]) from None
     try:
         sheet = workbook.worksheets[0]
         out = io.StringIO()

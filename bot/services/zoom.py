@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _, said
 from bot.services.csvfile import RowProblem, TableError
 
-UNIQUE_USERS_HELP = (
-    "this is Zoom's 'unique users' export, which has no join and leave times. In Zoom, open "
-    "Reports › Usage, click the number of participants of the meeting, untick 'Show unique "
-    "users', then Export"
+UNIQUE_USERS_HELP = said(
+    _(
+        "this is Zoom's 'unique users' export, which has no join and leave times. In Zoom, open "
+        "Reports › Usage, click the number of participants of the meeting, untick 'Show unique "
+        "users', then Export"
+    )
 )
 _NUMERIC = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?$"
@@ -103,7 +106,9 @@ def parse_report(data: bytes, *, tz: ZoneInfo, start: datetime, end: datetime) -
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        reason = f"the file is not UTF-8 (byte {exc.start}); export it again from Zoom"
+        reason = said(
+            _("the file is not UTF-8 (byte %(byte)d); export it again from Zoom"), byte=exc.start
+        )
         raise ZoomError([RowProblem(1, None, reason)]) from None
     rows = list(csv.reader(io.StringIO(text)))
     header_at, meeting_id, topic = _find_header(rows)
@@ -123,10 +128,10 @@ def parse_report(data: bytes, *, tz: ZoneInfo, start: datetime, end: datetime) -
 
         name, join_text, leave_text = cell("name"), cell("join"), cell("leave")
         if not name:
-            problems.append(RowProblem(number, "Name (Original Name)", "empty name"))
+            problems.append(RowProblem(number, "Name (Original Name)", said(_("empty name"))))
         for label, value in (("Join Time", join_text), ("Leave Time", leave_text)):
             if not value:
-                problems.append(RowProblem(number, label, "empty time"))
+                problems.append(RowProblem(number, label, said(_("empty time"))))
         guest = cell("guest").lower() in ("yes", "oui", "true", "1")
         raw.append((number, name, cell("email"), join_text, leave_text, guest))
     stamps = [
@@ -141,13 +146,21 @@ def parse_report(data: bytes, *, tz: ZoneInfo, start: datetime, end: datetime) -
         joined = _parse_time(joined_text, day_first, tz) if joined_text else None
         left = _parse_time(left_text, day_first, tz) if left_text else None
         if joined_text and joined is None:
-            problems.append(RowProblem(number, "Join Time", f"unreadable time {joined_text!r}"))
+            problems.append(
+                RowProblem(
+                    number, "Join Time", said(_("unreadable time %(value)r"), value=joined_text)
+                )
+            )
         if left_text and left is None:
-            problems.append(RowProblem(number, "Leave Time", f"unreadable time {left_text!r}"))
+            problems.append(
+                RowProblem(
+                    number, "Leave Time", said(_("unreadable time %(value)r"), value=left_text)
+                )
+            )
         if joined is None or left is None or not name:
             continue
         if left < joined:
-            problems.append(RowProblem(number, "Leave Time", "leaves before joining"))
+            problems.append(RowProblem(number, "Leave Time", said(_("leaves before joining"))))
             continue
         visits.append(Visit(number, name, original_name(name), email, joined, left, guest))
     if problems:
@@ -160,8 +173,14 @@ def parse_report(data: bytes, *, tz: ZoneInfo, start: datetime, end: datetime) -
                 RowProblem(
                     header_at + 2,
                     None,
-                    f"this meeting took place on {first:%Y-%m-%d}, not on the session's day "
-                    f"({start.astimezone(tz):%Y-%m-%d}): is it the right session?",
+                    said(
+                        _(
+                            "this meeting took place on %(day)s, not on the session's day"
+                            " (%(session_day)s): is it the right session?"
+                        ),
+                        day=f"{first:%Y-%m-%d}",
+                        session_day=f"{start.astimezone(tz):%Y-%m-%d}",
+                    ),
                 )
             ]
         )
@@ -188,9 +207,13 @@ def _find_header(rows: list[list[str]]) -> tuple[int, str | None, str | None]:
             RowProblem(
                 1,
                 None,
-                "not a Zoom participant report: no 'Join Time' and 'Leave Time' columns (in Zoom: "
-                "Reports › Usage › the meeting's participants › Export, 'Show unique users' "
-                "unticked)",
+                said(
+                    _(
+                        "not a Zoom participant report: no 'Join Time' and 'Leave Time' columns"
+                        " (in Zoom: Reports › Usage › the meeting's participants › Export, 'Show"
+                        " unique users' unticked)"
+                    )
+                ),
             )
         ]
     )
@@ -217,7 +240,7 @@ def _columns(header: list[str]) -> dict[str, int]:
             found["email"] = index
             break
     if "name" not in found:
-        raise ZoomError([RowProblem(1, "Name (Original Name)", "required column missing")])
+        raise ZoomError([RowProblem(1, "Name (Original Name)", said(_("required column missing")))])
     return found
 
 
@@ -251,7 +274,7 @@ def _day_first(
     if len(day_first) == 2:
         row = stamps[0][0]
         problems.append(
-            RowProblem(row, "Join Time", "the dates mix day/month/year and month/day/year")
+            RowProblem(row, "Join Time", said(_("the dates mix day/month/year and month/day/year")))
         )
         return True
     if day_first:

@@ -31,7 +31,7 @@ def cohort_name(programme: Programme, t: Translator, cohort_id: str) -> str:
 def problems_text(t: Translator, heading: str, problems: Sequence[RowProblem]) -> str:
     """A refusal: what was refused, then one line per bad row."""
     lines = [heading]
-    lines += [f"• {escape(str(p))}" for p in problems[:MAX_PROBLEMS]]
+    lines += [f"• {escape(p.said_to(t))}" for p in problems[:MAX_PROBLEMS]]
     if len(problems) > MAX_PROBLEMS:
         rest = len(problems) - MAX_PROBLEMS
         lines.append(t.ngettext("… and %(n)d more problem.", "… and %(n)d more problems.", rest))

@@ -130,11 +130,40 @@ def test_roster_with_bad_rows_imports_nothing(
     assert "0 invite" in capsys.readouterr().out
 
 
-def test_staff_invite_list_and_revoke(capsys: pytest.CaptureFixture[str]) -> None:
+def test_staff_invite_list_and_revoke(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.settings import Settings
+    from bot.storage import Database, repo
+
     assert main(["staff", "invite", "--role", "evaluator", "--label", "Evaluation team"]) == 0
     link = capsys.readouterr().out.strip()
     assert link.startswith("https://t.me/relais_test_bot?start=")
+
+    async def grant() -> None:
+        async with Database.opened(Settings().database) as db, db.transaction() as conn:
+            await repo.grant_role(
+                conn,
+                123,
+                repo.Role.EVALUATOR,
+                chat_id=123,
+                display_name="Amina",
+                granted_by="test",
+                now=datetime(2027, 1, 6, tzinfo=UTC),
+            )
+
+    asyncio.run(grant())
+    monkeypatch.setenv("RELAIS_ADMIN_IDS", "[77]")
+    # The chat's /staff list: stored roles with their grant date, then the settings' admins.
     assert main(["staff", "list"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines() == [
+        "123\tevaluator\tAmina\t2027-01-06",
+        "77\tadmin\t(RELAIS_ADMIN_IDS)\t-",
+    ]
+    assert main(["staff", "revoke", "123", "--role", "evaluator"]) == EXIT_OK
     assert main(["staff", "revoke", "123", "--role", "evaluator"]) == EXIT_INVALID
 
 

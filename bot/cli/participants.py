@@ -21,7 +21,7 @@ from bot.cli.common import (
 )
 from bot.content import load_content
 from bot.settings import Settings
-from bot.storage import Database, repo
+from bot.storage import Database
 from bot.storage.repo import Role
 
 
@@ -200,13 +200,15 @@ async def _staff_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _staff_list(settings: Settings, _args: argparse.Namespace) -> int:
-    async with Database.opened(settings.database) as db, db.read() as conn:
-        staff = await repo.list_staff(conn)
-    for row in staff:
-        name = row.display_name or "-"
-        print(f"{row.user_id}\t{row.role.value}\t{name}\t{row.granted_at:%Y-%m-%d}")
-    for admin in settings.admin_ids:
-        print(f"{admin}\tadmin\t(RELAIS_ADMIN_IDS)\t-")
+    from bot.services.staff import list_staff
+
+    # The same use case as /staff's list in the chat.
+    async with Database.opened(settings.database) as db:
+        staff = await list_staff(db, settings.admin_ids)
+    for member in staff:
+        name = "(RELAIS_ADMIN_IDS)" if member.from_settings else member.display_name or "-"
+        granted = f"{member.granted_at:%Y-%m-%d}" if member.granted_at else "-"
+        print(f"{member.user_id}\t{member.role.value}\t{name}\t{granted}")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.storage import Database, repo
@@ -22,13 +23,17 @@ class StaffMember:
     display_name: str | None
     chat_id: int | None
     from_settings: bool
+    granted_at: datetime | None = None  # None for the admins of the settings
 
 
 async def list_staff(db: Database, admin_ids: Collection[int]) -> list[StaffMember]:
     """Every stored role, then the admins of the settings (who cannot be revoked in the chat)."""
     async with db.read() as conn:
         stored: list[StaffRole] = await repo.list_staff(conn)
-    members = [StaffMember(r.user_id, r.role, r.display_name, r.chat_id, False) for r in stored]
+    members = [
+        StaffMember(r.user_id, r.role, r.display_name, r.chat_id, False, r.granted_at)
+        for r in stored
+    ]
     members += [StaffMember(a, Role.ADMIN, None, a, True) for a in admin_ids]
     return members
 

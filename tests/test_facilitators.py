@@ -212,3 +212,18 @@ def test_a_mistake_after_a_block_names_its_own_line(tmp_path: Path) -> None:
     with pytest.raises(ContentError) as raised:
         load_content(_content_with(tmp_path, text))
     assert "satisfaction.yaml:23: items[2].show_if.item" in str(raised.value)
+
+
+def test_a_block_validated_without_the_programme_is_a_mistake_not_a_silent_loss() -> None:
+    from ruamel.yaml import YAML
+
+    from bot.content.instruments import Instrument
+
+    tree = YAML(typ="safe").load((CONTENT_DIR / "satisfaction.yaml").read_text(encoding="utf-8"))
+    # The loader passes the programme: the block becomes one item per facilitator.
+    content = load_content(CONTENT_DIR)
+    expanded = Instrument.model_validate(tree, context={"programme": content.programme})
+    assert any(i.id.startswith("fac-") for i in expanded.items)
+    # Without it the facilitators' items would be missing without a word: refused.
+    with pytest.raises(TypeError, match="validated with the programme"):
+        Instrument.model_validate(tree)

@@ -385,14 +385,19 @@ class Instrument(_Model):
     @classmethod
     def _expand_loops(cls, data: Any, info: ValidationInfo) -> Any:
         # A loop block becomes one item per facilitator, where it stands. The programme
-        # comes in the validation context (the loader validates it first); without it, or
-        # with an invalid block (the loader reports it with its line), the block is left out.
+        # comes in the validation context (the loader validates it first); when it is None
+        # there (programme.yaml is invalid, and reported), or the block is invalid (the
+        # loader reports it with its line), the block is left out.
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             return data
         if not any(isinstance(e, dict) and "repeat" in e for e in data["items"]):
             return data
         context = info.context or {}
-        programme = context.get("programme")
+        if "programme" not in context:
+            # A caller's mistake, not the course team's: without the programme the
+            # facilitators' items would silently be missing.
+            raise TypeError("an instrument with a repeat block is validated with the programme")
+        programme = context["programme"]
         try:
             stages = [Stage.model_validate(s) for s in data.get("stages") or []]
         except ValidationError:

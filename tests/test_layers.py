@@ -51,3 +51,21 @@ def test_views_and_rules_do_no_io(path: Path) -> None:
     forbidden = {"aiosqlite", "sqlite3", "httpx", "aiohttp", "bot.storage.db"}
     assert not imported(path) & forbidden
     assert not any(m.startswith("bot.handlers") for m in imported(path))
+
+
+def test_every_test_application_paces_on_simulated_time() -> None:
+    # The production rate limiter sleeps on the real clock: a test application built
+    # with it would wait for real again. Each passes the simulated one (conftest's
+    # simulated_limiter) or switches pacing off, and says so at the call.
+    missing = []
+    for path in sorted((BOT.parent / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name != "build_application":
+                continue
+            keywords = {k.arg for k in node.keywords}
+            if not keywords & {"rate_limiter", "rate_limit"}:
+                missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []

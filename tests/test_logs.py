@@ -17,6 +17,7 @@ from bot.logs import REDACTED, RedactingFormatter, configure_logging
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import OfflineBotAPI
 from bot.settings import Settings
+from tests.conftest import simulated_limiter
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "conversations"
 TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
@@ -89,7 +90,12 @@ async def test_handler_failure_logs_no_token(
         log_level="DEBUG",
     )
     configure_logging("DEBUG", secrets=[TOKEN])
-    app = build_application(settings, load_content(settings.content_dir), request=api.request())
+    app = build_application(
+        settings,
+        load_content(settings.content_dir),
+        request=api.request(),
+        rate_limiter=simulated_limiter(settings),
+    )
 
     def broken(*args: object) -> str:
         raise RuntimeError(f"failure while holding {TOKEN}")

@@ -267,6 +267,11 @@ def invites_choice(cohort: str | None) -> str:
     return "iv:pending:" if cohort is None else f"iv:cohort:{cohort}"
 
 
+# The /invites button for the line managers not yet enrolled: one fixed datum.
+SUPERVISOR_INVITES_DATA = "iv:supervisors"
+SUPERVISOR_INVITES_PATTERN = f"^{SUPERVISOR_INVITES_DATA}$"
+
+
 def parse_invites_choice(data: str) -> tuple[str | None] | None:
     """``(cohort,)`` (None for everyone not enrolled), or None for unknown data."""
     match = _INVITES.fullmatch(data)

@@ -445,3 +445,54 @@ async def test_an_undecided_roster_does_not_linger(
     await karim.send_document(ROSTER.encode(), "liste.csv")
     [left] = pending_files(settings)
     assert left.name.startswith(f"{karim.user_id}-")
+
+
+async def test_line_managers_invitations_come_from_the_chat_too(
+    app: RelaisApp, api: OfflineBotAPI, db: Database, new_user: NewUser
+) -> None:
+    _admin, salma = await coordinator_of(app, api, new_user)
+    with_managers = (
+        "external_id;full_name;email;cohort;supervisor_email;supervisor_name\n"
+        "T-1;Khadija El Idrissi;khadija@example.org;tanger;chef@example.org;Karim Tazi\n"
+        "T-2;Youssef Berrada;youssef@example.org;tanger;chef@example.org;\n"
+        "A-1;Nadia Alami;nadia@example.org;agadir;;\n"
+    )
+    summary = await salma.send_document(with_managers.encode(), "liste.csv")
+    await salma.press("Importer", summary.last)
+    choice = await salma.send("/invites")
+    # One line manager for two people: one invitation, offered beside the cohorts.
+    assert choice.last.button_texts[-1] == "Supérieur·es hiérarchiques (1)"
+    sent = await salma.press("Supérieur·es hiérarchiques (1)", choice.last)
+    assert "1 invitation : le PDF à imprimer" in sent.text
+    page = PdfReader(io.BytesIO(document_of(api, sent, ".pdf"))).pages[0].extract_text()
+    assert "Karim Tazi" in page
+    assert "Supérieur·e hiérarchique" in page
+    (row,) = csv.DictReader(
+        io.StringIO(document_of(api, sent, ".csv").decode("utf-8-sig")), delimiter=";"
+    )
+    assert (row["full_name"], row["email"], row["cohort"]) == ("Karim Tazi", "chef@example.org", "")
+    # The participants' invitations are not among them, and none was issued.
+    async with db.read() as conn:
+        entries = await repo.audit_entries(conn, "supervisors.invite")
+    assert [e.actor for e in entries] == [f"telegram:{salma.user_id}"]
+
+    karim = new_user("Karim")
+    welcome = await karim.send(f"/start {token_in(row['link'])}")
+    assert "inscrit(e) comme supérieur(e) hiérarchique" in welcome.text
+    # Enrolled: nobody left to invite, so no button; typed, the command says so.
+    assert "Supérieur·es" not in " ".join((await salma.send("/invites")).last.button_texts)
+    again = await salma.send("/invites superieurs")
+    assert again.text == "Tout le monde est déjà inscrit : aucune invitation à émettre."
+
+
+async def test_a_forged_line_managers_button_from_someone_else_issues_nothing(
+    app: RelaisApp, api: OfflineBotAPI, db: Database, new_user: NewUser, clock: FixedClock
+) -> None:
+    participant = await add_participant(db, clock)
+    invite = await invite_for(db, clock, participant)
+    user = new_user("Khadija")
+    await user.send(f"/start {invite.token}")
+    pressed = await user.press_data("iv:supervisors")
+    assert pressed.sent == []
+    async with db.read() as conn:
+        assert await repo.audit_entries(conn, "supervisors.invite") == []

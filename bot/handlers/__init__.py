@@ -85,6 +85,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(invitations.choose_invites, pattern=callbacks.INVITES_PATTERN)
     )
     app.add_handler(
+        CallbackQueryHandler(
+            invitations.choose_supervisor_invites, pattern=callbacks.SUPERVISOR_INVITES_PATTERN
+        )
+    )
+    app.add_handler(
         CallbackQueryHandler(attendance_import.choose_session, pattern=callbacks.ZOOM_PATTERN)
     )
     app.add_handler(

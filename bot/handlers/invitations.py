@@ -19,14 +19,16 @@ from bot.services.invites import (
     deep_link,
     invites_csv,
     issue_participant_invites,
+    issue_supervisor_invites,
     reissue_invite,
 )
-from bot.storage import repo
+from bot.storage import repo, supervisors
 from bot.views import invitation_pdf
 from bot.views import staff_setup as view
 from bot.views.staff_setup import cohort_name
 
 _EVERYONE = {"all", "tous", "pending"}
+_SUPERVISORS = {"supervisors", "superieurs", "supérieurs"}
 
 
 async def ask_invites(update: Update, context: Context) -> None:
@@ -37,11 +39,16 @@ async def ask_invites(update: Update, context: Context) -> None:
         return
     args = context.args or []
     if not args:
-        await send_screen(update, who, view.invites_menu(who.t, rt.content.programme))
+        async with rt.db.read() as conn:
+            waiting = len(await supervisors.unbound_supervisors(conn))
+        menu = view.invites_menu(who.t, rt.content.programme, waiting)
+        await send_screen(update, who, menu)
         return
     wanted = args[0].lower()
     if wanted in _EVERYONE:
         await _send_invites(update, context, rt, who, None)
+    elif wanted in _SUPERVISORS:
+        await _send_supervisor_invites(update, context, rt, who)
     elif wanted in rt.content.programme.cohort_ids:
         await _send_invites(update, context, rt, who, wanted)
     else:
@@ -69,6 +76,20 @@ async def choose_invites(update: Update, context: Context) -> None:
     await _send_invites(update, context, rt, who, cohort)
 
 
+async def choose_supervisor_invites(update: Update, context: Context) -> None:
+    """Issues the invitations of the line managers not yet enrolled (the /invites button)."""
+    query = update.callback_query
+    if query is None:
+        return
+    who = await caller(update, context)
+    if not who.identity.roles & COORDINATION:
+        await answer_query(query, view.button_stale(who.t))
+        return
+    await answer_query(query)
+    await drop_buttons(query)
+    await _send_supervisor_invites(update, context, context.runtime, who)
+
+
 def _pages(rt: Runtime, invites: list[IssuedInvite], username: str) -> bytes:
     french, arabic = (
         Translator("fr", rt.content.programme.tz),
@@ -76,12 +97,16 @@ def _pages(rt: Runtime, invites: list[IssuedInvite], username: str) -> bytes:
     )
     pages = []
     for invite in invites:
-        p = invite.participant
-        assert p is not None
+        p, boss = invite.participant, invite.supervisor
+        if p is not None:
+            name, line = p.full_name, cohort_name(rt.content.programme, french, p.cohort)
+        else:
+            assert boss is not None
+            name, line = boss.name or boss.email, view.line_manager(french)
         pages.append(
             invitation_pdf.InvitationPage(
-                full_name=p.full_name,
-                cohort=cohort_name(rt.content.programme, french, p.cohort),
+                full_name=name,
+                cohort=line,
                 link=deep_link(username, invite.token),
                 expires=french.gettext("Valid until %(date)s", date=french.date(invite.expires_at)),
             )
@@ -101,11 +126,23 @@ async def _send_invites(
         actor=actor(who),
         cohort=cohort,
     )
+    stem = f"invitations-{cohort or 'all'}-{rt.clock.now():%Y%m%d}"
+    await _send_files(update, context, rt, who, issued, stem)
+
+
+async def _send_files(
+    update: Update,
+    context: Context,
+    rt: Runtime,
+    who: Caller,
+    issued: list[IssuedInvite],
+    stem: str,
+) -> None:
+    """The PDF to print (a page each) and the CSV, or why there is nothing to send."""
     if not issued:
         await reply(update, who, view.no_invites(who.t))
         return
     username = context.bot.username
-    stem = f"invitations-{cohort or 'all'}-{rt.clock.now():%Y%m%d}"
     await context.bot.send_document(
         who.chat_id, _pages(rt, issued, username), filename=f"{stem}.pdf"
     )
@@ -115,6 +152,19 @@ async def _send_invites(
         filename=f"{stem}.csv",
         caption=who.t.bidi(view.invites_sent(who.t, len(issued))),
     )
+
+
+async def _send_supervisor_invites(
+    update: Update, context: Context, rt: Runtime, who: Caller
+) -> None:
+    issued = await issue_supervisor_invites(
+        rt.db,
+        clock=rt.clock,
+        ttl=timedelta(days=rt.settings.invite_ttl_days),
+        actor=actor(who),
+    )
+    stem = f"invitations-supervisors-{rt.clock.now():%Y%m%d}"
+    await _send_files(update, context, rt, who, issued, stem)
 
 
 async def new_link(update: Update, context: Context) -> None:

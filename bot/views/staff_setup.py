@@ -138,11 +138,14 @@ def file_unknown(t: Translator) -> str:
 # --- invitations ---
 
 
-def invites_menu(t: Translator, programme: Programme) -> Screen:
-    """/invites without a cohort: for whom?"""
+def invites_menu(t: Translator, programme: Programme, supervisors: int = 0) -> Screen:
+    """/invites without a cohort: for whom? ``supervisors``: line managers not enrolled."""
     rows = [[Button(t.gettext("Everyone not yet enrolled"), callbacks.invites_choice(None))]]
     for cohort in programme.cohorts:
         rows.append([Button(cohort.name.get(t.locale), callbacks.invites_choice(cohort.id))])
+    if supervisors:
+        label = t.ngettext("Line managers (%(n)d)", "Line managers (%(n)d)", supervisors)
+        rows.append([Button(label, callbacks.SUPERVISOR_INVITES_DATA)])
     return Screen(
         t.gettext(
             "Invitations: one new single-use link per participant not yet enrolled (their "
@@ -161,6 +164,11 @@ def invites_sent(t: Translator, count: int) -> str:
         "no longer work. Keep these files private: each link enrols whoever opens it first.",
         count,
     )
+
+
+def line_manager(t: Translator) -> str:
+    """What a supervisor's invitation page says under their name."""
+    return t.gettext("Line manager")
 
 
 def no_invites(t: Translator) -> str:

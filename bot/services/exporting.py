@@ -41,10 +41,23 @@ async def responses(
     *,
     actor: str,
     now: datetime,
+    supervisors: bool = True,
 ) -> int:
-    """Write the pseudonymous responses (CSV or XLSX) and audit it; the number of answers."""
-    writer = export.write_csv if fmt == "csv" else export.write_xlsx
-    count = await writer(db, content, out, filters, t)
+    """Write the pseudonymous responses (CSV or XLSX) and audit it; the number of answers.
+
+    ``supervisors``: whether the reader may have the supervisors' answers (evaluators and
+    admins); an XLSX holds them on sheets of their own, a CSV only when asked for by the
+    instrument's id, as a file of their own. Anyone else asking for them gets
+    ``PermissionError``.
+    """
+    apart = filters.instrument in content.supervisor_instruments
+    if apart and not supervisors:
+        raise PermissionError("the supervisors' answers are for evaluators")
+    if fmt == "csv":
+        writer = export.write_supervisors_csv if apart else export.write_csv
+        count = await writer(db, content, out, filters, t)
+    else:
+        count = await export.write_xlsx(db, content, out, filters, t, supervisors=supervisors)
     details = responses_details(fmt, filters, count)
     await export.record(db, actor=actor, action="export.responses", details=details, now=now)
     return count

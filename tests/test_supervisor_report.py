@@ -500,7 +500,7 @@ async def test_an_evaluator_gets_the_supervisors_sheet_a_coordinator_and_a_super
     def sheets(document: Any) -> list[str]:
         received = tmp_path / f"{secrets.token_hex(4)}.xlsx"
         received.write_bytes(api.files[document].content)
-        return load_workbook(received, read_only=True).sheetnames
+        return list(load_workbook(received, read_only=True).sheetnames)
 
     evaluator = new_user("Karim")
     await evaluator.send(f"/start {(await staff_invite(db, clock, Role.EVALUATOR)).token}")

@@ -15,12 +15,12 @@ from bot.handlers.common import (
 )
 from bot.services import export, exporting
 from bot.services.access import COORDINATION, EVALUATION
+from bot.services.report import figures
 from bot.storage.repo import Role
+from bot.views.report import draw_charts, render_html
 
 # Who may export the supervisors' answers (pseudonymous, but not for the course team).
 SUPERVISOR_ANSWERS = frozenset({Role.EVALUATOR, Role.ADMIN})
-from bot.services.report import figures
-from bot.views.report import draw_charts, render_html
 
 
 async def send_export(update: Update, context: Context) -> None:

@@ -205,6 +205,7 @@ async def test_the_supervisors_section_counts_the_latest_questionnaire_of_each_p
     assert f"Niveau 3 : {title}" in page
     assert "Questionnaires de 10 supérieur(e)s hiérarchiques sur 20 participant(e)s" in page
     assert 'id="i-supervisors"' in page
+    assert "moyenne de chaque questionnaire, puis moyenne des questionnaires" in page
     assert page.index('id="i-followup"') < page.index('id="i-supervisors"')
     assert page.index('id="i-supervisors"') < page.index('id="certificates"')
     charts = {c.name for c in draw_charts(found, content, t)}
@@ -541,4 +542,5 @@ async def test_an_evaluator_gets_the_supervisors_sheet_a_coordinator_and_a_super
         assert all(m.document is None for m in reply.sent)
     async with db.read() as conn:
         entries = [e for e in await repo.audit_entries(conn) if e.action == "export.responses"]
-    assert len(entries) == 3
+    # The audit log says who took the supervisors' answers.
+    assert [e.details["supervisors"] for e in entries] == [True, True, False]

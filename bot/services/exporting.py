@@ -19,8 +19,11 @@ from bot.storage import Database
 ResponsesFormat = Literal["csv", "xlsx"]
 
 
-def responses_details(fmt: ResponsesFormat, filters: Filters, answers: int) -> dict[str, object]:
-    """The audit details of a responses export: its format, every filter, how many answers."""
+def responses_details(
+    fmt: ResponsesFormat, filters: Filters, answers: int, supervisors: bool = False
+) -> dict[str, object]:
+    """The audit details of a responses export: its format, every filter, how many answers,
+    and whether it held the supervisors' answers."""
     return {
         "format": fmt,
         "instrument": filters.instrument,
@@ -28,6 +31,7 @@ def responses_details(fmt: ResponsesFormat, filters: Filters, answers: int) -> d
         "since": filters.since.date().isoformat() if filters.since else None,
         "until": filters.until.date().isoformat() if filters.until else None,
         "answers": answers,
+        "supervisors": supervisors,
     }
 
 
@@ -56,9 +60,11 @@ async def responses(
     if fmt == "csv":
         writer = export.write_supervisors_csv if apart else export.write_csv
         count = await writer(db, content, out, filters, t)
+        held = apart
     else:
         count = await export.write_xlsx(db, content, out, filters, t, supervisors=supervisors)
-    details = responses_details(fmt, filters, count)
+        held = supervisors and bool(export.supervisors_included(content, filters))
+    details = responses_details(fmt, filters, count, held)
     await export.record(db, actor=actor, action="export.responses", details=details, now=now)
     return count
 

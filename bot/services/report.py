@@ -752,7 +752,9 @@ def _supervisor_stage(
                 figures.open_answers.append(OpenAnswers(item, None, withheld=True))
             else:
                 # Sorted, never in the order of the questionnaires.
-                figures.open_answers.append(OpenAnswers(item, None if hidden else texts))
+                figures.open_answers.append(
+                    OpenAnswers(item, None if hidden or not texts else texts)
+                )
             continue
         if item.type not in ("scale", "single", "multi"):
             continue

@@ -436,7 +436,16 @@ class _Page:
         base = f"{stage.instrument.id}-{stage.stage.id}"
         self.items(stage)
         self.chart(f"{base}.png")
-        if stage.mean is not None:
+        if stage.mean is not None and stage.supervisors is not None:
+            self.para(
+                t.gettext(
+                    "Mean rating over all items (each questionnaire's mean, then the mean of"
+                    " questionnaires): %(mean)s",
+                    mean=decimal_text(stage.mean, t),
+                ),
+                "meta",
+            )
+        elif stage.mean is not None:
             self.para(
                 t.gettext(
                     "Mean rating over all items (each person's mean, then the mean of"

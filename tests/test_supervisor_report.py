@@ -9,6 +9,7 @@ pseudonyms only.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -23,8 +24,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
-from bot.content import Content
+from bot.content import Content, load_content
 from bot.content.instruments import Instrument
 from bot.i18n import Translator, load_catalogs
 from bot.services import export, exporting
@@ -34,7 +36,7 @@ from bot.storage import Database, repo
 from bot.storage.repo import ParticipantFields, Role, to_db_time
 from bot.views.report import draw_charts, render_html
 from tests.auditor import Problem, audit
-from tests.conftest import staff_invite
+from tests.conftest import CONTENT_DIR, staff_invite
 from tests.test_disclosure import Person, _answer_problems, _stage_mean_problem, where
 
 K = 5
@@ -544,3 +546,28 @@ async def test_an_evaluator_gets_the_supervisors_sheet_a_coordinator_and_a_super
         entries = [e for e in await repo.audit_entries(conn) if e.action == "export.responses"]
     # The audit log says who took the supervisors' answers.
     assert [e.details["supervisors"] for e in entries] == [True, True, False]
+
+
+def test_relais_export_writes_the_supervisors_table_and_the_report_its_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "relais.db"
+    monkeypatch.setenv("RELAIS_DATABASE", str(database))
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+
+    async def fill() -> Stored:
+        async with Database.opened(database) as db:
+            content = load_content(CONTENT_DIR)
+            return await store(db, content, [Rating(i, answers("many", 4)) for i in range(6)])
+
+    stored = asyncio.run(fill())
+    out = tmp_path / "supervisors.csv"
+    argv = ["export", "--format", "csv", "--instrument", "supervisors", "--out", str(out)]
+    assert main(argv) == EXIT_OK
+    text = out.read_text("utf-8-sig")
+    assert all(p in text for p in stored.pseudonyms)
+    assert not any(c in text for c in stored.codes)
+    page = tmp_path / "report.html"
+    assert main(["report", "--out", str(page)]) == EXIT_OK
+    html = page.read_text("utf-8")
+    assert "Questionnaires de 6 supérieur(e)s hiérarchiques sur 6 participant(e)s" in html

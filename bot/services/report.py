@@ -683,12 +683,7 @@ class _People:
 
     def shown(self, part: set[Pair], whole: set[Pair]) -> bool:
         """A yes/no split of ``whole``: both sides empty or standing on k and k people."""
-        return (
-            bool(whole)
-            and not self.fails(whole)
-            and not self.fails(part)
-            and not (self.fails(whole - part))
-        )
+        return bool(whole) and not any(self.fails(s) for s in (whole, part, whole - part))
 
 
 def _answered(rated: Sequence[supervisor_results.Rated], item: str) -> dict[Pair, Any]:

@@ -100,6 +100,7 @@ async def test_an_export_from_the_chat_audits_every_filter(
         "since": None,
         "until": None,
         "answers": details["answers"],
+        "supervisors": False,
     }
     assert details["answers"] > 0
 
@@ -132,5 +133,6 @@ def test_an_export_from_the_terminal_audits_the_same_details(
         "since": "2026-12-01",
         "until": None,
         "answers": details["answers"],
+        "supervisors": False,
     }
     assert details["answers"] > 0

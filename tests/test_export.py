@@ -136,7 +136,15 @@ async def test_csv_and_xlsx_hold_every_answer_exactly_once_with_its_label(
     book_path = tmp_path / "export.xlsx"
     assert await export.write_xlsx(db, content, book_path, export.Filters(), t) == len(expected)
     book = load_workbook(book_path, read_only=True)
-    assert book.sheetnames == ["needs", "kat", "satisfaction", "followup", "answers", "codebook"]
+    assert book.sheetnames == [
+        "needs",
+        "kat",
+        "satisfaction",
+        "followup",
+        "answers",
+        "supervisors",
+        "codebook",
+    ]
     long_rows = list(book["answers"].iter_rows(values_only=True))
     assert len(long_rows) == len(expected) + 1
     satisfaction = content.instruments["satisfaction"]

@@ -225,6 +225,7 @@ async def test_a_new_survey_is_answered_exported_and_reported(
         "satisfaction",
         "pulse",
         "followup",
+        "supervisors",
     ]
     [week1, _] = found.stages_of("pulse")
     assert week1.respondents == 1

@@ -69,8 +69,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     content = load_content(settings.content_dir)
     if args.cohort and args.cohort not in content.programme.cohort_ids:
         return fail(f"unknown cohort {args.cohort!r}")
-    if args.instrument and args.instrument not in content.instruments:
-        known = ", ".join(content.instruments)
+    if args.instrument and args.instrument not in content.all_instruments:
+        known = ", ".join(content.all_instruments)
         return fail(f"unknown questionnaire {args.instrument!r} (known: {known})")
     filters = Filters(
         args.instrument, args.cohort, day(args.since, "since"), day(args.until, "until")

@@ -16,7 +16,11 @@ from bot.handlers.common import (
 from bot.services import export, exporting
 from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
+from bot.storage.repo import Role
 from bot.views.report import draw_charts, render_html
+
+# Who may export the supervisors' answers (pseudonymous, but not for the course team).
+SUPERVISOR_ANSWERS = frozenset({Role.EVALUATOR, Role.ADMIN})
 
 
 async def send_export(update: Update, context: Context) -> None:
@@ -66,12 +70,28 @@ async def send_export(update: Update, context: Context) -> None:
             )
         else:
             fmt: exporting.ResponsesFormat = "csv" if "csv" in args else "xlsx"
-            kinds = [a for a in args if a in rt.content.instruments]
+            kinds = [a for a in args if a in rt.content.all_instruments]
             cohorts = [a for a in args if a in rt.content.programme.cohort_ids]
             filters = export.Filters(kinds[0] if kinds else None, cohorts[0] if cohorts else None)
+            # The line managers' answers are evaluation data: a coordinator's export has
+            # the participants' sheets only.
+            allowed = bool(roles & SUPERVISOR_ANSWERS)
+            if filters.instrument in rt.content.supervisor_instruments and not allowed:
+                await reply(
+                    update, who, t.gettext("The line managers' answers are for evaluators only.")
+                )
+                return
             path = Path(tmp) / f"relais-export.{fmt}"
             count = await exporting.responses(
-                rt.db, rt.content, path, fmt, filters, t, actor=actor, now=now
+                rt.db,
+                rt.content,
+                path,
+                fmt,
+                filters,
+                t,
+                actor=actor,
+                now=now,
+                supervisors=allowed,
             )
             caption = t.ngettext(
                 "%(n)d answer; participants appear as codes.",

@@ -23,25 +23,42 @@ shown only when both the people who did and those who did not are none or at lea
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Band = tuple[int, int]  # first and last index (inclusive) of consecutive points
+# Whether a group of categories (or a band of points) may not be shown on its own. The
+# default is "between 1 and k - 1 answers"; the supervisors' section counts distinct
+# supervisors and distinct supervisees instead, which a sum of counts cannot tell.
+Fails = Callable[[Sequence[str]], bool]
+BandFails = Callable[[Band], bool]
 
 
-def pool_groups(counts: Mapping[str, int], k: int) -> list[tuple[str, ...]] | None:
-    """Groups as shown: each tuple one row; None when fewer than two rows would remain."""
+def pool_groups(
+    counts: Mapping[str, int], k: int, fails: Fails | None = None
+) -> list[tuple[str, ...]] | None:
+    """Groups as shown: each tuple one row; None when fewer than two rows would remain.
+
+    ``fails`` says whether some groups together are too few to be shown (default: they
+    hold between 1 and k - 1 people); a union of groups must never fail more than a part.
+    """
+
+    def too_few(members: Sequence[str]) -> bool:
+        if fails is not None:
+            return fails(members)
+        return 0 < sum(present[g] for g in members) < k
+
     present = {g: n for g, n in counts.items() if n > 0}
-    small = sorted(g for g, n in present.items() if n < k)
-    large = sorted((g for g, n in present.items() if n >= k), key=lambda g: (present[g], g))
+    small = sorted(g for g in present if too_few((g,)))
+    large = sorted((g for g in present if not too_few((g,))), key=lambda g: (present[g], g))
     rows: list[tuple[str, ...]] = [(g,) for g in sorted(large)]
     if small:
         pool = list(small)
         # The pool must itself stand on k people: it takes the smallest shown groups.
-        while sum(present[g] for g in pool) < k and large:
+        while too_few(pool) and large:
             taken = large.pop(0)
             pool.append(taken)
             rows.remove((taken,))
-        if sum(present[g] for g in pool) < k:
+        if too_few(pool):
             return None
         rows.append(tuple(sorted(pool)))
     return rows if len(rows) >= 2 else None
@@ -53,31 +70,37 @@ def binary_shown(count: int, total: int, k: int) -> bool:
     return total >= k and not (0 < count < k) and not (0 < rest < k)
 
 
-def choice_bands(counts: Mapping[str, int], k: int) -> list[tuple[str, ...]] | None:
+def choice_bands(
+    counts: Mapping[str, int], k: int, fails: Fails | None = None
+) -> list[tuple[str, ...]] | None:
     """Options of a single-choice item as shown: small ones pooled as "other answers".
 
     Every band holds no one or at least k people; None when one band would remain.
     """
     empty = [(o,) for o, n in counts.items() if n == 0]
-    pooled = pool_groups(counts, k)
+    pooled = pool_groups(counts, k, fails)
     if pooled is None:
         return None
     return sorted([*pooled, *empty], key=lambda band: list(counts).index(band[0]))
 
 
-def scale_bands(counts: Sequence[int], k: int) -> list[Band] | None:
+def scale_bands(counts: Sequence[int], k: int, fails: BandFails | None = None) -> list[Band] | None:
     """Consecutive rating points merged until each band holds no one or at least k people.
 
     The smallest band below k merges with its smaller neighbour, so bands stay as narrow
-    as the counts allow. None when everything ends in one band.
+    as the counts allow. None when everything ends in one band. ``fails`` replaces "holds
+    between 1 and k - 1 people" (a wider band must never fail more than a narrower one).
     """
     bands = [(i, i) for i in range(len(counts))]
 
     def total(band: Band) -> int:
         return sum(counts[band[0] : band[1] + 1])
 
+    def too_few(band: Band) -> bool:
+        return fails(band) if fails is not None else 0 < total(band) < k
+
     while True:
-        small = [i for i, b in enumerate(bands) if 0 < total(b) < k]
+        small = [i for i, b in enumerate(bands) if too_few(b)]
         if not small:
             return bands if len(bands) > 1 else None
         if len(bands) == 1:
@@ -144,6 +167,38 @@ def mean_pins_a_point(
             if not larger:
                 return True
     return False
+
+
+def pinned_points(
+    values: Sequence[int],
+    bands: Sequence[Band],
+    totals: Sequence[int],
+    sums: tuple[int, int],
+) -> dict[int, int]:
+    """The points inside a band of several whose count the bands and the mean fix exactly.
+
+    ``mean_pins_a_point`` only looks for counts between 1 and k - 1; the supervisors'
+    section also hides a count of k answers or more that rests on fewer than k supervisors,
+    so it needs every count that can be solved for, whatever its size.
+    """
+    low, high = sums
+    spans = [(values[a] * t, values[b] * t) for (a, b), t in zip(bands, totals, strict=True)]
+    found: dict[int, int] = {}
+    for j, ((a, b), total) in enumerate(zip(bands, totals, strict=True)):
+        if a == b or total == 0:
+            continue
+        others_low = sum(s[0] for i, s in enumerate(spans) if i != j)
+        others_high = sum(s[1] for i, s in enumerate(spans) if i != j)
+        want_low, want_high = low - others_high, high - others_low
+        for p in range(a, b + 1):
+            feasible = [
+                x
+                for x in range(total + 1)
+                if _band_can(values, a, b, p, x, total, want_low, want_high)
+            ]
+            if len(feasible) == 1:
+                found[p] = feasible[0]
+    return found
 
 
 def _band_can(

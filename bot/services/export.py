@@ -5,6 +5,12 @@ e-mails and Telegram ids go in a separate identities file, for coordinators only
 Rows are streamed from SQLite to the file (openpyxl's write-only mode for XLSX),
 so memory does not grow with the number of answers.
 
+The supervisors' answers are apart: one sheet per supervisors' instrument (a file of its
+own in CSV), keyed only by the pseudonym of each pair of supervisor and supervisee, drawn
+at random, ordered by it, with the submission date and nothing else about anyone: no
+participant code, cohort or gender, no supervisor's name or e-mail, so that no row can be
+linked to the participants' sheets.
+
 Participants' typed text is data, never a formula: a cell that a spreadsheet would read
 as one (``=``, ``+``, ``-``, ``@``, tab, carriage return first) gets a leading apostrophe
 in CSV and is a string-typed cell in XLSX; characters that XLSX cannot hold are replaced.
@@ -35,7 +41,7 @@ from bot.i18n import Translator
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import is_correct, score
 from bot.services.versions import Catalog, catalog, seen_item
-from bot.storage import Database, repo
+from bot.storage import Database, repo, supervisor_results
 from bot.storage import answers as store
 from bot.storage import export as export_rows
 from bot.storage.export import Filters as Filters  # re-exported: what callers filter on
@@ -322,6 +328,8 @@ _WIDTHS = {
     "correct": 8,
     "item_version": 12,
     "max_score": 10,
+    "pseudonym": 12,
+    "submitted_on": 12,
 }
 _ITEM_WIDTHS = {"scale": 14, "quiz": 28, "single": 28, "multi": 36, "text": 50}
 
@@ -499,6 +507,104 @@ async def _scored_sheet(
     sheet.close()
 
 
+# --- The supervisors' answers -----------------------------------------------------------
+
+# Nothing but the pair's pseudonym identifies a row, and the date alone (not the time) says
+# when: a time to the minute could be matched with a participant's own activity.
+SUPERVISOR_KEY = ("pseudonym", "instrument", "stage", "submitted_on")
+SUPERVISOR_LONG_COLUMNS = (*SUPERVISOR_KEY, "item", "item_text", "value", "value_label")
+
+
+def supervisors_included(content: Content, filters: Filters) -> list[Instrument]:
+    """The supervisors' instruments an export holds with these filters.
+
+    None with a cohort filter: exporting the supervisors' answers one cohort at a time
+    would put back the supervisee's cohort that the table leaves out.
+    """
+    if filters.cohort is not None:
+        return []
+    return [
+        i for i in content.supervisor_instruments.values() if filters.instrument in (None, i.id)
+    ]
+
+
+async def _supervisor_answers(
+    db: Database, instrument: Instrument, filters: Filters
+) -> AsyncIterator[supervisor_results.ExportedAnswer]:
+    async with db.read() as conn:
+        async for found in supervisor_results.export_answers(
+            conn, instrument.id, filters.since, filters.until
+        ):
+            yield found
+
+
+def _submitted_on(content: Content, moment: datetime) -> str:
+    return moment.astimezone(content.programme.tz).date().isoformat()
+
+
+async def write_supervisors_csv(
+    db: Database, content: Content, path: Path, filters: Filters, t: Translator
+) -> int:
+    """The supervisors' answers of the instruments the filters name, as a long CSV keyed by
+    the pairs' pseudonyms (the participants' CSV never holds them); the number of answers."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("\ufeff")
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(SUPERVISOR_LONG_COLUMNS)
+        for instrument in supervisors_included(content, filters):
+            async for found in _supervisor_answers(db, instrument, filters):
+                item = instrument.item(found.item)
+                writer.writerow(
+                    [
+                        found.pseudonym,
+                        found.instrument,
+                        found.stage,
+                        _submitted_on(content, found.submitted_at),
+                        found.item,
+                        neutralise(item.text.get(t.locale) if item else ""),
+                        neutralise(value_code(found.value)),
+                        neutralise(value_label(item, found.value, t)),
+                    ]
+                )
+                count += 1
+    return count
+
+
+async def _supervisor_sheet(
+    book: Workbook,
+    db: Database,
+    content: Content,
+    instrument: Instrument,
+    filters: Filters,
+    t: Translator,
+    rtl: bool,
+) -> int:
+    """One row per pseudonym and stage, one readable column per item; the answers written."""
+    items = instrument.items
+    names = list(SUPERVISOR_KEY)
+    header = names + [f"{i.id} · {i.text.get(t.locale)}"[:120] for i in items]
+    widths = _widths(names) + [_ITEM_WIDTHS[i.type] for i in items]
+    sheet = _Sheet(book, instrument.id, header, widths, rtl=rtl, frozen_columns=1)
+    row: dict[str, Any] | None = None
+    key: tuple[str, str] | None = None
+    count = 0
+    async for found in _supervisor_answers(db, instrument, filters):
+        if (found.pseudonym, found.stage) != key:
+            if row is not None:
+                sheet.append(_wide(row, items, t))
+            key = (found.pseudonym, found.stage)
+            submitted = _submitted_on(content, found.submitted_at)
+            row = {"_": [found.pseudonym, found.instrument, found.stage, submitted]}
+        assert row is not None
+        row[found.item] = found.value
+        count += 1
+    if row is not None:
+        sheet.append(_wide(row, items, t))
+    sheet.close()
+    return count
+
+
 # The first seven as before this issue, for scripts that read the codebook by position.
 CODEBOOK_COLUMNS = (
     "instrument",
@@ -516,14 +622,51 @@ CODEBOOK_COLUMNS = (
 )
 
 
-def _codebook(book: Workbook, content: Content, kinds: list[str], t: Translator, rtl: bool) -> None:
-    """Items, types, options with their codes, scale ends; for quiz items the right answer."""
+def _codebook(
+    book: Workbook,
+    content: Content,
+    kinds: list[str],
+    t: Translator,
+    rtl: bool,
+    supervisors: Sequence[Instrument] = (),
+) -> None:
+    """Items, types, options with their codes, scale ends; for quiz items the right answer;
+    for the supervisors' sheets, what their key is and why it links to nothing."""
     names = list(CODEBOOK_COLUMNS)
     widths = _widths(names)
     widths[names.index("item_text")] = 60
     sheet = _Sheet(book, "codebook", names, widths, rtl=rtl)
-    for kind in kinds:
-        for item in content.instruments[kind].items:
+    blank = [""] * (len(names) - 5)
+    instruments = [content.instruments[kind] for kind in kinds]
+    for instrument in [*instruments, *supervisors]:
+        kind = instrument.id
+        if instrument in supervisors:
+            sheet.append(
+                [
+                    kind,
+                    "pseudonym",
+                    "key",
+                    "",
+                    t.gettext(
+                        "One line manager's questionnaires about one participant: a code drawn"
+                        " at random for the pair. It is not the participant's code and links"
+                        " to no other sheet, by design: this sheet has no participant code,"
+                        " cohort or gender, and its rows are ordered by this code."
+                    ),
+                    *blank,
+                ]
+            )
+            sheet.append(
+                [
+                    kind,
+                    "submitted_on",
+                    "date",
+                    "",
+                    t.gettext("The day the line manager sent the questionnaire (no time)."),
+                    *blank,
+                ]
+            )
+        for item in instrument.items:
             base = [
                 kind,
                 item.id,
@@ -549,9 +692,16 @@ def _codebook(book: Workbook, content: Content, kinds: list[str], t: Translator,
 
 
 async def write_xlsx(
-    db: Database, content: Content, path: Path, filters: Filters, t: Translator
+    db: Database,
+    content: Content,
+    path: Path,
+    filters: Filters,
+    t: Translator,
+    *,
+    supervisors: bool = True,
 ) -> int:
-    """One wide sheet per instrument (the KAT scorable), the long sheet, the codebook.
+    """One wide sheet per instrument (the KAT scorable), the long sheet, the supervisors'
+    sheets (``supervisors``: left out for a reader who may not see them), the codebook.
 
     Returns the number of answers. An Arabic export has right-to-left sheets.
     """
@@ -571,7 +721,10 @@ async def write_xlsx(
         long_sheet.append(line(row))
         count += 1
     long_sheet.close()
-    _codebook(book, content, kinds, t, rtl)
+    apart = supervisors_included(content, filters) if supervisors else []
+    for instrument in apart:
+        count += await _supervisor_sheet(book, db, content, instrument, filters, t, rtl)
+    _codebook(book, content, kinds, t, rtl, apart)
     book.save(path)
     return count
 

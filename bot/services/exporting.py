@@ -19,8 +19,11 @@ from bot.storage import Database
 ResponsesFormat = Literal["csv", "xlsx"]
 
 
-def responses_details(fmt: ResponsesFormat, filters: Filters, answers: int) -> dict[str, object]:
-    """The audit details of a responses export: its format, every filter, how many answers."""
+def responses_details(
+    fmt: ResponsesFormat, filters: Filters, answers: int, supervisors: bool = False
+) -> dict[str, object]:
+    """The audit details of a responses export: its format, every filter, how many answers,
+    and whether it held the supervisors' answers."""
     return {
         "format": fmt,
         "instrument": filters.instrument,
@@ -28,6 +31,7 @@ def responses_details(fmt: ResponsesFormat, filters: Filters, answers: int) -> d
         "since": filters.since.date().isoformat() if filters.since else None,
         "until": filters.until.date().isoformat() if filters.until else None,
         "answers": answers,
+        "supervisors": supervisors,
     }
 
 
@@ -41,11 +45,26 @@ async def responses(
     *,
     actor: str,
     now: datetime,
+    supervisors: bool = True,
 ) -> int:
-    """Write the pseudonymous responses (CSV or XLSX) and audit it; the number of answers."""
-    writer = export.write_csv if fmt == "csv" else export.write_xlsx
-    count = await writer(db, content, out, filters, t)
-    details = responses_details(fmt, filters, count)
+    """Write the pseudonymous responses (CSV or XLSX) and audit it; the number of answers.
+
+    ``supervisors``: whether the reader may have the supervisors' answers (evaluators and
+    admins); an XLSX holds them on sheets of their own, a CSV only when asked for by the
+    instrument's id, as a file of their own. Anyone else asking for them gets
+    ``PermissionError``.
+    """
+    apart = filters.instrument in content.supervisor_instruments
+    if apart and not supervisors:
+        raise PermissionError("the supervisors' answers are for evaluators")
+    if fmt == "csv":
+        writer = export.write_supervisors_csv if apart else export.write_csv
+        count = await writer(db, content, out, filters, t)
+        held = apart
+    else:
+        count = await export.write_xlsx(db, content, out, filters, t, supervisors=supervisors)
+        held = supervisors and bool(export.supervisors_included(content, filters))
+    details = responses_details(fmt, filters, count, held)
     await export.record(db, actor=actor, action="export.responses", details=details, now=now)
     return count
 

@@ -10,9 +10,10 @@ at submission, so the report does not read every answer.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, LoopItem, Stage
@@ -21,7 +22,7 @@ from bot.services import certification, disclosure, versions
 from bot.services.certificates import certificate_statuses
 from bot.services.scores import normalised_change
 from bot.services.stats import response_counts
-from bot.storage import Database, stats, tally
+from bot.storage import Database, stats, supervisor_results, tally
 
 # Decimals of the figures as printed: the auditor and the rendering agree on them.
 MEAN_DECIMALS = 1
@@ -87,6 +88,10 @@ class StageFigures:
     mean: float | None = None  # mean over people of their mean rating at this stage
     breakdowns: list[Breakdown] = field(default_factory=list)
     open_answers: list[OpenAnswers] = field(default_factory=list)
+    # A supervisors' stage: ``respondents`` counts questionnaires (one per supervisor and
+    # supervisee), these the distinct people behind them; None for a participants' stage.
+    supervisors: int | None = None
+    supervisees: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,21 +268,42 @@ def _breakdown(
     return Breakdown(dimension, rows)
 
 
-def _scale_figures(item: Item, points: Counter[str], k: int) -> ItemFigures:
-    """Bands, mean and share satisfied of a 1-5 item, as the disclosure rules allow."""
+def _scale_figures(
+    item: Item, points: Counter[str], k: int, fails: disclosure.Fails | None = None
+) -> ItemFigures:
+    """Bands, mean and share satisfied of a 1-5 item, as the disclosure rules allow.
+
+    ``fails`` (the supervisors' section) says whether some rating points together rest on
+    too few people; the default counts answers against k.
+    """
     counts = [points[str(p)] for p in SCALE]
     n = sum(counts)
     if n < k:
         return ItemFigures(item, None)
-    bands = disclosure.scale_bands(counts, k)
+
+    def band_fails(band: disclosure.Band) -> bool:
+        assert fails is not None
+        return fails([str(SCALE[i]) for i in range(band[0], band[1] + 1)])
+
+    bands = disclosure.scale_bands(counts, k, band_fails if fails is not None else None)
     total = sum(p * c for p, c in zip(SCALE, counts, strict=True))
     mean = total / n
     sums = disclosure.sum_interval(round(mean, MEAN_DECIMALS), n, MEAN_DECIMALS)
-    while bands is not None and disclosure.mean_pins_a_point(
-        SCALE, bands, [sum(counts[a : b + 1]) for a, b in bands], sums, k
-    ):
+
+    def pins(shown: list[disclosure.Band]) -> bool:
+        totals = [sum(counts[a : b + 1]) for a, b in shown]
+        if disclosure.mean_pins_a_point(SCALE, shown, totals, sums, k):
+            return True
+        if fails is None:
+            return False
+        # A point the mean fixes is published as surely as a band: it must not rest on
+        # too few supervisors or supervisees either, however many answers it holds.
+        solved = disclosure.pinned_points(SCALE, shown, totals, sums)
+        return any(x and fails([str(SCALE[p])]) for p, x in solved.items())
+
+    while bands is not None and pins(bands):
         bands = disclosure.widen(bands)
-    if bands is None and disclosure.mean_pins_a_point(SCALE, [(0, 4)], [n], sums, k):
+    if bands is None and pins([(0, 4)]):
         return ItemFigures(item, n)
     shown = (
         [
@@ -295,18 +321,35 @@ def _scale_figures(item: Item, points: Counter[str], k: int) -> ItemFigures:
     return ItemFigures(item, n, shown, mean, satisfied)
 
 
-def _choice_figures(item: Item, answers: Counter[str], respondents: int, k: int) -> ItemFigures:
-    """A single- or multiple-choice item: bands of options, or each option's ticks."""
+def _choice_figures(
+    item: Item,
+    answers: Counter[str],
+    respondents: int,
+    k: int,
+    fails: disclosure.Fails | None = None,
+    ticks_shown: Callable[[str], bool] | None = None,
+) -> ItemFigures:
+    """A single- or multiple-choice item: bands of options, or each option's ticks.
+
+    ``fails`` and ``ticks_shown`` (the supervisors' section) replace the counts against k
+    for a group of options and for one option of a multiple choice.
+    """
     if respondents < k:
         return ItemFigures(item, None)
     options = [o.id for o in item.options or []]
     if item.type == "multi":
         ticked = {
-            o: answers[o] if disclosure.binary_shown(answers[o], respondents, k) else None
+            o: answers[o]
+            if (
+                ticks_shown(o)
+                if ticks_shown is not None
+                else disclosure.binary_shown(answers[o], respondents, k)
+            )
+            else None
             for o in options
         }
         return ItemFigures(item, respondents, ticked=ticked)
-    pooled = disclosure.choice_bands({o: answers[o] for o in options}, k)
+    pooled = disclosure.choice_bands({o: answers[o] for o in options}, k, fails)
     bands = [Band(b, sum(answers[o] for o in b)) for b in pooled] if pooled else None
     return ItemFigures(item, respondents, bands)
 
@@ -567,6 +610,11 @@ async def figures(
             async with db.read() as conn:
                 distinct = await tally.people_at(conn, kind, shown) if shown else 0
             section.summary = _summary(section.stages, distinct, k)
+    # The supervisors' sections take their place in the instruments' order.
+    for instrument in content.supervisor_instruments.values():
+        result.sections.append(await _supervisor_section(db, instrument, k, open_answers))
+    order = list(content.all_instruments)
+    result.sections.sort(key=lambda s: order.index(s.instrument.id))
     result.certificates = await _certificates(db, content, scores, k)
     return result
 
@@ -604,3 +652,182 @@ async def _open(db: Database, stage: StageFigures, respondents: int, k: int, wan
             texts = await tally.open_answers(conn, stage.instrument.id, stage.stage.id, item.id)
         # One answer a person: too few could be told apart, like any small cell.
         stage.open_answers.append(OpenAnswers(item, texts if len(texts) >= k else None))
+
+
+# --- the supervisors' section -----------------------------------------------------------
+
+Pair = tuple[int, int]  # (supervisor, supervisee): one questionnaire
+
+
+class _People:
+    """The disclosure rule of the supervisors' section, over sets of questionnaires.
+
+    A questionnaire is answered by one supervisor about one supervisee. A figure may be
+    shown only when the questionnaires behind it come from at least k distinct supervisors
+    (or one supervisor's answers could be read) and are about at least k distinct
+    supervisees (or what a manager said of one counsellor could be). An empty group
+    reveals nothing. A union of groups never fails more than one of its parts, so the
+    pooling rules of ``bot.services.disclosure`` apply with this test in place of a count.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def fails(self, pairs: Iterable[Pair]) -> bool:
+        found = set(pairs)
+        if not found:
+            return False
+        supervisors = {s for s, _ in found}
+        supervisees = {p for _, p in found}
+        return len(supervisors) < self.k or len(supervisees) < self.k
+
+    def shown(self, part: set[Pair], whole: set[Pair]) -> bool:
+        """A yes/no split of ``whole``: both sides empty or standing on k and k people."""
+        return bool(whole) and not any(self.fails(s) for s in (whole, part, whole - part))
+
+
+def _answered(rated: Sequence[supervisor_results.Rated], item: str) -> dict[Pair, Any]:
+    """Each questionnaire's answer to one item (skipped ones left out)."""
+    return {
+        (r.supervisor, r.supervisee): r.answers[item]
+        for r in rated
+        if r.answers.get(item) is not None
+    }
+
+
+def _straddles(condition: ItemFigures | None, answers: Sequence[str]) -> bool:
+    """Whether the bands shown for a condition's item mix answers that open the conditional
+    item with answers that do not: the conditional item's respondents, beside them, would
+    split a band below what it shows."""
+    if condition is None or condition.bands is None:
+        return False
+    wanted = set(answers)
+    return any(0 < len(wanted & set(b.categories)) < len(b.categories) for b in condition.bands)
+
+
+def _supervisor_stage(
+    instrument: Instrument,
+    stage: Stage,
+    rated: Sequence[supervisor_results.Rated],
+    k: int,
+    open_answers: bool,
+) -> StageFigures:
+    """One stage of the supervisors' questionnaire, counted over questionnaires, each figure
+    standing on k supervisors and k supervisees."""
+    rule = _People(k)
+    everyone = {(r.supervisor, r.supervisee) for r in rated}
+    if not everyone or rule.fails(everyone):
+        return StageFigures(instrument, stage, None)
+    figures = StageFigures(
+        instrument,
+        stage,
+        len(everyone),
+        supervisors=len({s for s, _ in everyone}),
+        supervisees=len({p for _, p in everyone}),
+    )
+    shown: dict[str, ItemFigures] = {}
+    for item in instrument.items:
+        given = _answered(rated, item.id)
+        if item.type == "text":
+            given = {p: v for p, v in given.items() if isinstance(v, str) and v.strip()}
+        answered = set(given)
+        # Who answered an item is a figure too: its complement (skipped, or not asked)
+        # must stand on k and k people as well.
+        hidden = not rule.shown(answered, everyone)
+        condition = item.show_if
+        if (
+            condition is not None
+            and condition.item is not None
+            and _straddles(shown.get(condition.item), condition.answer_in or [])
+        ):
+            hidden = True
+        if item.type == "text":
+            texts = sorted(str(v) for v in given.values())
+            if not open_answers:
+                figures.open_answers.append(OpenAnswers(item, None, withheld=True))
+            else:
+                # Sorted, never in the order of the questionnaires.
+                figures.open_answers.append(
+                    OpenAnswers(item, None if hidden or not texts else texts)
+                )
+            continue
+        if item.type not in ("scale", "single", "multi"):
+            continue
+        if hidden:
+            shown[item.id] = ItemFigures(item, None)
+            figures.items.append(shown[item.id])
+            continue
+        by_answer: dict[str, set[Pair]] = defaultdict(set)
+        for pair, value in given.items():
+            for answer in value if isinstance(value, list) else [value]:
+                by_answer[str(answer)].add(pair)
+        counts = Counter({answer: len(pairs) for answer, pairs in by_answer.items()})
+
+        def fails(categories: Sequence[str], found: dict[str, set[Pair]] = by_answer) -> bool:
+            return rule.fails(set().union(*(found.get(c, set()) for c in categories)))
+
+        def ticks(
+            option: str, found: dict[str, set[Pair]] = by_answer, whole: set[Pair] = answered
+        ) -> bool:
+            return rule.shown(found.get(option, set()), whole)
+
+        if item.type == "scale":
+            result = _scale_figures(item, counts, k, fails)
+        else:
+            result = _choice_figures(item, counts, len(answered), k, fails, ticks)
+        shown[item.id] = result
+        figures.items.append(result)
+    _supervisor_mean(figures, instrument, rated, rule)
+    return figures
+
+
+def _supervisor_mean(
+    figures: StageFigures,
+    instrument: Instrument,
+    rated: Sequence[supervisor_results.Rated],
+    rule: _People,
+) -> None:
+    """The mean over questionnaires of their mean rating, and by the supervisee's cohort
+    when the cohorts (pooled) each stand on k supervisors and k supervisees."""
+    scales = [i.id for i in instrument.items if i.type == "scale"]
+    means: dict[Pair, tuple[str, float]] = {}
+    for r in rated:
+        points = [float(r.answers[i]) for i in scales if r.answers.get(i) is not None]
+        if points:
+            means[(r.supervisor, r.supervisee)] = (r.cohort, sum(points) / len(points))
+    everyone = {(r.supervisor, r.supervisee) for r in rated}
+    if not means or rule.fails(means) or rule.fails(everyone - set(means)):
+        return
+    figures.mean = sum(m for _, m in means.values()) / len(means)
+    by_cohort: dict[str, set[Pair]] = defaultdict(set)
+    for pair, (cohort, _) in means.items():
+        by_cohort[cohort].add(pair)
+    pools = disclosure.pool_groups(
+        {c: len(p) for c, p in by_cohort.items()},
+        rule.k,
+        lambda cohorts: rule.fails(set().union(*(by_cohort[c] for c in cohorts))),
+    )
+    if pools is None:
+        return
+    rows = []
+    for members in pools:
+        pairs = set().union(*(by_cohort[c] for c in members))
+        rows.append(
+            Group(members, len(pairs), {"mean": sum(means[p][1] for p in pairs) / len(pairs)})
+        )
+    figures.breakdowns.append(Breakdown("cohort", rows))
+
+
+async def _supervisor_section(
+    db: Database, instrument: Instrument, k: int, open_answers: bool
+) -> Section:
+    """The supervisors' questionnaire: each stage over the latest questionnaire per
+    supervisor and supervisee. Nothing here is joined to a participant's own answers,
+    scores or code: only the supervisee's cohort, for the breakdown."""
+    async with db.read() as conn:
+        rated = await supervisor_results.submitted(conn, instrument.id)
+    section = Section(instrument)
+    for stage in instrument.stages:
+        mine = [r for r in rated if r.stage == stage.id]
+        section.stages.append(_supervisor_stage(instrument, stage, mine, k, open_answers))
+    return section

@@ -423,10 +423,29 @@ class _Page:
         )
         if stage.respondents is None:
             return
+        if stage.supervisors is not None and stage.supervisees is not None:
+            self.para(
+                t.gettext(
+                    "Questionnaires from %(supervisors)s line managers about %(people)s"
+                    " participants",
+                    supervisors=count_text(stage.supervisors, t),
+                    people=count_text(stage.supervisees, t),
+                ),
+                "meta",
+            )
         base = f"{stage.instrument.id}-{stage.stage.id}"
         self.items(stage)
         self.chart(f"{base}.png")
-        if stage.mean is not None:
+        if stage.mean is not None and stage.supervisors is not None:
+            self.para(
+                t.gettext(
+                    "Mean rating over all items (each questionnaire's mean, then the mean of"
+                    " questionnaires): %(mean)s",
+                    mean=decimal_text(stage.mean, t),
+                ),
+                "meta",
+            )
+        elif stage.mean is not None:
             self.para(
                 t.gettext(
                     "Mean rating over all items (each person's mean, then the mean of"
@@ -445,6 +464,16 @@ class _Page:
         purpose = section.instrument.purpose
         if purpose is not None:
             self.para(purpose.get(self.t.locale), "meta")
+        if section.instrument.audience == "supervisors":
+            note = self.t.gettext(
+                "Answered by the participants' line managers, one questionnaire for each"
+                " person they supervise; the latest one sent counts. A figure is shown only"
+                " when it stands on at least %(k)d line managers and at least %(k)d of the"
+                " people they answered about. These answers are never put beside a"
+                " participant's own answers, scores or code.",
+                k=self.k,
+            )
+            self.add(f'<p class="note">{_e(note)}</p>')
         if section.instrument.scored:
             self.quiz(section)
         else:

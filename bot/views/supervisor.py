@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.callbacks import SUPERVISOR_MENU_DATA, supervisor_open_data
+from bot.callbacks import supervisor_open_data
 from bot.i18n import Translator, escape
 from bot.services.questionnaire import Pending, SupervisorMenu
 from bot.storage.supervisors import Supervisor
@@ -79,11 +79,6 @@ def nothing_open_text(t: Translator, next_opens: datetime | None) -> str:
         "You are enrolled as a line manager. No questionnaire is waiting for you now, and none "
         "is planned."
     )
-
-
-def menu_button(t: Translator) -> Button:
-    """The button that shows the supervisor's list again."""
-    return Button(t.gettext("My questionnaires"), SUPERVISOR_MENU_DATA)
 
 
 def supervisor_data_text(

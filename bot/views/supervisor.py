@@ -12,8 +12,12 @@ from bot.callbacks import supervisor_open_data
 from bot.i18n import Translator, escape
 from bot.services.questionnaire import Pending, SupervisorMenu
 from bot.storage.supervisors import Supervisor
-from bot.views.common import BUTTON_TEXT_MAX
+from bot.views.common import BUTTON_TEXT_MAX, stage_label
 from bot.views.screen import Button, Screen
+
+
+# A stage without a short name is clipped to this in the list.
+STAGE_ROOM = 40
 
 
 def _open_label(t: Translator, started: bool, name: str) -> str:
@@ -46,14 +50,12 @@ def menu_screen(t: Translator, menu: SupervisorMenu) -> Screen:
     lines = [t.gettext("<b>Your questionnaires as a line manager</b>")]
     for item in menu.todo:
         assert item.about is not None
+        # The stage's short name: the questionnaire's title is the same on every line.
         lines.append(
             t.gettext(
-                "• %(name)s: %(title)s (%(stage)s), until %(when)s",
+                "• %(name)s: %(stage)s, until %(when)s",
                 name=escape(item.about.name),
-                title=escape(
-                    item.instrument.title.get(t.locale).replace("{name}", item.about.name)
-                ),
-                stage=escape(item.stage.title.get(t.locale)),
+                stage=escape(stage_label(item.stage, t.locale, STAGE_ROOM)),
                 when=t.moment(item.window.closes),
             )
         )

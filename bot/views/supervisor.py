@@ -15,7 +15,6 @@ from bot.storage.supervisors import Supervisor
 from bot.views.common import BUTTON_TEXT_MAX, stage_label
 from bot.views.screen import Button, Screen
 
-
 # A stage without a short name is clipped to this in the list.
 STAGE_ROOM = 40
 

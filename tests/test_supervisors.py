@@ -30,7 +30,9 @@ from bot.i18n import Translator
 from bot.sandbox.chat import SimulatedUser
 from bot.services.invites import IssuedInvite, issue_supervisor_invites
 from bot.services.privacy import forget
+from bot.services.questionnaire import Refused, Shown, type_answer
 from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.services.versions import register
 from bot.storage import Database, repo
 from bot.storage.answers import Attempt
 from bot.storage.supervisors import supervisor_for_user, supervisor_of
@@ -293,6 +295,12 @@ async def _karim(
 
 async def _answer_all(user: SimulatedUser, example: str) -> None:
     """Go through the supervisors' questionnaire on the screen shown last, then send it."""
+    await _answer_up_to_the_example(user)
+    await user.send(example)
+    await user.press("Send")
+
+
+async def _answer_up_to_the_example(user: SimulatedUser) -> None:
     for label in ("No", "4", "3"):
         await user.press(label)
     await user.press("☐ Regular discussions")
@@ -300,8 +308,6 @@ async def _answer_all(user: SimulatedUser, example: str) -> None:
     await user.press("☐ Workload")
     await user.press("Confirm")
     await user.press("5")
-    await user.send(example)
-    await user.press("Send")
 
 
 async def test_a_supervisor_answers_for_each_person_in_that_persons_window(
@@ -510,3 +516,91 @@ def test_the_supervisees_name_fills_every_text_escaped(content: Content) -> None
     )
     assert "<b>Nadia &lt;b&gt;&amp;&lt;/b&gt; applique les principes" in later.text
     assert "{name}" not in first.text + later.text
+
+
+async def test_a_supervisors_questionnaire_in_progress_follows_a_content_edit(
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    new_user: Callable[..., SimulatedUser],
+    tmp_path: Path,
+) -> None:
+    karim = await _karim(db, clock, new_user)
+    clock.set(BOTH_OPEN)
+    await karim.press("Start — Nadia Alaoui", (await karim.send("/start")).last)
+    await karim.press("No")
+    on_fair = karim.chat[-1]
+    assert "applies the fair recruitment principles" in on_fair.text
+    async with (
+        db.read() as conn,
+        conn.execute(
+            "SELECT count(*) FROM item_versions WHERE instrument = 'supervisors'"
+        ) as cursor,
+    ):
+        row = await cursor.fetchone()
+    assert row is not None
+    assert row[0] == 8  # registered at start-up, as the participants' instruments are
+
+    # The course team adds a question at the top: Karim stays on the same question (by id),
+    # and the screen he has is stale rather than applied to another question.
+    folder = tmp_path / "edited"
+    shutil.copytree(content.files[0].parent, folder)
+    path = folder / "supervisors.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "items:\n",
+            "items:\n  - id: overall\n    type: scale\n    text: {fr: Dans l'ensemble ?,"
+            " en: Overall?}\n    labels: {low: {fr: Non, en: No}, high: {fr: Oui, en: Yes}}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    edited = load_content(folder)
+    done = await register(db, edited, clock.now())
+    assert done.moved == 1
+    async with (
+        db.read() as conn,
+        conn.execute("SELECT position, revision FROM supervisor_attempts") as cursor,
+    ):
+        ((position, revision),) = [tuple(r) for r in await cursor.fetchall()]
+    instrument = edited.supervisor_instrument("supervisors")
+    assert instrument is not None
+    assert instrument.items[position].id == "fair"
+    before = await _rows(db)
+    stale = await karim.press("4", on_fair)
+    assert stale.answers[0]["text"] == "This button is no longer valid."
+    assert await _rows(db) == before
+    assert revision > 0
+
+
+async def test_a_supervisors_typed_answer_delivered_twice_is_taken_once(
+    db: Database, clock: FixedClock, content: Content, new_user: Callable[..., SimulatedUser]
+) -> None:
+    karim = await _karim(db, clock, new_user)
+    clock.set(BOTH_OPEN)
+    await karim.press("Start — Youssef Amrani", (await karim.send("/start")).last)
+    await _answer_up_to_the_example(karim)
+    async with db.read() as conn:
+        supervisor = await supervisor_for_user(conn, karim.user_id)
+    assert supervisor is not None
+    t = Translator("en", content.programme.tz)
+    first = await type_answer(db, content, supervisor, "Shares it.", t, clock.now(), 10_001)
+    assert isinstance(first, Shown)
+    assert "Youssef Amrani" in first.screen.text  # the summary names him
+    before = await _rows(db)
+    again = await type_answer(db, content, supervisor, "Shares it.", t, clock.now(), 10_001)
+    assert isinstance(again, Refused)
+    assert await _rows(db) == before
+
+
+async def test_a_supervisors_account_cannot_also_enrol_as_a_participant(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser]
+) -> None:
+    karim = await _karim(db, clock, new_user)
+    async with db.read() as conn:
+        nadia = await repo.find_participant(conn, external_id="A-1")
+    assert nadia is not None
+    refused = await karim.send(f"/start {(await invite_for(db, clock, nadia)).token}")
+    assert "already enrolled" in refused.text
+    async with db.read() as conn:
+        assert await repo.participant_for_user(conn, karim.user_id) is None

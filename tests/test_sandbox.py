@@ -205,6 +205,11 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     after = out[out.index("Karima > :press Envoyer") :]
     assert "[1] Commencer — Adil Haddaoui" in after
     assert "Commencer — Omar Skalli" not in after
+    # The other line managers answer about the simulated class, through the same services.
+    managers = re.search(r"Line managers: (\d+) enrolled .* sent (\d+) questionnaire", out)
+    assert managers is not None
+    assert int(managers.group(1)) > 0
+    assert int(managers.group(2)) > 0
 
 
 def _report_text(path: Path) -> str:

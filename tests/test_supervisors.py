@@ -604,3 +604,19 @@ async def test_a_supervisors_account_cannot_also_enrol_as_a_participant(
     assert "already enrolled" in refused.text
     async with db.read() as conn:
         assert await repo.participant_for_user(conn, karim.user_id) is None
+
+
+async def test_a_supervisor_answers_in_the_language_they_chose(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser]
+) -> None:
+    karim = await _karim(db, clock, new_user)
+    await karim.send("/language")
+    await karim.press("العربية")
+    clock.set(BOTH_OPEN)
+    menu = (await karim.send("/start")).last
+    assert menu.button_texts[0] == "بدء — Nadia Alaoui"
+    opened = await karim.press("بدء — Nadia Alaoui", menu)
+    assert "تابع(ت) Nadia Alaoui التكوين" in opened.edited[0].text
+    # A tap finds the supervisor's saved language in its own query.
+    tapped = await karim.press("لا")
+    assert "يطبق(تطبق) Nadia Alaoui مبادئ التوظيف العادل" in tapped.edited[0].text

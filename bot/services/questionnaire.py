@@ -7,6 +7,10 @@ bumps the revision, so a double tap, a tap on an old message or a forged callbac
 is refused without writing anything. The rules are in ``bot.rules.questionnaire``,
 the screens in ``bot.views.questionnaire``; this module reads and writes the attempt
 around them.
+
+A supervisor answers the ``audience: supervisors`` instruments about each person they
+supervise with the same engine: a ``Book`` says which tables, button prefixes and
+instruments a start, a tap or a typed answer works on (``PARTICIPANTS``, ``SUPERVISORS``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+import aiosqlite
 
 from bot.callbacks import (
     Tap,
@@ -216,7 +222,7 @@ async def open_stage(
 
 
 async def _open_in(
-    conn: Any,
+    conn: aiosqlite.Connection,
     book: Book,
     instrument: Instrument,
     stage: Stage,

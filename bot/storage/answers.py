@@ -1,4 +1,9 @@
-"""Queries for questionnaire attempts and answers, returning plain dataclasses."""
+"""Queries for questionnaire attempts and answers, returning plain dataclasses.
+
+Two families of tables share these statements: the participants' (``attempts``,
+``answers``) and the supervisors' about the people they supervise (``supervisor_attempts``,
+``supervisor_answers``); see ``Tables``.
+"""
 
 from __future__ import annotations
 
@@ -87,7 +92,8 @@ SUPERVISORS = tables(
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One participant answering one stage of one instrument."""
+    """One participant answering one stage of one instrument (or, in the supervisors'
+    tables, a supervisor answering it about ``participant_id``)."""
 
     id: int
     participant_id: int

@@ -17,6 +17,8 @@ import pytest
 from bot.callbacks import (
     SUPERVISOR_MENU_DATA,
     Action,
+    Tap,
+    parse_supervisor_open,
     parse_supervisor_tap,
     parse_tap,
     supervisor_open_data,
@@ -620,3 +622,35 @@ async def test_a_supervisor_answers_in_the_language_they_chose(
     # A tap finds the supervisor's saved language in its own query.
     tapped = await karim.press("لا")
     assert "يطبق(تطبق) Nadia Alaoui مبادئ التوظيف العادل" in tapped.edited[0].text
+
+
+def test_the_supervisors_buttons_fit_telegram_and_refuse_forgeries() -> None:
+    longest = supervisor_open_data(999_999_999_999, "a" * 12, "b" * 12)
+    assert len(longest.encode()) <= 64
+    opened = parse_supervisor_open(longest)
+    assert opened is not None
+    assert (opened.participant_id, opened.instrument, opened.stage) == (
+        999_999_999_999,
+        "a" * 12,
+        "b" * 12,
+    )
+    tapped = supervisor_tap_data(123_456_789_012, 999_999_999, Action.TOGGLE, "x" * 12)
+    assert len(tapped.encode()) <= 64
+    assert parse_supervisor_tap(tapped) == Tap(
+        123_456_789_012, 999_999_999, Action.TOGGLE, "x" * 12
+    )
+    # Each family reads only its own prefix: a participant's tap is not a supervisor's.
+    assert parse_supervisor_tap(tap_data(1, 0, Action.ANSWER, "a")) is None
+    assert parse_tap(supervisor_tap_data(1, 0, Action.ANSWER, "a")) is None
+    for forged in (
+        "so:1:supervisors",
+        "so:-1:supervisors:six-months",
+        "so:1:Supervisors:six-months",
+        "so:1:supervisors:six-months:x",
+        "so:1234567890123:supervisors:six-months",
+        "s:1:0:z",
+        "s:1:0:a:" + "x" * 13,
+        SUPERVISOR_MENU_DATA,
+    ):
+        assert parse_supervisor_open(forged) is None, forged
+        assert parse_supervisor_tap(forged) is None, forged

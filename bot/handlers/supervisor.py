@@ -20,7 +20,7 @@ from bot.services.questionnaire import (
     supervisor_menu,
     tap,
 )
-from bot.storage import supervisors as sstore
+from bot.services.supervising import supervisor_data
 from bot.views.questionnaire import stale_text, submitted_text
 from bot.views.supervisor import menu_screen, supervisor_data_text
 
@@ -108,7 +108,5 @@ async def mydata(update: Update, context: Context, who: Caller) -> None:
     """Stores nothing; lists what Relais holds about the supervisor asking (nobody else)."""
     supervisor = who.identity.supervisor
     assert supervisor is not None
-    async with context.runtime.db.read() as conn:
-        bound = await sstore.binding_of(conn, supervisor.id)
-        answered = await sstore.answered_count(conn, supervisor.id)
-    await reply(update, who, supervisor_data_text(who.t, supervisor, bound, answered))
+    found = await supervisor_data(context.runtime.db, supervisor)
+    await reply(update, who, supervisor_data_text(who.t, found))

@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.callbacks import supervisor_open_data
 from bot.i18n import Translator, escape
 from bot.services.questionnaire import Pending, SupervisorMenu
-from bot.storage.supervisors import Supervisor
+from bot.services.supervising import SupervisorData
 from bot.views.common import BUTTON_TEXT_MAX, stage_label
 from bot.views.screen import Button, Screen
 
@@ -82,10 +82,9 @@ def nothing_open_text(t: Translator, next_opens: datetime | None) -> str:
     )
 
 
-def supervisor_data_text(
-    t: Translator, supervisor: Supervisor, bound: tuple[int, datetime] | None, answered: int
-) -> str:
+def supervisor_data_text(t: Translator, found: SupervisorData) -> str:
     """/mydata for a supervisor: what Relais holds about them, and nothing about anyone else."""
+    supervisor, bound, answered = found.supervisor, found.account, found.answered
     none = t.gettext("none")
     lines = [
         t.gettext("<b>What Relais stores about you</b>"),

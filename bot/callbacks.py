@@ -7,6 +7,7 @@ its builder can produce, so a forged or truncated callback parses to None.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
@@ -30,9 +31,15 @@ class Action(StrEnum):
 
 TAP_PREFIX = "q"
 TAP_PATTERN = rf"^{TAP_PREFIX}:"
-_TAP_RE = re.compile(
-    rf"^{TAP_PREFIX}:(\d{{1,12}}):(\d{{1,9}}):([{''.join(Action)}])(?::([a-z0-9-]{{1,12}}))?$"
-)
+
+
+def _tap_re(prefix: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^{prefix}:(\d{{1,12}}):(\d{{1,9}}):([{''.join(Action)}])(?::([a-z0-9-]{{1,12}}))?$"
+    )
+
+
+_TAP_RE = _tap_re(TAP_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +59,17 @@ def tap_data(attempt_id: int, revision: int, action: Action, arg: str | None = N
 
 def parse_tap(data: str) -> Tap | None:
     """The tap a questionnaire button carries; None if it is not one of ours."""
-    match = _TAP_RE.fullmatch(data)
+    return _parsed_tap(_TAP_RE.fullmatch(data))
+
+
+def _parsed_tap(match: re.Match[str] | None) -> Tap | None:
     if match is None:
         return None
     return Tap(int(match.group(1)), int(match.group(2)), Action(match.group(3)), match.group(4))
+
+
+# What builds a questionnaire button's data: the views are given the one of the attempt's family.
+TapData = Callable[[int, int, Action, str | None], str]
 
 
 OPEN_PREFIX = "qo"
@@ -84,6 +98,55 @@ ANSWERS_PATTERN = f"^{ANSWERS_DATA}$"
 # carry it): one fixed datum, no argument, so that no queued message names anyone.
 SUPERVISOR_MENU_DATA = "sm"
 SUPERVISOR_MENU_PATTERN = f"^{SUPERVISOR_MENU_DATA}$"
+
+# A supervisor's questionnaire buttons: the participants' taps (``q:``) with their own
+# prefix, resolved against the supervisor's attempts only, so that neither kind of button
+# can touch the other's attempts.
+SUPERVISOR_TAP_PREFIX = "s"
+SUPERVISOR_TAP_PATTERN = rf"^{SUPERVISOR_TAP_PREFIX}:"
+_SUPERVISOR_TAP_RE = _tap_re(SUPERVISOR_TAP_PREFIX)
+
+
+def supervisor_tap_data(
+    attempt_id: int, revision: int, action: Action, arg: str | None = None
+) -> str:
+    """``s:<attempt>:<revision>:<action>[:<arg>]``."""
+    return f"{SUPERVISOR_TAP_PREFIX}:{attempt_id}:{revision}:{action}" + (f":{arg}" if arg else "")
+
+
+def parse_supervisor_tap(data: str) -> Tap | None:
+    """The tap a supervisor's questionnaire button carries; None if it is not one."""
+    return _parsed_tap(_SUPERVISOR_TAP_RE.fullmatch(data))
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorOpen:
+    """A supervisor's "start or continue" button: about whom, which instrument and stage."""
+
+    participant_id: int
+    instrument: str
+    stage: str
+
+
+SUPERVISOR_OPEN_PREFIX = "so"
+SUPERVISOR_OPEN_PATTERN = rf"^{SUPERVISOR_OPEN_PREFIX}:"
+_SUPERVISOR_OPEN_RE = re.compile(
+    rf"^{SUPERVISOR_OPEN_PREFIX}:(\d{{1,12}}):([a-z0-9-]{{1,12}}):([a-z0-9-]{{1,12}})$"
+)
+
+
+def supervisor_open_data(participant_id: int, instrument: str, stage: str) -> str:
+    """``so:<participant id>:<instrument>:<stage>`` (41 bytes at most)."""
+    return f"{SUPERVISOR_OPEN_PREFIX}:{participant_id}:{instrument}:{stage}"
+
+
+def parse_supervisor_open(data: str) -> SupervisorOpen | None:
+    """The supervisee, instrument and stage of a supervisor's open button, or None."""
+    match = _SUPERVISOR_OPEN_RE.fullmatch(data)
+    if match is None:
+        return None
+    return SupervisorOpen(int(match.group(1)), match.group(2), match.group(3))
+
 
 # --- language ---
 

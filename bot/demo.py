@@ -120,8 +120,10 @@ async def _class(
     content: Content,
     invites: list[IssuedInvite],
     seed_value: int,
+    supervisors: list[IssuedInvite],
 ) -> None:
-    """The rest of the roster, simulated through the questionnaire services."""
+    """The rest of the roster and their line managers, simulated through the questionnaire
+    services."""
     report = await simulate_class(
         db,
         api,
@@ -131,6 +133,7 @@ async def _class(
         until=REPORT_AT,
         out=out,
         seed=seed_value,
+        supervisors=supervisors,
     )
     print(
         f"6. The rest of the roster, simulated (seed {seed_value}) through the same services "
@@ -141,6 +144,8 @@ async def _class(
         f"   Submitted: {report.stage_counts(content)}.\n"
         f"   Attendance: {report.attendance_rows} rows imported from {out / 'attendance.csv'}; "
         f"{report.plans} action plans received.\n"
+        f"   Line managers: {report.supervisors_enrolled} enrolled besides the narrated one and "
+        f"sent {report.supervisor_submitted} questionnaire(s) about the people they supervise.\n"
     )
 
 
@@ -191,7 +196,7 @@ async def _play(out: Path, settings: Settings, people: int | None, seed_value: i
     db = await Database.open(settings.database)
     try:
         try:
-            await _class(out, db, sandbox.api, content, invites, seed_value)
+            await _class(out, db, sandbox.api, content, invites, seed_value, seeded.supervisors)
         except SimulationError as exc:
             # A questionnaire no longer goes the way the simulation expects: say where.
             print(f"6. The simulated class stopped: {exc}")

@@ -198,6 +198,18 @@ def test_demo_runs_over_the_emulator_and_writes_invites(
     )
     assert "✅ Certificat valide\n    Titulaire : O. S." in out
     assert len(list((out_dir / "certificates").glob("participation-*.pdf"))) == 1
+    # Omar's line manager enrols by her own link, then answers about him at six months:
+    # the questionnaire names him, and the list keeps the people still to answer about.
+    assert "Vous êtes inscrit(e) comme supérieur(e) hiérarchique" in out
+    assert "Omar Skalli applique les principes du recrutement équitable" in out
+    after = out[out.index("Karima > :press Envoyer") :]
+    assert "[1] Commencer — Adil Haddaoui" in after
+    assert "Commencer — Omar Skalli" not in after
+    # The other line managers answer about the simulated class, through the same services.
+    managers = re.search(r"Line managers: (\d+) enrolled .* sent (\d+) questionnaire", out)
+    assert managers is not None
+    assert int(managers.group(1)) > 0
+    assert int(managers.group(2)) > 0
 
 
 def _report_text(path: Path) -> str:

@@ -40,6 +40,7 @@ from bot.handlers import (
     roster,
     staff,
     start,
+    supervisor,
 )
 
 # Relais is a one-to-one bot: groups and channels are ignored entirely.
@@ -115,6 +116,17 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(questionnaire.tap_answer, pattern=callbacks.TAP_PATTERN))
     app.add_handler(
         CallbackQueryHandler(questionnaire.show_answers, pattern=callbacks.ANSWERS_PATTERN)
+    )
+    # A supervisor's list and questionnaires: their own prefixes, resolved against the
+    # supervisors' attempts only (a participant's button never reaches them, nor back).
+    app.add_handler(
+        CallbackQueryHandler(supervisor.show_menu, pattern=callbacks.SUPERVISOR_MENU_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(supervisor.open_supervisee, pattern=callbacks.SUPERVISOR_OPEN_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(supervisor.tap_answer, pattern=callbacks.SUPERVISOR_TAP_PATTERN)
     )
     app.add_handler(
         ChatMemberHandler(membership.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)

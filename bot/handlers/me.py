@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.handlers import supervisor
 from bot.handlers.certificates import again_button
 from bot.handlers.common import Context, caller, keyboard, reply
 from bot.services.certificates import certificate_status
@@ -25,9 +26,14 @@ from bot.views.screen import Button
 
 async def me(update: Update, context: Context) -> None:
     """Stores nothing; shows the cohort, next sessions, questionnaires to answer, KAT scores,
-    attendance recorded and certificates (buttons to start one, or to receive one again)."""
+    attendance recorded and certificates (buttons to start one, or to receive one again); a
+    supervisor, their list of questionnaires."""
     rt = context.runtime
     who = await caller(update, context)
+    if who.identity.supervisor is not None and not who.identity.is_known:
+        # A line manager has no card: only their own questionnaires.
+        await supervisor.send_menu(context, who)
+        return
     now = rt.clock.now()
     text = me_text(who.t, who.identity, rt.content.programme, now)
     participant = who.identity.participant

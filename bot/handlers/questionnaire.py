@@ -22,6 +22,9 @@ from bot.handlers.common import (
 from bot.i18n import Translator
 from bot.rules.questionnaire import Refusal
 from bot.services.questionnaire import (
+    PARTICIPANTS,
+    SUPERVISORS,
+    Book,
     NotDone,
     OutsideWindow,
     Refused,
@@ -49,11 +52,20 @@ def refusal_text(t: Translator, outcome: NotDone) -> str:
     return refusal_notice(t, outcome.refusal, window)
 
 
-async def _show_new(context: Context, who: Caller, attempt: Attempt, screen: Screen) -> None:
+async def _show_new(
+    context: Context, who: Caller, attempt: Attempt, screen: Screen, book: Book = PARTICIPANTS
+) -> None:
     message = await context.bot.send_message(
         who.chat_id, who.t.bidi(screen.text), reply_markup=markup(screen)
     )
-    await remember_message(context.runtime.db, attempt, who.chat_id, message.message_id)
+    await remember_message(context.runtime.db, attempt, who.chat_id, message.message_id, book=book)
+
+
+def shown_in(query: CallbackQuery) -> tuple[int, int] | None:
+    """The message a start button was on, which becomes the questionnaire (one edit instead
+    of a send); None when it cannot be edited into one."""
+    here = query.message if isinstance(query.message, Message) else None
+    return (here.chat.id, here.message_id) if here is not None and here.text else None
 
 
 async def open_questionnaire(update: Update, context: Context) -> None:
@@ -69,12 +81,23 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     if participant is None or target is None:
         await answer_query(query, stale_text(who.t))
         return
-    # The message with the button becomes the questionnaire: one edit instead of a send.
-    here = query.message if isinstance(query.message, Message) else None
-    shown_in = (here.chat.id, here.message_id) if here is not None and here.text else None
+    here = shown_in(query)
     outcome = await open_stage(
-        rt.db, rt.content, participant, *target, who.t, rt.clock.now(), shown_in=shown_in
+        rt.db, rt.content, participant, *target, who.t, rt.clock.now(), shown_in=here
     )
+    await present(query, context, who, outcome, here, PARTICIPANTS)
+
+
+async def present(
+    query: CallbackQuery,
+    context: Context,
+    who: Caller,
+    outcome: Shown | Refused | OutsideWindow,
+    here: tuple[int, int] | None,
+    book: Book,
+) -> None:
+    """Show a questionnaire just opened in the button's message (else a new one), retiring
+    the message that showed it before; or say why it did not open."""
     if not isinstance(outcome, Shown):
         await answer_query(query, refusal_text(who.t, outcome), show_alert=True)
         return
@@ -83,18 +106,18 @@ async def open_questionnaire(update: Update, context: Context) -> None:
     if (
         previous.message_id is not None
         and previous.chat_id is not None
-        and (previous.chat_id, previous.message_id) != shown_in
+        and (previous.chat_id, previous.message_id) != here
     ):
         await _retire(context, previous.chat_id, previous.message_id)
     screen = outcome.screen
-    if shown_in is not None:
+    if here is not None:
         try:
             await query.edit_message_text(who.t.bidi(screen.text), reply_markup=markup(screen))
             return
         except BadRequest as exc:
             # Gone, or no longer editable: the questionnaire goes in a new message instead.
             log.info("questionnaire: could not open in place (%s); sending it", exc.message)
-    await _show_new(context, who, outcome.attempt, screen)
+    await _show_new(context, who, outcome.attempt, screen, book)
 
 
 async def tap_answer(update: Update, context: Context) -> None:
@@ -110,9 +133,9 @@ async def tap_answer(update: Update, context: Context) -> None:
     t = speak(outcome.language)
     match outcome:
         case Shown(screen=screen):
-            await _answer_and_edit(query, t.bidi(screen.text), markup(screen))
+            await answer_and_edit(query, t.bidi(screen.text), markup(screen))
         case Submitted(attempt=attempt):
-            await _answer_and_edit(query, t.bidi(submitted_text(t)), None)
+            await answer_and_edit(query, t.bidi(submitted_text(t)), None)
             await _send_results(update, context, attempt, t)
         case _:
             await answer_query(query, refusal_text(t, outcome))
@@ -132,7 +155,7 @@ async def _send_results(update: Update, context: Context, attempt: Attempt, t: T
             await context.bot.send_message(who.chat_id, chunk)
 
 
-async def _answer_and_edit(
+async def answer_and_edit(
     query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None
 ) -> None:
     """Answer the press and show the next screen at the same time: one round trip to
@@ -173,20 +196,22 @@ async def show_answers(update: Update, context: Context) -> None:
 
 
 async def typed_answer(update: Update, context: Context) -> None:
-    """Stores a typed message as the answer to a free-text question; asks the next item."""
+    """Stores a typed message as the answer to a free-text question (a participant's, or a
+    supervisor's about someone they supervise); asks the next item."""
     message = update.effective_message
     if message is None or message.text is None:
         return
     rt = context.runtime
     who = await caller(update, context)
-    participant = who.identity.participant
-    if participant is None:
+    respondent = who.identity.participant or who.identity.supervisor
+    if respondent is None:
         await fallback.unknown_message(update, context)
         return
+    book = PARTICIPANTS if who.identity.participant is not None else SUPERVISORS
     outcome = await type_answer(
         rt.db,
         rt.content,
-        participant,
+        respondent,
         clean_text(message.text),
         who.t,
         rt.clock.now(),
@@ -204,7 +229,7 @@ async def typed_answer(update: Update, context: Context) -> None:
             # The next question goes below the typed answer; the old message makes way.
             if attempt.message_id is not None and attempt.chat_id is not None:
                 await _retire(context, attempt.chat_id, attempt.message_id)
-            await _show_new(context, who, attempt, screen)
+            await _show_new(context, who, attempt, screen, book)
         case _:
             await message.reply_text(who.t.bidi(refusal_text(who.t, outcome)))
 

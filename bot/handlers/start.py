@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import checkin
+from bot.handlers import checkin, supervisor
 from bot.handlers.certificates import verify_link
 from bot.handlers.common import Context, caller, markup, reply
 from bot.handlers.menus import set_staff_menu
@@ -20,7 +20,7 @@ from bot.views.start import refusal_text, welcome_text
 async def start(update: Update, context: Context) -> None:
     """Redeems the invite token in the /start payload (binding a participant's or supervisor's
     account, or granting a role), then greets the user by name and offers a participant what
-    is open now (buttons)."""
+    is open now, a supervisor the people they are asked about (buttons)."""
     rt = context.runtime
     user = update.effective_user
     chat = update.effective_chat
@@ -62,6 +62,12 @@ async def start(update: Update, context: Context) -> None:
         if participant is None or granted
         else await pending(rt.db, rt.content, participant, rt.clock.now())
     )
+    if who.identity.supervisor is not None and who.identity.participant is None and not granted:
+        # A line manager: greeted on enrolment, then (always) their list of people.
+        if redemption is not None:
+            await reply(update, who, welcome_text(who.t, title, who.identity, redemption))
+        await supervisor.send_menu(context, who)
+        return
     await reply(update, who, welcome_text(who.t, title, who.identity, redemption, bool(todo)))
     if todo:
         # A message of its own: its button turns it into the questionnaire, and the welcome

@@ -23,7 +23,12 @@ from bot.sandbox.chat import Deliver, SimulatedUser
 from bot.sandbox.emulator import BotAPIEmulator, JSONDict
 from bot.sandbox.server import EmulatorServer
 from bot.scheduling import replan
-from bot.services.invites import IssuedInvite, issue_participant_invites, issue_staff_invite
+from bot.services.invites import (
+    IssuedInvite,
+    issue_participant_invites,
+    issue_staff_invite,
+    issue_supervisor_invites,
+)
 from bot.services.roster import ImportReport, import_roster
 from bot.settings import Settings
 from bot.storage import Database
@@ -50,10 +55,13 @@ class Seed:
     report: ImportReport
     participants: list[IssuedInvite]
     staff: dict[Role, IssuedInvite] = field(default_factory=dict)
+    # One invitation per supervisor the roster names, in the roster's order.
+    supervisors: list[IssuedInvite] = field(default_factory=list)
 
 
 async def seed(db: Database, content: Content, clock: Clock, roster: bytes) -> Seed:
-    """Import a roster and issue invites for every participant and each staff role."""
+    """Import a roster and issue invites for every participant, each staff role and every
+    supervisor the roster names."""
     report = await import_roster(
         db, roster, cohort_ids=content.programme.cohort_ids, clock=clock, actor="sandbox"
     )
@@ -66,7 +74,10 @@ async def seed(db: Database, content: Content, clock: Clock, roster: bytes) -> S
         )
         for role in (Role.COORDINATOR, Role.EVALUATOR, Role.ADMIN)
     }
-    return Seed(report, issued, staff)
+    supervisors = await issue_supervisor_invites(
+        db, clock=clock, ttl=timedelta(days=30), actor="sandbox"
+    )
+    return Seed(report, issued, staff, supervisors)
 
 
 @dataclass

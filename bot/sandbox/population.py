@@ -36,22 +36,30 @@ from bot.services.certificates import sessions_required
 from bot.services.invites import IssuedInvite, RedeemStatus, redeem
 from bot.services.plans import PlanStatus, submit_plan
 from bot.services.questionnaire import (
+    PARTICIPANTS,
+    SUPERVISORS,
+    Book,
     Outcome,
     Shown,
     Submitted,
+    open_for_supervisee,
     open_stage,
     tap,
     type_answer,
 )
 from bot.services.scores import kat_result
-from bot.storage import Database
+from bot.storage import Database, repo
 from bot.storage import answers as store
+from bot.storage import supervisors as sstore
 from bot.storage.repo import Participant
+from bot.storage.supervisors import Supervisor
 from bot.views.screen import Screen
 
 DEFAULT_SEED = 2027
 # Telegram user ids of the simulated class, clear of the sandbox's own people (700 000...).
 USER_ID_BASE = 5_000_000
+# And of the simulated line managers, clear of the participants' (one per participant id).
+SUPERVISOR_ID_BASE = 6_000_000
 # The smallest valid PDF a phone could send: the action plan's stand-in.
 PLAN_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -169,6 +177,9 @@ class ClassReport:
     scored_lower: int = 0
     attendance_rows: int = 0
     plans: int = 0
+    # The line managers: enrolled, and the questionnaires they sent (one per supervisee).
+    supervisors_enrolled: int = 0
+    supervisor_submitted: int = 0
 
     def stage_counts(self, content: Content) -> str:
         """``KAT pre 84, …``: submissions per stage, in the content's order."""
@@ -223,17 +234,22 @@ async def simulate_class(
     until: datetime,
     out: Path,
     seed: int = DEFAULT_SEED,
+    supervisors: Sequence[IssuedInvite] = (),
 ) -> ClassReport:
     """Enrol the invited people and answer, through the services, every stage before ``until``.
 
     People whose link was already used (the narrated participant) are left as they are.
-    ``out`` receives ``attendance.csv``, the sheet imported for the certificates.
+    ``out`` receives ``attendance.csv``, the sheet imported for the certificates. Then the
+    line managers of ``supervisors`` enrol and answer about the people of the class they
+    supervise, in each person's window (``_supervisors``).
     """
     rng = random.Random(seed)
     report = ClassReport(roster=len(invites))
     translators = {loc: Translator(loc, content.programme.tz) for loc in LOCALES}
     stages = [(i, s) for i in content.instruments.values() for s in i.stages]
     attended: list[tuple[Participant, str, bool]] = []
+    # Who is in the class the line managers are asked about (the narrated one included).
+    enrolled: set[int] = set()
     for person in _people(invites, rng, start):
         if not person.enrols:
             report.never_enrolled += 1
@@ -253,10 +269,12 @@ async def simulate_class(
         )
         if redemption.status is RedeemStatus.USED:
             report.narrated += 1  # already enrolled in the narrated chat: left as it is
+            enrolled.add(participant.id)
             continue
         if redemption.status is not RedeemStatus.ENROLLED or redemption.participant is None:
             raise SimulationError(f"{participant.code} could not enrol: {redemption.status}")
         report.enrolled += 1
+        enrolled.add(participant.id)
         participant = redemption.participant
         t = translators.get(participant.language or "fr", translators["fr"])
         timeline = sorted(
@@ -289,7 +307,72 @@ async def simulate_class(
         attended += _attendance(content, participant, person, rng)
     report.attendance_rows = await _import_attendance(db, content, attended, out, until)
     report.plans = await _plans(db, api, content, invites, rng)
+    await _supervisors(db, content, supervisors, enrolled, report, start, until, seed)
     return report
+
+
+async def _supervisors(
+    db: Database,
+    content: Content,
+    invites: Sequence[IssuedInvite],
+    enrolled: set[int],
+    report: ClassReport,
+    start: datetime,
+    until: datetime,
+    seed: int,
+) -> None:
+    """Most line managers enrol and answer about most of the enrolled people they supervise."""
+    translators = {loc: Translator(loc, content.programme.tz) for loc in LOCALES}
+    t = translators["fr"]
+    for invite in invites:
+        supervisor = invite.supervisor
+        assert supervisor is not None
+        rng = random.Random(f"{seed}:supervisor:{supervisor.id}")
+        if rng.random() < 0.1:
+            continue  # never opens the link
+        user_id = SUPERVISOR_ID_BASE + supervisor.id
+        redemption = await redeem(
+            db,
+            token=invite.token,
+            user_id=user_id,
+            chat_id=user_id,
+            language_code="fr",
+            default_locale=FALLBACK_LOCALE,
+            display_name=supervisor.name,
+            clock=FixedClock(start + timedelta(days=rng.uniform(0.1, 10))),
+        )
+        if redemption.status is RedeemStatus.USED:
+            continue  # the narrated line manager answers in the chat
+        if redemption.status is not RedeemStatus.SUPERVISOR_ENROLLED:
+            raise SimulationError(
+                f"supervisor {supervisor.id} could not enrol: {redemption.status}"
+            )
+        report.supervisors_enrolled += 1
+        person = Person(invite, user_id, True, start, 99, 0.5, 0.5, rng.uniform(3.2, 4.4))
+        async with db.read() as conn:
+            supervised = await sstore.supervisees(conn, supervisor.id)
+        for supervisee in supervised:
+            if supervisee.participant_id not in enrolled or rng.random() < 0.15:
+                continue
+            async with db.read() as conn:
+                subject = await _participant(conn, supervisee.participant_id)
+            for instrument in content.supervisor_instruments.values():
+                for stage in instrument.stages:
+                    window = window_for(content, instrument, stage, supervisee.cohort)
+                    end = min(window.closes, until)
+                    if window.opens >= end:
+                        continue
+                    at = window.opens + (end - window.opens) * rng.uniform(0.02, 0.8)
+                    done = await _answer(
+                        db, content, subject, person, instrument, stage, t, at, rng, supervisor
+                    )
+                    report.supervisor_submitted += done
+
+
+async def _participant(conn: Any, participant_id: int) -> Participant:
+    found = await repo.get_participant(conn, participant_id)
+    assert found is not None
+    return found
 
 
 def _attendance(
@@ -383,9 +466,19 @@ async def _answer(
     t: Translator,
     at: datetime,
     rng: random.Random,
+    supervisor: Supervisor | None = None,
 ) -> bool:
-    """Open the stage and answer it screen by screen; True once submitted."""
-    opened = await open_stage(db, content, participant, instrument.id, stage.id, t, at)
+    """Open the stage and answer it screen by screen; True once submitted. With
+    ``supervisor``, that line manager answers the stage about ``participant``."""
+    if supervisor is None:
+        book: Book = PARTICIPANTS
+        respondent: Participant | Supervisor = participant
+        opened = await open_stage(db, content, participant, instrument.id, stage.id, t, at)
+    else:
+        book, respondent = SUPERVISORS, supervisor
+        opened = await open_for_supervisee(
+            db, content, supervisor, participant.id, instrument.id, stage.id, t, at
+        )
     outcome = _check(opened, f"{participant.code} opening {instrument.id} {stage.id}")
     # A few start and leave it half done (they appear as started, not submitted).
     stops_after = rng.randint(1, 4) if rng.random() < 0.015 else None
@@ -399,7 +492,7 @@ async def _answer(
         item = current_item(instrument.for_cohort(participant.cohort), stage, attempt, answers)
         at += timedelta(seconds=rng.uniform(8, 40))
         if item is None:
-            outcome = await _press(db, content, person, screen, Action.SEND, None, t, at)
+            outcome = await _press(db, content, person, screen, Action.SEND, None, t, at, book)
             return isinstance(outcome, Submitted)
         if stops_after is not None and steps >= stops_after:
             return False
@@ -408,19 +501,23 @@ async def _answer(
         answers[item.id] = value
         if item.type == "text":
             if value is None:
-                outcome = await _press(db, content, person, screen, Action.SKIP, None, t, at)
+                outcome = await _press(db, content, person, screen, Action.SKIP, None, t, at, book)
             else:
-                typed = await type_answer(db, content, participant, value, t, at)
+                typed = await type_answer(db, content, respondent, value, t, at)
                 outcome = _check(typed, f"{participant.code} typing {item.id}")
         elif item.type == "multi":
             for option in value or []:
-                outcome = await _press(db, content, person, screen, Action.TOGGLE, option, t, at)
+                outcome = await _press(
+                    db, content, person, screen, Action.TOGGLE, option, t, at, book
+                )
                 if not isinstance(outcome, Shown):
                     raise SimulationError(f"tap {option}: no screen")
                 screen = outcome.screen
-            outcome = await _press(db, content, person, screen, Action.CONFIRM, None, t, at)
+            outcome = await _press(db, content, person, screen, Action.CONFIRM, None, t, at, book)
         else:
-            outcome = await _press(db, content, person, screen, Action.ANSWER, str(value), t, at)
+            outcome = await _press(
+                db, content, person, screen, Action.ANSWER, str(value), t, at, book
+            )
 
 
 def _choose(
@@ -467,13 +564,15 @@ async def _press(
     arg: str | None,
     t: Translator,
     at: datetime,
+    book: Book = PARTICIPANTS,
 ) -> Shown | Submitted:
     """Tap the button of ``screen`` that does ``action`` (with ``arg``), as the person would."""
     suffix = f":{action}" + (f":{arg}" if arg is not None else "")
     data = next((b.data for row in screen.buttons for b in row if b.data.endswith(suffix)), None)
     if data is None:
         raise SimulationError(f"no button {suffix!r} on the screen:\n{screen.text}")
-    return _check(await tap(db, content, person.user_id, data, lambda _: t, at), f"tap {data}")
+    tapped = await tap(db, content, person.user_id, data, lambda _: t, at, book=book)
+    return _check(tapped, f"tap {data}")
 
 
 def _check(outcome: Outcome, what: str) -> Shown | Submitted:

@@ -34,7 +34,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("N (a number)", "press button N of the latest message that has buttons"),
     (":press TEXT", "press the button labelled TEXT (or the letter of the option TEXT)"),
     (":invite [participant N]", "open your invitation link (or someone else's, to see a replay)"),
-    (":as ROLE [N]", "switch person; ROLE is participant|coordinator|evaluator|admin|stranger"),
+    (
+        ":as ROLE [N]",
+        "switch person; ROLE is participant|coordinator|evaluator|admin|stranger, or "
+        "supervisor (the Nth line manager the roster names)",
+    ),
     (
         ":clock [+2d|+3h|+30m|WHEN]",
         "show or move simulated time (with --clock); WHEN is "
@@ -68,7 +72,8 @@ def help_text() -> str:
 
 
 HELP = help_text()
-ROLES = ("participant", "coordinator", "evaluator", "admin", "stranger")
+# Appended, never inserted: each role's position gives its people their Telegram ids.
+ROLES = ("participant", "coordinator", "evaluator", "admin", "stranger", "supervisor")
 _DURATION = re.compile(r"^\+(\d+)([dhm])$")
 _TAG = re.compile(r"<(/?)(\w[\w-]*)([^>]*)>")
 _HREF = re.compile(r'href="([^"]*)"')
@@ -256,6 +261,10 @@ class Session:
                 assert participant is not None
                 name = participant.full_name.split()[0]
                 language = participant.language or "fr"
+            elif self.role == "supervisor":
+                supervisor = self.invite().supervisor
+                assert supervisor is not None
+                name = (supervisor.name or supervisor.email).split()[0]
             elif self.role != "stranger":
                 name = {"coordinator": "Salma", "evaluator": "Karim", "admin": "Admin"}[self.role]
             self.people[key] = self.sandbox.user(user_id, name, language_code=language)
@@ -271,6 +280,10 @@ class Session:
             if not 1 <= index <= len(self.seed.participants):
                 raise ScriptError(f"there are {len(self.seed.participants)} participants")
             return self.seed.participants[index - 1]
+        if role == "supervisor":
+            if not 1 <= index <= len(self.seed.supervisors):
+                raise ScriptError(f"the roster names {len(self.seed.supervisors)} supervisors")
+            return self.seed.supervisors[index - 1]
         if role not in ROLES or role == "stranger":
             raise ScriptError(f"{role!r} has no invitation")
         return self.seed.staff[Role(role)]
@@ -283,6 +296,8 @@ class Session:
         link = deep_link(self.sandbox.api.username, invite.token)
         if invite.participant is not None:
             who = f"{invite.participant.full_name} (cohort {invite.participant.cohort})"
+        elif invite.supervisor is not None:
+            who = f"{invite.supervisor.name or invite.supervisor.email}, a line manager"
         else:
             who = f"a new {self.role}"
         return f"You are {who}. Invitation link: {link}\nType :invite to open it."

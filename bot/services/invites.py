@@ -239,7 +239,11 @@ async def redeem(
             )
             return Redemption(RedeemStatus.STAFF_GRANTED, role=invite.role)
         assert participant is not None
-        if await repo.participant_for_user(conn, user_id) is not None:
+        # One account, one place, both ways: a supervisor's account is not a participant's.
+        if (
+            await repo.participant_for_user(conn, user_id) is not None
+            or await supervisors.supervisor_for_user(conn, user_id) is not None
+        ):
             return Redemption(RedeemStatus.ACCOUNT_TAKEN)
         if await repo.binding_for_participant(conn, participant.id) is not None:
             return Redemption(RedeemStatus.PARTICIPANT_TAKEN)

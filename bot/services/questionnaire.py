@@ -7,18 +7,32 @@ bumps the revision, so a double tap, a tap on an old message or a forged callbac
 is refused without writing anything. The rules are in ``bot.rules.questionnaire``,
 the screens in ``bot.views.questionnaire``; this module reads and writes the attempt
 around them.
+
+A supervisor answers the ``audience: supervisors`` instruments about each person they
+supervise with the same engine: a ``Book`` says which tables, button prefixes and
+instruments a start, a tap or a typed answer works on (``PARTICIPANTS``, ``SUPERVISORS``).
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.callbacks import Tap, parse_tap
+import aiosqlite
+
+from bot.callbacks import (
+    Tap,
+    TapData,
+    parse_supervisor_tap,
+    parse_tap,
+    supervisor_tap_data,
+    tap_data,
+)
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, Option, Stage
 from bot.content.models import LocalizedText
@@ -38,10 +52,33 @@ from bot.rules.questionnaire import (
 from bot.services.scores import stamp_of
 from bot.storage import Database, repo
 from bot.storage import answers as store
+from bot.storage import supervisors as sstore
 from bot.storage.answers import Attempt
 from bot.storage.repo import Participant
+from bot.storage.supervisors import Supervisee, Supervisor
 from bot.views.questionnaire import render
 from bot.views.screen import Screen
+
+# --- whose questionnaires: the participants' own, or the supervisors' about each person ---
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """One family of questionnaires the engine runs: where its attempts are stored, how its
+    buttons' data is built and read, and which instruments it answers."""
+
+    tables: store.Tables
+    tap_data: TapData
+    parse: Callable[[str], Tap | None]
+    instrument: Callable[[Content, str], Instrument | None]
+
+
+PARTICIPANTS = Book(store.PARTICIPANTS, tap_data, parse_tap, Content.instrument)
+# A supervisor answers the ``audience: supervisors`` instruments, once per person supervised.
+SUPERVISORS = Book(
+    store.SUPERVISORS, supervisor_tap_data, parse_supervisor_tap, Content.supervisor_instrument
+)
+
 
 # --- outcomes: what a start, a tap or a typed answer did -------------------------------------
 
@@ -109,12 +146,13 @@ def _outside(
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A stage the participant can answer now."""
+    """A stage the participant can answer now (a supervisor: ``about`` this person)."""
 
     instrument: Instrument
     stage: Stage
     window: Window
     started: bool
+    about: Supervisee | None = None
 
 
 # --- starting and resuming ----------------------------------------------------------------------
@@ -165,13 +203,9 @@ async def open_stage(
     window = window_for(content, instrument, stage, participant.cohort)
     async with db.transaction() as conn:
         latest = await store.latest_attempt(conn, participant.id, kind, stage_id)
-        if latest is not None and latest.submitted:
-            return Refused(Refusal.SUBMITTED, latest)
-        outside = _outside(window, now, latest)
-        if outside is not None:
-            return outside
-        if latest is None:
-            attempt = await store.insert_attempt(
+
+        async def start() -> Attempt:
+            return await store.insert_attempt(
                 conn,
                 participant_id=participant.id,
                 instrument=kind,
@@ -181,22 +215,53 @@ async def open_stage(
                 seed=random.SystemRandom().randrange(1, 2**31),
                 now=now,
             )
-            answers: dict[str, Any] = {}
-        else:
-            # Resume by id at the first question not answered: right even if the content
-            # was edited since (an item inserted or removed moves every later position).
-            answers = await store.answers_of(conn, latest.id)
-            position = resume_position(instrument, stage, answers)
-            draft = (
-                latest.draft
-                if position == latest.position
-                else saved_choices(instrument, position, answers)
-            )
-            # A new message takes over: the buttons of the old one become stale.
-            attempt = await store.move(conn, latest, position=position, draft=draft, now=now)
-        if shown_in is not None:
-            await store.set_message(conn, attempt.id, *shown_in)
-    return Shown(attempt, render(instrument, stage, attempt, answers, t))
+
+        return await _open_in(
+            conn, PARTICIPANTS, instrument, stage, window, latest, start, t, now, shown_in
+        )
+
+
+async def _open_in(
+    conn: aiosqlite.Connection,
+    book: Book,
+    instrument: Instrument,
+    stage: Stage,
+    window: Window,
+    latest: Attempt | None,
+    start: Callable[[], Awaitable[Attempt]],
+    t: Translator,
+    now: datetime,
+    shown_in: tuple[int, int] | None,
+    name: str | None = None,
+) -> Shown | Refused | OutsideWindow:
+    """Start (``start``) or resume ``latest`` inside the caller's transaction, or refuse."""
+    if latest is not None and latest.submitted:
+        return Refused(Refusal.SUBMITTED, latest)
+    outside = _outside(window, now, latest)
+    if outside is not None:
+        return outside
+    tables = book.tables
+    if latest is None:
+        attempt = await start()
+        answers: dict[str, Any] = {}
+    else:
+        # Resume by id at the first question not answered: right even if the content
+        # was edited since (an item inserted or removed moves every later position).
+        answers = await store.answers_of(conn, latest.id, tables=tables)
+        position = resume_position(instrument, stage, answers)
+        draft = (
+            latest.draft
+            if position == latest.position
+            else saved_choices(instrument, position, answers)
+        )
+        # A new message takes over: the buttons of the old one become stale.
+        attempt = await store.move(
+            conn, latest, position=position, draft=draft, now=now, tables=tables
+        )
+    if shown_in is not None:
+        await store.set_message(conn, attempt.id, *shown_in, tables=tables)
+    screen = render(instrument, stage, attempt, answers, t, tap=book.tap_data, name=name)
+    return Shown(attempt, screen)
 
 
 class ReopenError(Exception):
@@ -245,10 +310,17 @@ async def reopen_stage(
     return attempt
 
 
-async def remember_message(db: Database, attempt: Attempt, chat_id: int, message_id: int) -> None:
+async def remember_message(
+    db: Database,
+    attempt: Attempt,
+    chat_id: int,
+    message_id: int,
+    *,
+    book: Book = PARTICIPANTS,
+) -> None:
     """Record the message that shows the attempt, so later taps edit it."""
     async with db.transaction() as conn:
-        await store.set_message(conn, attempt.id, chat_id, message_id)
+        await store.set_message(conn, attempt.id, chat_id, message_id, tables=book.tables)
 
 
 # --- taps ---------------------------------------------------------------------------------------
@@ -261,20 +333,30 @@ async def tap(
     data: str,
     speak: Callable[[str | None], Translator],
     now: datetime,
+    *,
+    book: Book = PARTICIPANTS,
 ) -> Shown | Submitted | Refused | OutsideWindow:
     """Apply one tap by this Telegram user in one transaction, or refuse it and write nothing.
 
-    ``speak`` gives the translator for the participant's saved language (None: unknown).
+    ``speak`` gives the translator for the respondent's saved language (None: unknown);
+    ``book`` says whose attempts the tap may touch (a participant's button never reaches
+    a supervisor's attempt, nor the other way round).
     """
-    parsed = parse_tap(data)
+    parsed = book.parse(data)
     if parsed is None:
         return Refused(Refusal.INVALID)
     # The whole tap is one plain transaction on the database thread (see Database.run).
-    applied = await db.run(lambda conn: _tap_in(conn, content, user_id, parsed, now))
+    applied = await db.run(lambda conn: _tap_in(conn, content, book, user_id, parsed, now))
     if not isinstance(applied, _Moved):
         return applied
     screen = render(
-        applied.instrument, applied.stage, applied.attempt, applied.answers, speak(applied.language)
+        applied.instrument,
+        applied.stage,
+        applied.attempt,
+        applied.answers,
+        speak(applied.language),
+        tap=book.tap_data,
+        name=applied.subject,
     )
     return Shown(applied.attempt, screen, applied.language)
 
@@ -288,18 +370,26 @@ class _Moved:
     stage: Stage
     answers: dict[str, Any]
     language: str | None
+    subject: str | None
 
 
 def _tap_in(
-    conn: sqlite3.Connection, content: Content, user_id: int, parsed: Tap, now: datetime
+    conn: sqlite3.Connection,
+    content: Content,
+    book: Book,
+    user_id: int,
+    parsed: Tap,
+    now: datetime,
 ) -> Submitted | Refused | OutsideWindow | _Moved:
     """The tap inside its transaction: check, then save the answer and move, or refuse."""
-    # Only the participant bound to this user may touch the attempt.
-    owned = store.sync_owned_attempt(conn, parsed.attempt_id, user_id)
+    tables = book.tables
+    # Only the participant bound to this user may touch the attempt (a supervisor's: only
+    # the supervisor bound to this user, while they supervise the person it is about).
+    owned = store.sync_owned_attempt(conn, parsed.attempt_id, user_id, tables=tables)
     if owned is None:
         return Refused(Refusal.INVALID)
     attempt, answers, language = owned.attempt, owned.answers, owned.language
-    found = content.instrument(attempt.instrument)
+    found = book.instrument(content, attempt.instrument)
     instrument = found.for_cohort(owned.cohort) if found else None
     stage = instrument.stage(attempt.stage) if instrument else None
     if instrument is None or stage is None:
@@ -316,24 +406,25 @@ def _tap_in(
         return Refused(Refusal.INVALID, attempt, language)
     if step.submit:
         shown = {i.id for i in visible_items(instrument, stage, answers)}
-        store.sync_delete_answers(conn, attempt.id, [k for k in answers if k not in shown])
-        done = store.sync_submit(conn, attempt.id, now)
+        hidden = [k for k in answers if k not in shown]
+        store.sync_delete_answers(conn, attempt.id, hidden, tables=tables)
+        done = store.sync_submit(conn, attempt.id, now, tables=tables)
         if done is None:  # not submitted: checked above, in this transaction
             raise RuntimeError(f"attempt {attempt.id} could not be submitted")
         return Submitted(done, language)
     if step.item is not None:
         stamp = stamp_of(instrument.item(step.item), step.value)
-        store.sync_save_answer(conn, attempt.id, step.item, step.value, now, stamp)
+        store.sync_save_answer(conn, attempt.id, step.item, step.value, now, stamp, tables=tables)
         answers[step.item] = step.value
     position, draft = landing(instrument, stage, attempt, answers, step)
-    moved = store.sync_move(conn, attempt, position=position, draft=draft, now=now)
-    return _Moved(moved, instrument, stage, answers, language)
+    moved = store.sync_move(conn, attempt, position=position, draft=draft, now=now, tables=tables)
+    return _Moved(moved, instrument, stage, answers, language, owned.subject)
 
 
 async def type_answer(
     db: Database,
     content: Content,
-    participant: Participant,
+    respondent: Participant | Supervisor,
     text: str,
     t: Translator,
     now: datetime,
@@ -341,40 +432,165 @@ async def type_answer(
 ) -> Shown | NotDone:
     """Take a typed message as the answer to the open attempt's free-text item, if one waits.
 
-    ``message_id`` (the chat's, increasing) makes it idempotent: a message already taken
-    for this attempt, delivered again, is ``Refusal.DUPLICATE`` and stores nothing.
+    ``respondent`` is a participant (their own questionnaires) or a supervisor (theirs about
+    the people they supervise now). ``message_id`` (the chat's, increasing) makes it
+    idempotent: a message already taken for this attempt, delivered again, is
+    ``Refusal.DUPLICATE`` and stores nothing.
     """
+    book = SUPERVISORS if isinstance(respondent, Supervisor) else PARTICIPANTS
+    tables = book.tables
     async with db.transaction() as conn:
-        if message_id is not None and await store.typed_already(conn, participant.id, message_id):
+        if message_id is not None and await store.typed_already(
+            conn, respondent.id, message_id, tables=tables
+        ):
             return Refused(Refusal.DUPLICATE)
-        for attempt in reversed(await store.attempts_of(conn, participant.id)):
-            if attempt.submitted:
-                continue
-            found = content.instrument(attempt.instrument)
-            instrument = found.for_cohort(participant.cohort) if found else None
+        for found_open in reversed(
+            await store.open_attempts_of(conn, respondent.id, tables=tables)
+        ):
+            attempt, cohort = found_open.attempt, found_open.cohort
+            found = book.instrument(content, attempt.instrument)
+            instrument = found.for_cohort(cohort) if found else None
             stage = instrument.stage(attempt.stage) if instrument else None
             if instrument is None or stage is None:
                 continue
-            answers = await store.answers_of(conn, attempt.id)
+            answers = await store.answers_of(conn, attempt.id, tables=tables)
             item = current_item(instrument, stage, attempt, answers)
             if item is None or item.type != "text":
                 continue
-            window = window_for(content, instrument, stage, participant.cohort)
+            window = window_for(content, instrument, stage, cohort)
             outside = _outside(window, now, attempt)
             if outside is not None:
                 return outside
             answer = text.strip()
             if len(answer) > item.max_length:
                 return TooLong(attempt, item.max_length)
-            await store.save_answer(conn, attempt.id, item.id, answer, now, stamp_of(item, answer))
+            await store.save_answer(
+                conn, attempt.id, item.id, answer, now, stamp_of(item, answer), tables=tables
+            )
             if message_id is not None:
-                await store.note_typed_message(conn, attempt.id, message_id)
+                await store.note_typed_message(conn, attempt.id, message_id, tables=tables)
             answers[item.id] = answer
             position = next_position(instrument, stage, answers, attempt.position)
             draft = saved_choices(instrument, position, answers)
-            moved = await store.move(conn, attempt, position=position, draft=draft, now=now)
-            return Shown(moved, render(instrument, stage, moved, answers, t))
+            moved = await store.move(
+                conn, attempt, position=position, draft=draft, now=now, tables=tables
+            )
+            screen = render(
+                instrument, stage, moved, answers, t, tap=book.tap_data, name=found_open.subject
+            )
+            return Shown(moved, screen)
     return Refused(Refusal.NONE_OPEN)
+
+
+# --- a supervisor's questionnaires about the people they supervise ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorMenu:
+    """What a supervisor can answer now, one entry per person and stage; when nothing is
+    open, when the next one opens (None: nothing more to come)."""
+
+    todo: list[Pending]
+    next_opens: datetime | None
+
+
+async def supervisor_menu(
+    db: Database, content: Content, supervisor: Supervisor, now: datetime
+) -> SupervisorMenu:
+    """Every supervisors' stage open now for someone the supervisor supervises (the window of
+    that person's cohort) and not yet sent by this supervisor about them."""
+    todo: list[Pending] = []
+    upcoming: list[datetime] = []
+    async with db.read() as conn:
+        for person in await sstore.supervisees(conn, supervisor.id):
+            for instrument in content.supervisor_instruments.values():
+                for stage in instrument.stages:
+                    window = window_for(content, instrument, stage, person.cohort)
+                    state = window.state(now)
+                    if state is Refusal.CLOSED:
+                        continue
+                    latest = await store.latest_attempt(
+                        conn,
+                        person.participant_id,
+                        instrument.id,
+                        stage.id,
+                        supervisor_id=supervisor.id,
+                    )
+                    if latest is not None and latest.submitted:
+                        continue
+                    if state is Refusal.NOT_OPEN:
+                        upcoming.append(window.opens)
+                        continue
+                    started = latest is not None and latest.revision > 0
+                    todo.append(Pending(instrument, stage, window, started, person))
+    todo.sort(key=lambda p: (p.window.closes, p.about.name if p.about else ""))
+    return SupervisorMenu(todo, min(upcoming) if upcoming and not todo else None)
+
+
+def draw_pseudonym() -> str:
+    """A supervisor-and-supervisee pair's key in the evaluators' export: random, so that it
+    says nothing of the participant's code (``S-`` and 8 characters)."""
+    return "S-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+# No 0/O, 1/I/L: read aloud or copied by hand without mistakes.
+PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+async def open_for_supervisee(
+    db: Database,
+    content: Content,
+    supervisor: Supervisor,
+    participant_id: int,
+    kind: str,
+    stage_id: str,
+    t: Translator,
+    now: datetime,
+    *,
+    shown_in: tuple[int, int] | None = None,
+) -> Shown | Refused | OutsideWindow:
+    """Start or resume the supervisor's questionnaire about one person they supervise now;
+    anyone else (not, or no longer, theirs) is refused and nothing is written."""
+    found = content.supervisor_instrument(kind)
+    async with db.transaction() as conn:
+        person = await sstore.supervisee(conn, supervisor.id, participant_id)
+        instrument = found.for_cohort(person.cohort) if found and person else None
+        stage = instrument.stage(stage_id) if instrument else None
+        if person is None or instrument is None or stage is None:
+            return Refused(Refusal.INVALID)
+        window = window_for(content, instrument, stage, person.cohort)
+        latest = await store.latest_attempt(
+            conn, participant_id, kind, stage_id, supervisor_id=supervisor.id
+        )
+
+        async def start() -> Attempt:
+            # One pseudonym per pair, drawn at the first attempt and kept for the later ones.
+            pseudonym = await store.pair_pseudonym(conn, supervisor.id, participant_id)
+            return await store.insert_attempt(
+                conn,
+                participant_id=participant_id,
+                instrument=kind,
+                stage=stage_id,
+                number=1,
+                content_version=content.version,
+                seed=random.SystemRandom().randrange(1, 2**31),
+                now=now,
+                supervisor=store.SupervisorKey(supervisor.id, pseudonym or draw_pseudonym()),
+            )
+
+        return await _open_in(
+            conn,
+            SUPERVISORS,
+            instrument,
+            stage,
+            window,
+            latest,
+            start,
+            t,
+            now,
+            shown_in,
+            person.name,
+        )
 
 
 # --- content checks ---------------------------------------------------------------------------

@@ -86,7 +86,8 @@ async def register(db: Database, content: Content, now: datetime) -> Registratio
     done = Registration()
     async with db.transaction() as conn:
         recorded = await vstore.versions(conn)
-        for kind, instrument in content.instruments.items():
+        # Every instrument, the supervisors' too: their answers are stamped the same way.
+        for kind, instrument in content.all_instruments.items():
             before = sorted(
                 (v for v in recorded if v.instrument == kind and v.loaded),
                 key=lambda v: v.position or 0,
@@ -110,6 +111,8 @@ async def register(db: Database, content: Content, now: datetime) -> Registratio
                 )
             await vstore.set_loaded(conn, kind, loaded)
         unversioned = await vstore.has_unversioned_answers(conn)
+        # Backfill and scoring read the participants' answers: the supervisors' were always
+        # stamped (they came after versions) and are never scored.
         for kind, instrument in content.instruments.items():
             if unversioned:
                 # Answers given before versions were recorded: exact when their attempt was
@@ -144,7 +147,9 @@ async def _follow(
     old_prints = {v.item: v.fingerprint for v in before}
     new_ids = {i.id for i in instrument.items}
     moved = 0
-    for attempt, answers in await store.open_with_answers(conn, instrument.id):
+    # A supervisor's questionnaire in progress follows the edit as a participant's does.
+    tables = store.SUPERVISORS if instrument.audience == "supervisors" else store.PARTICIPANTS
+    for attempt, answers in await store.open_with_answers(conn, instrument.id, tables=tables):
         stage = instrument.stage(attempt.stage)
         if stage is None:
             continue
@@ -170,7 +175,7 @@ async def _follow(
         )
         if not unchanged:
             draft = saved_choices(instrument, position, answers)
-            await store.move(conn, attempt, position=position, draft=draft, now=now)
+            await store.move(conn, attempt, position=position, draft=draft, now=now, tables=tables)
             moved += 1
     return moved
 

@@ -185,3 +185,58 @@ async def is_bound(conn: aiosqlite.Connection, supervisor_id: int) -> bool:
         "SELECT 1 FROM supervisor_bindings WHERE supervisor_id = ?", (supervisor_id,)
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+# --- whom a supervisor answers about -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Supervisee:
+    """Someone a supervisor answers about: only what their questionnaire needs (the name its
+    texts show, the cohort its window is resolved on), never results."""
+
+    participant_id: int
+    name: str
+    cohort: str
+
+
+_SUPERVISEES = (
+    "SELECT p.id, p.full_name, p.cohort FROM supervisions v JOIN participants p"
+    " ON p.id = v.participant_id WHERE v.supervisor_id = ? AND p.forgotten_at IS NULL"
+)
+
+
+async def supervisees(conn: aiosqlite.Connection, supervisor_id: int) -> list[Supervisee]:
+    """The people the roster says this supervisor supervises now, by name."""
+    async with conn.execute(_SUPERVISEES + " ORDER BY p.full_name, p.id", (supervisor_id,)) as cur:
+        return [Supervisee(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+
+
+async def supervisee(
+    conn: aiosqlite.Connection, supervisor_id: int, participant_id: int
+) -> Supervisee | None:
+    """The participant, if this supervisor supervises them now (None: not, or no longer)."""
+    async with conn.execute(_SUPERVISEES + " AND p.id = ?", (supervisor_id, participant_id)) as cur:
+        row = await cur.fetchone()
+    return Supervisee(int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+async def answered_count(conn: aiosqlite.Connection, supervisor_id: int) -> int:
+    """How many questionnaires the supervisor has sent (for their /mydata)."""
+    async with conn.execute(
+        "SELECT count(*) FROM supervisor_attempts WHERE supervisor_id = ?"
+        " AND submitted_at IS NOT NULL",
+        (supervisor_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def binding_of(conn: aiosqlite.Connection, supervisor_id: int) -> tuple[int, datetime] | None:
+    """The Telegram account bound to the supervisor and when (for their /mydata)."""
+    async with conn.execute(
+        "SELECT user_id, bound_at FROM supervisor_bindings WHERE supervisor_id = ?",
+        (supervisor_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), from_db_time(row[1])) if row else None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.callbacks import Action, tap_data
+from bot.callbacks import Action, TapData, tap_data
 from bot.content.instruments import Instrument, Item, Stage
+from bot.content.models import LocalizedText
 from bot.i18n import Translator, escape
 from bot.rules.questionnaire import (
     Refusal,
@@ -25,8 +26,28 @@ LETTERS = {"ar": "أبجدهوزح"}
 DEFAULT_LETTERS = "ABCDEFGH"
 
 
-def _button(attempt: Attempt, action: Action, arg: str | None, label: str) -> Button:
-    return Button(label, tap_data(attempt.id, attempt.revision, action, arg))
+class _Texts:
+    """The content's texts in the reader's language, ``{name}`` filled in (a supervisor's
+    questionnaire is about one person), and its buttons' data."""
+
+    __slots__ = ("data", "locale", "name")
+
+    def __init__(self, locale: str, name: str | None, data: TapData) -> None:
+        self.locale, self.name, self.data = locale, name, data
+
+    def __call__(self, text: LocalizedText) -> str:
+        # Plain replace, not str.format: a course team's other braces stay as written.
+        return self.fill(text.get(self.locale))
+
+    def fill(self, found: str) -> str:
+        return found if self.name is None else found.replace(NAME_FIELD, self.name)
+
+    def button(self, attempt: Attempt, action: Action, arg: str | None, label: str) -> Button:
+        return Button(label, self.data(attempt.id, attempt.revision, action, arg))
+
+
+# Where a supervisors' questionnaire names the person it is about.
+NAME_FIELD = "{name}"
 
 
 def render(
@@ -35,38 +56,47 @@ def render(
     attempt: Attempt,
     answers: dict[str, Any],
     t: Translator,
+    *,
+    tap: TapData = tap_data,
+    name: str | None = None,
 ) -> Screen:
-    """The questionnaire message for the attempt's current item, or the summary."""
+    """The questionnaire message for the attempt's current item, or the summary.
+
+    ``tap`` builds the buttons' data (the participants' or the supervisors' prefix);
+    ``name`` replaces ``{name}`` in every text of the content (escaped with it).
+    """
     loc = t.locale
+    text = _Texts(loc, name, tap)
+    _button = text.button
     shown = visible_items(instrument, stage, answers)
     item = current_item(instrument, stage, attempt, answers)
-    head = f"<b>{escape(instrument.title.get(loc))}</b> · {escape(stage.title.get(loc))}"
+    head = f"<b>{escape(text(instrument.title))}</b> · {escape(text(stage.title))}"
     back = _button(attempt, Action.PREVIOUS, None, t.gettext("◀ Previous"))
     if item is None:
-        return _summary(instrument, stage, attempt, answers, shown, head, back, t)
+        return _summary(instrument, stage, attempt, answers, shown, head, back, t, text)
     # By identity: list.index() would compare pydantic models field by field.
     first = shown[0] is item
     lines = [head]
     intro = stage.intro_for(instrument)
     if first and intro is not None:
-        lines += [escape(intro.get(loc)), ""]
+        lines += [escape(text(intro)), ""]
     lines += [progress_text(t, instrument, stage, item), ""]
-    lines.append(f"<b>{escape(item.text.get(loc))}</b>")
+    lines.append(f"<b>{escape(text(item.text))}</b>")
     rows: list[list[Button]] = []
     current = answers.get(item.id)
     if item.type in ("quiz", "single", "multi"):
         options = ordered_options(item, attempt, shuffle=instrument.scored)
         chosen = set(attempt.draft or []) if item.type == "multi" else {current}
-        lettered = any(len(o.text.get(loc)) > BUTTON_LABEL_MAX for o in options)
+        lettered = any(len(text(o.text)) > BUTTON_LABEL_MAX for o in options)
         letters = LETTERS.get(loc, DEFAULT_LETTERS)
         if lettered:
             lines.append("")
             for letter, option in zip(letters, options, strict=False):
-                lines.append(f"{letter}. {escape(option.text.get(loc))}")
+                lines.append(f"{letter}. {escape(text(option.text))}")
         action = Action.TOGGLE if item.type == "multi" else Action.ANSWER
         buttons = []
         for letter, option in zip(letters, options, strict=False):
-            label = letter if lettered else option.text.get(loc)
+            label = letter if lettered else text(option.text)
             if item.type == "multi":
                 label = ("☑ " if option.id in chosen else "☐ ") + label
             elif option.id in chosen:
@@ -86,8 +116,8 @@ def render(
         lines.append(
             t.gettext(
                 "1 = %(low)s · 5 = %(high)s",
-                low=escape(item.labels.low.get(loc)),
-                high=escape(item.labels.high.get(loc)),
+                low=escape(text(item.labels.low)),
+                high=escape(text(item.labels.high)),
             )
         )
         rows.append(
@@ -141,15 +171,18 @@ def _summary(
     head: str,
     back: Button,
     t: Translator,
+    text: _Texts,
 ) -> Screen:
-    loc = t.locale
+    _button = text.button
     lines = [head, t.gettext("Check your answers, then send them."), ""]
     for item in shown:
         # The same numbers as on the questions; an extra question gets a bullet.
         number = question_number(instrument, stage, item)
         mark = "•" if number is None else f"{number}."
-        lines.append(f"{mark} {escape(clip(item.text.get(loc), 80))}")
-        lines.append(f"   → {escape(answer_text(item, answers.get(item.id), loc, t))}")
+        lines.append(f"{mark} {escape(clip(text(item.text), 80))}")
+        lines.append(
+            f"   → {escape(text.fill(answer_text(item, answers.get(item.id), text.locale, t)))}"
+        )
     lines.append("")
     lines.append(t.gettext("Once sent, your answers can no longer be changed."))
     rows = [[_button(attempt, Action.SEND, None, t.gettext("Send"))]]

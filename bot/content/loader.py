@@ -619,7 +619,8 @@ def _cross_problems(
         display = _display(content_dir / "programme.yaml")
         tree = _TREES.get(display)
         for c, campaign in enumerate(programme.campaigns):
-            for n, ident in enumerate(getattr(campaign, "instruments", None) or []):
+            named = getattr(campaign, "instruments", None) or []
+            for n, ident in enumerate(named):
                 if ident not in instruments:
                     at: Path_ = ("campaigns", c, "instruments", n)
                     known = ", ".join(sorted(instruments)) or "-"
@@ -629,6 +630,26 @@ def _cross_problems(
                     problems.append(
                         Problem(display, _line(tree, at), _field(at), str(unknown), said=unknown)
                     )
+            # One campaign, one audience: its messages are written to participants or to
+            # supervisors (who get one per step, however many people they supervise).
+            audiences = {
+                ident: model.audience
+                for ident in named
+                if isinstance(model := instruments.get(ident), Instrument)
+            }
+            if len(set(audiences.values())) > 1:
+                at = ("campaigns", c, "instruments")
+                mixed = said(
+                    _(
+                        "a campaign writes either to participants or to supervisors: %(sup)s"
+                        " for supervisors, %(part)s for participants; make two campaigns"
+                    ),
+                    sup=", ".join(i for i, a in audiences.items() if a == "supervisors"),
+                    part=", ".join(i for i, a in audiences.items() if a != "supervisors"),
+                )
+                problems.append(
+                    Problem(display, _line(tree, at), _field(at), str(mixed), said=mixed)
+                )
     texts = loaded.get("certificates.yaml")
     if isinstance(texts, CertificateTexts):
         display = _display(content_dir / "certificates.yaml")

@@ -181,7 +181,7 @@ async def test_a_supervisor_of_two_people_gets_one_invitation_with_the_count_and
     assert received[0].buttons[0][0]["callback_data"] == SUPERVISOR_MENU_DATA
     # The participants of that cohort got their own follow-up invitation, not this one.
     for person in enrolled.people.values():
-        assert not [m for m in person.chat if "vous encadrez" in m.text]
+        assert not [m for m in person.chat if "que vous encadrez" in m.text]
         assert any(
             b.get("callback_data") != SUPERVISOR_MENU_DATA
             for m in person.chat
@@ -314,3 +314,22 @@ def test_relais_check_refuses_a_campaign_for_both_audiences_with_its_line(
         f"programme.yaml:{line}: campaigns[3].instruments: a campaign writes either to"
         " participants or to supervisors: supervisors for supervisors, followup for participants"
     ) in capsys.readouterr().err
+
+
+async def test_a_supervisor_no_longer_bound_is_not_written_to(
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    new_user: Callable[..., SimulatedUser],
+    sender: Sender,
+) -> None:
+    enrolled = await enrol(db, clock, new_user, leila=False)
+    clock.set(six_months(content).opens + timedelta(minutes=1))
+    await run_plan(db, content, clock.now())
+    async with db.transaction() as conn:
+        # However the binding goes (no command removes one yet), the queued row stays unsent.
+        await conn.execute("DELETE FROM supervisor_bindings")
+    await sender.drain_all()
+    (invitation,) = await supervisor_rows(db)
+    assert (invitation.status, invitation.last_error) == (Status.CANCELLED, "no longer bound")
+    assert not [m for m in enrolled.karim.chat if "2 personnes que vous encadrez" in m.text]

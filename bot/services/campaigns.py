@@ -118,6 +118,8 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> Outgoing
         return views.reminder(t, step.session)
     if step.instrument is None or step.stage is None:
         raise ValueError(f"step {step.prefix}: neither a session nor a questionnaire stage")
+    if step.for_supervisors:
+        raise ValueError(f"step {step.prefix}: a supervisors' step (render_for_supervisors)")
     closes = window_for(content, step.instrument, step.stage, cohort).closes
     if isinstance(step.campaign, Invitation):
         return views.invitation(t, step.instrument, step.stage, closes)

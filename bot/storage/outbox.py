@@ -540,6 +540,22 @@ async def submitted_guards(conn: aiosqlite.Connection, rows: Sequence[Row]) -> s
         return {int(r[0]) for r in await cur.fetchall()}
 
 
+async def unbound_supervisor_rows(conn: aiosqlite.Connection, rows: Sequence[Row]) -> set[int]:
+    """The supervisors' rows among ``rows`` whose chat is no longer the supervisor's bound
+    account (the binding went or moved): not to be sent, as a forgotten participant's."""
+    theirs = [r.id for r in rows if r.supervisor_id is not None]
+    if not theirs:
+        return set()
+    marks = ", ".join("?" for _ in theirs)
+    async with conn.execute(
+        f"SELECT o.id FROM outbox o WHERE o.id IN ({marks}) AND NOT EXISTS"
+        " (SELECT 1 FROM supervisor_bindings b WHERE b.supervisor_id = o.supervisor_id"
+        " AND b.chat_id = o.chat_id)",
+        theirs,
+    ) as cur:
+        return {int(r[0]) for r in await cur.fetchall()}
+
+
 async def reset_interrupted(conn: aiosqlite.Connection) -> int:
     """Rows caught mid-send by a crash go back to pending: each is resent at most once."""
     cursor = await conn.execute(

@@ -289,31 +289,49 @@ async def test_a_supervisor_who_blocked_the_bot_is_recorded_like_a_participant(
     assert all(b.reachable for _, b in bound)
 
 
-def test_relais_check_refuses_a_campaign_for_both_audiences_with_its_line(
+def test_relais_check_keeps_each_campaign_to_its_audience_with_the_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, folder)
     programme = folder / "programme.yaml"
     text = programme.read_text(encoding="utf-8")
-    mixed = "    instruments: [followup, supervisors]\n"
-    text = text.replace("    instruments: [supervisors]\n", mixed, 1)
+    # The participants' invitations name the supervisors' questionnaire, and the
+    # supervisors' invitations a participants' one.
+    text = text.replace(
+        "    kind: invitation\n    grace: {days: 2}\n",
+        "    kind: invitation\n    instruments: [kat, supervisors]\n    grace: {days: 2}\n",
+        1,
+    )
+    text = text.replace(
+        "    audience: supervisors\n", "    audience: supervisors\n    instruments: [followup]\n", 1
+    )
     programme.write_text(text, encoding="utf-8")
-    line = text[: text.index(mixed)].count("\n") + 1
+    theirs = text[: text.index("[kat, supervisors]")].count("\n") + 1
+    ours = text[: text.index("[followup]")].count("\n") + 1
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RELAIS_CONTENT_DIR", str(folder))
     monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
     assert main(["check"]) == EXIT_INVALID
     err = capsys.readouterr().err
     assert (
-        f"programme.yaml:{line}: campaigns[3].instruments: une campagne écrit soit aux"
-        " participant(e)s, soit aux supérieur(e)s hiérarchiques" in err
-    )
-    assert main(["check", "--locale", "en"]) == EXIT_INVALID
+        f"programme.yaml:{theirs}: campaigns[1].instruments[1]: 'supervisors' est rempli par"
+        " les supérieur(e)s hiérarchiques : leurs campagnes indiquent audience: supervisors"
+    ) in err
     assert (
-        f"programme.yaml:{line}: campaigns[3].instruments: a campaign writes either to"
-        " participants or to supervisors: supervisors for supervisors, followup for participants"
-    ) in capsys.readouterr().err
+        f"programme.yaml:{ours}: campaigns[3].instruments[0]: 'followup' est rempli par les"
+        " participant(e)s, pas par les supérieur(e)s hiérarchiques (audience: supervisors)"
+    ) in err
+    assert main(["check", "--locale", "en"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert (
+        f"programme.yaml:{theirs}: campaigns[1].instruments[1]: 'supervisors' is answered by"
+        " supervisors: their campaigns say audience: supervisors"
+    ) in err
+    assert (
+        f"programme.yaml:{ours}: campaigns[3].instruments[0]: 'followup' is answered by"
+        " participants, not by supervisors (audience: supervisors)"
+    ) in err
 
 
 async def test_a_supervisor_no_longer_bound_is_not_written_to(

@@ -630,25 +630,33 @@ def _cross_problems(
                     problems.append(
                         Problem(display, _line(tree, at), _field(at), str(unknown), said=unknown)
                     )
-            # One campaign, one audience: its messages are written to participants or to
-            # supervisors (who get one per step, however many people they supervise).
-            audiences = {
-                ident: model.audience
-                for ident in named
-                if isinstance(model := instruments.get(ident), Instrument)
-            }
-            if len(set(audiences.values())) > 1:
-                at = ("campaigns", c, "instruments")
-                mixed = said(
-                    _(
-                        "a campaign writes either to participants or to supervisors: %(sup)s"
-                        " for supervisors, %(part)s for participants; make two campaigns"
-                    ),
-                    sup=", ".join(i for i, a in audiences.items() if a == "supervisors"),
-                    part=", ".join(i for i, a in audiences.items() if a != "supervisors"),
-                )
+            # A campaign writes to one audience, its ``audience``: it names only questionnaires
+            # answered by that audience (supervisors get one message per step, however many
+            # people they supervise, participants one each).
+            audience = getattr(campaign, "audience", "participants")
+            for n, ident in enumerate(named):
+                model = instruments.get(ident)
+                if not isinstance(model, Instrument) or model.audience == audience:
+                    continue
+                at = ("campaigns", c, "instruments", n)
+                if model.audience == "supervisors":
+                    wrong = said(
+                        _(
+                            "%(id)r is answered by supervisors: their campaigns say"
+                            " audience: supervisors"
+                        ),
+                        id=ident,
+                    )
+                else:
+                    wrong = said(
+                        _(
+                            "%(id)r is answered by participants, not by supervisors"
+                            " (audience: supervisors)"
+                        ),
+                        id=ident,
+                    )
                 problems.append(
-                    Problem(display, _line(tree, at), _field(at), str(mixed), said=mixed)
+                    Problem(display, _line(tree, at), _field(at), str(wrong), said=wrong)
                 )
     texts = loaded.get("certificates.yaml")
     if isinstance(texts, CertificateTexts):

@@ -5,7 +5,7 @@ participant who submits stops being nudged, a content change moves the reminders
 Each delivery has a key (campaign, step, participant); the outbox refuses a key it
 already has, so a restart or a second planner run cannot queue a message twice.
 
-A campaign that names the supervisors' questionnaires writes to supervisors instead: one
+A campaign whose ``audience`` is ``supervisors`` writes to supervisors instead: one
 message per supervisor and step, saying how many people they are asked about, keyed
 (campaign, step, cohorts, supervisor). The cohorts whose step falls at the same instant
 share one message, so a line manager whose counsellors are in three cohorts with the
@@ -50,12 +50,14 @@ class Step:
         return self.instrument is not None and self.instrument.audience == "supervisors"
 
 
-def campaign_instruments(content: Content, ids: list[str] | None) -> list[Instrument]:
-    """The instruments a campaign names: the supervisors' ones if it names those (the
-    check refuses a campaign naming both audiences), else the participants'."""
-    if ids is not None and all(i in content.supervisor_instruments for i in ids):
-        return [content.supervisor_instruments[i] for i in ids]
-    return content.for_campaign(ids)
+def campaign_instruments(content: Content, campaign: Invitation | Nudge) -> list[Instrument]:
+    """The instruments a campaign covers: those it names, else every one of its audience."""
+    if campaign.audience == "participants":
+        return content.for_campaign(campaign.instruments)
+    found = content.supervisor_instruments
+    if campaign.instruments is None:
+        return list(found.values())
+    return [found[i] for i in campaign.instruments if i in found]
 
 
 # The schedule depends only on the content and the cohort: computed once per version.
@@ -84,7 +86,7 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
                         )
                     )
             continue
-        for instrument in campaign_instruments(content, campaign.instruments):
+        for instrument in campaign_instruments(content, campaign):
             for stage in instrument.stages:
                 window = window_for(content, instrument, stage, cohort)
                 base = f"{campaign.id}:{instrument.id}:{stage.id}"

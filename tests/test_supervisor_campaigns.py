@@ -351,3 +351,27 @@ async def test_a_supervisor_no_longer_bound_is_not_written_to(
     (invitation,) = await supervisor_rows(db)
     assert (invitation.status, invitation.last_error) == (Status.CANCELLED, "no longer bound")
     assert not [m for m in enrolled.karim.chat if "2 personnes que vous encadrez" in m.text]
+
+
+async def test_a_supervisor_who_enrols_after_the_opening_is_still_invited(
+    db: Database,
+    clock: FixedClock,
+    content: Content,
+    new_user: Callable[..., SimulatedUser],
+) -> None:
+    enrolled = await enrol(db, clock, new_user, leila=False)
+    opens = six_months(content).opens
+    clock.set(opens + timedelta(minutes=1))
+    await run_plan(db, content, clock.now())
+    assert len(await supervisor_rows(db)) == 1  # Karim's
+    # Leila opens a new link an hour later, within the invitation's grace: the step was
+    # planned for every cohort already, but her enrolment makes the planner look again.
+    clock.set(opens + timedelta(hours=1))
+    issued = await issue_supervisor_invites(db, clock=clock, ttl=timedelta(days=30), actor="t")
+    leila = new_user("Leila")
+    await leila.send(f"/start {issued[0].token}")
+    assert await run_plan(db, content, clock.now()) == 1
+    theirs = {r.supervisor_id: r for r in await supervisor_rows(db)}
+    assert set(theirs) == {await supervisor_id(db, enrolled.karim), await supervisor_id(db, leila)}
+    hers = theirs[await supervisor_id(db, leila)]
+    assert "Votre avis est demandé sur 1 personne que vous encadrez" in hers.message.text

@@ -31,13 +31,15 @@ from tests.conftest import CONTENT_DIR, FakeTime
 
 COHORTS = ("tanger", "agadir", "marrakech")
 SUPERVISORS_CAMPAIGNS = {"invitations-superieurs", "relances-superieurs"}
-# Karim supervises two counsellors of Tanger, Leila one of Agadir; Omar has no supervisor.
+# Karim supervises two counsellors of Tanger, Leila one of Agadir and one of Marrakech;
+# Omar has no supervisor.
 ROSTER = (
     "external_id;full_name;email;cohort;supervisor_email;supervisor_name\n"
     "A-1;Nadia Alaoui;nadia@example.org;tanger;karim@example.org;Karim Tazi\n"
     "A-2;Youssef Amrani;youssef@example.org;tanger;karim@example.org;\n"
     "A-3;Sara Bennani;sara@example.org;agadir;leila@example.org;Leila Fassi\n"
     "A-4;Omar Idrissi;omar@example.org;tanger;;\n"
+    "A-5;Hanane Bouzid;hanane@example.org;marrakech;leila@example.org;\n"
 )
 
 
@@ -92,7 +94,7 @@ async def enrol(
     await import_roster(db, ROSTER.encode(), cohort_ids=COHORTS, clock=clock, actor="test")
     people: dict[str, SimulatedUser] = {}
     async with db.transaction() as conn:
-        for external_id in ("A-1", "A-2", "A-3", "A-4"):
+        for external_id in ("A-1", "A-2", "A-3", "A-4", "A-5"):
             person = await repo.find_participant(conn, external_id=external_id)
             assert person is not None
             people[external_id] = new_user(person.full_name.split()[0])
@@ -165,6 +167,10 @@ async def test_a_supervisor_of_two_people_gets_one_invitation_with_the_count_and
         assert name not in invitation.message.text
     assert [[b.data for b in row] for row in invitation.message.buttons] == [[SUPERVISOR_MENU_DATA]]
     assert invitation.message.unless_submitted is None
+    # The stage opens at the same instant for every cohort: one key for them all.
+    assert invitation.key == (
+        f"invitations-superieurs:supervisors:six-months:sup:agadir+marrakech+tanger:{karim}"
+    )
 
     # Re-planning, or a new process on the same file, queues nothing twice.
     assert await run_plan(db, content, clock.now() + timedelta(minutes=5)) == 0
@@ -206,9 +212,11 @@ async def test_the_nudge_stops_once_the_supervisor_has_answered_about_everyone(
     await run_plan(db, content, clock.now())
     await sender.drain_all()
 
-    # Karim answers about Nadia, Leila about Sara (her only one) before the first nudge.
+    # Karim answers about Nadia, Leila about both of hers (Agadir and Marrakech) before
+    # the first nudge.
     await answered_about(db, content, karim, "A-1", opens + timedelta(days=2))
     await answered_about(db, content, leila, "A-3", opens + timedelta(days=2))
+    await answered_about(db, content, leila, "A-5", opens + timedelta(days=2))
     clock.set(opens + timedelta(days=10, minutes=1))
     await run_plan(db, content, clock.now())
     nudges = [r for r in await supervisor_rows(db) if r.kind == "nudge"]
@@ -261,11 +269,12 @@ async def test_supervisors_and_participants_never_get_each_others_messages(
     assert {r.kind for r in to_participants} >= {"reminder", "invitation", "nudge"}
     participant_chats = {u.user_id for u in enrolled.people.values()}
     assert not [r for r in to_supervisors if r.chat_id in participant_chats]
-    # Per supervisor: one invitation and two nudges (nobody answered), in their language.
+    # Per supervisor: one invitation and two nudges (nobody answered), in their language,
+    # though Leila's two counsellors are in two cohorts.
     leila_id = await supervisor_id(db, enrolled.leila)
     hers = [r for r in to_supervisors if r.supervisor_id == leila_id]
     assert sorted(r.kind for r in hers) == ["invitation", "nudge", "nudge"]
-    assert "Your view is asked on 1 person you supervise" in hers[0].message.text
+    assert "Your view is asked on 2 people you supervise" in hers[0].message.text
 
 
 async def test_a_supervisor_who_blocked_the_bot_is_recorded_like_a_participant(
@@ -374,4 +383,4 @@ async def test_a_supervisor_who_enrols_after_the_opening_is_still_invited(
     theirs = {r.supervisor_id: r for r in await supervisor_rows(db)}
     assert set(theirs) == {await supervisor_id(db, enrolled.karim), await supervisor_id(db, leila)}
     hers = theirs[await supervisor_id(db, leila)]
-    assert "Votre avis est demandé sur 1 personne que vous encadrez" in hers.message.text
+    assert "Votre avis est demandé sur 2 personnes que vous encadrez" in hers.message.text

@@ -62,8 +62,8 @@ def supervisor_invitation(
         "📝 <b>%(title)s</b> is open until %(when)s.", title=escape(title), when=t.moment(closes)
     )
     text += "\n\n" + t.ngettext(
-        "Your view is asked on %(n)d person you supervise, a few minutes each. Your answers"
-        " are only published as overall results and never shared with the people concerned.",
+        "Your view is asked on %(n)d person you supervise, in a few minutes. Your answers"
+        " are only published as overall results and never shared with that person.",
         "Your view is asked on %(n)d people you supervise, a few minutes each. Your answers"
         " are only published as overall results and never shared with the people concerned.",
         count,

@@ -23,10 +23,15 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """Do not send once the recipient's latest attempt at this stage is submitted."""
+    """Do not send once the recipient's latest attempt at this stage is submitted.
+
+    A supervisor answers once per person they supervise: their guard holds once their
+    latest attempt about each supervisee of ``cohorts`` is submitted.
+    """
 
     instrument: str
     stage: str
+    cohorts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

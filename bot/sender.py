@@ -6,8 +6,9 @@ round trip, so up to ``max_in_flight`` calls travel at once; calls in flight cou
 against the rate, which therefore still holds in any rolling second. The calls are
 marked as the bulk lane of ``bot.ratelimit``. ``RetryAfter`` pauses the sender for as
 long as Telegram says and retries the same row. ``Forbidden`` (the user blocked the
-bot) fails the row and marks the participant unreachable. Network errors retry with a
-growing delay, up to ``max_attempts``, then fail with the reason.
+bot) fails the row and marks the participant unreachable (a supervisor's row just
+fails). Network errors retry with a growing delay, up to ``max_attempts``, then fail
+with the reason. A supervisor's row whose account is no longer bound is cancelled.
 
 Crash safety: a row is marked ``sending`` (committed) before the call to Telegram and
 ``sent`` after. A crash between the two leaves it ``sending``; at start-up such rows go
@@ -286,10 +287,20 @@ class Sender:
         changes: list[Change] = []
         now = self.clock.now()
         pointless: set[int] = set()
-        if any(row.message.unless_submitted for row in rows):
+        unbound: set[int] = set()
+        guarded = any(row.message.unless_submitted for row in rows)
+        to_supervisors = any(row.supervisor_id is not None for row in rows)
+        if guarded or to_supervisors:
             async with self.db.read() as conn:
-                pointless = await outbox.submitted_guards(conn, rows)
+                if guarded:
+                    pointless = await outbox.submitted_guards(conn, rows)
+                if to_supervisors:
+                    unbound = await outbox.unbound_supervisor_rows(conn, rows)
         for row in rows:
+            if row.id in unbound:
+                # As for a forgotten participant: the account is no longer theirs to write to.
+                changes.append(Change(row.id, Status.CANCELLED, now, error="no longer bound"))
+                continue
             if row.id in pointless:
                 changes.append(Change(row.id, Status.SKIPPED, now, error="already submitted"))
                 continue
@@ -341,7 +352,10 @@ class Sender:
             await self._requeue(row, seconds, f"rate limited: retry after {seconds:.0f} s", 0)
         elif isinstance(result, Forbidden):
             await self._fail(row, f"blocked: {result.message}")
-            if row.chat_id is not None:
+            # A participant is marked unreachable (broadcasts leave them out). A supervisor
+            # has no such flag: only campaigns write to them, and each row fails like this
+            # one until they unblock the bot, when the next one goes out.
+            if row.chat_id is not None and row.supervisor_id is None:
                 await set_reachable(self.db, row.chat_id, False)
         elif isinstance(result, BadRequest):
             await self._fail(row, f"refused: {result.message}")

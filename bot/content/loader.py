@@ -619,7 +619,8 @@ def _cross_problems(
         display = _display(content_dir / "programme.yaml")
         tree = _TREES.get(display)
         for c, campaign in enumerate(programme.campaigns):
-            for n, ident in enumerate(getattr(campaign, "instruments", None) or []):
+            named = getattr(campaign, "instruments", None) or []
+            for n, ident in enumerate(named):
                 if ident not in instruments:
                     at: Path_ = ("campaigns", c, "instruments", n)
                     known = ", ".join(sorted(instruments)) or "-"
@@ -629,6 +630,34 @@ def _cross_problems(
                     problems.append(
                         Problem(display, _line(tree, at), _field(at), str(unknown), said=unknown)
                     )
+            # A campaign writes to one audience, its ``audience``: it names only questionnaires
+            # answered by that audience (supervisors get one message per step, however many
+            # people they supervise, participants one each).
+            audience = getattr(campaign, "audience", "participants")
+            for n, ident in enumerate(named):
+                model = instruments.get(ident)
+                if not isinstance(model, Instrument) or model.audience == audience:
+                    continue
+                at = ("campaigns", c, "instruments", n)
+                if model.audience == "supervisors":
+                    wrong = said(
+                        _(
+                            "%(id)r is answered by supervisors: their campaigns say"
+                            " audience: supervisors"
+                        ),
+                        id=ident,
+                    )
+                else:
+                    wrong = said(
+                        _(
+                            "%(id)r is answered by participants, not by supervisors"
+                            " (audience: supervisors)"
+                        ),
+                        id=ident,
+                    )
+                problems.append(
+                    Problem(display, _line(tree, at), _field(at), str(wrong), said=wrong)
+                )
     texts = loaded.get("certificates.yaml")
     if isinstance(texts, CertificateTexts):
         display = _display(content_dir / "certificates.yaml")

@@ -167,8 +167,11 @@ class _Campaign(_Model):
 
 
 # Ids of instruments (questionnaire files), checked against those found in the content
-# folder; omitted: every instrument for participants.
+# folder; omitted: every instrument of the campaign's audience.
 Instruments = Annotated[list[Slug], Field(min_length=1)] | None
+# Whom a questionnaire campaign writes to: the participants, or their supervisors (one
+# message per supervisor and step, however many of the people it concerns they supervise).
+CampaignAudience = Literal["participants", "supervisors"]
 
 
 class SessionReminder(_Campaign):
@@ -182,6 +185,7 @@ class Invitation(_Campaign):
     """An invitation when a stage of each listed questionnaire opens, with a Start button."""
 
     kind: Literal["invitation"]
+    audience: CampaignAudience = "participants"
     instruments: Instruments = None
 
 
@@ -190,6 +194,7 @@ class Nudge(_Campaign):
     submitted, while the stage is open."""
 
     kind: Literal["nudge"]
+    audience: CampaignAudience = "participants"
     instruments: Instruments = None
     every: Delay
     max: int = Field(default=3, ge=1, le=20)

@@ -4,6 +4,12 @@ Deliveries are computed from the content and the database, never stored ahead: a
 participant who submits stops being nudged, a content change moves the reminders.
 Each delivery has a key (campaign, step, participant); the outbox refuses a key it
 already has, so a restart or a second planner run cannot queue a message twice.
+
+A campaign whose ``audience`` is ``supervisors`` writes to supervisors instead: one
+message per supervisor and step, saying how many people they are asked about, keyed
+(campaign, step, cohorts, supervisor). The cohorts whose step falls at the same instant
+share one message, so a line manager whose counsellors are in three cohorts with the
+same window is invited once, not three times.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+import aiosqlite
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Stage
@@ -35,6 +43,21 @@ class Step:
     instrument: Instrument | None = None
     stage: Stage | None = None
     number: int = 0
+
+    @property
+    def for_supervisors(self) -> bool:
+        """Whether the step writes to the supervisors of the cohort's people."""
+        return self.instrument is not None and self.instrument.audience == "supervisors"
+
+
+def campaign_instruments(content: Content, campaign: Invitation | Nudge) -> list[Instrument]:
+    """The instruments a campaign covers: those it names, else every one of its audience."""
+    if campaign.audience == "participants":
+        return content.for_campaign(campaign.instruments)
+    found = content.supervisor_instruments
+    if campaign.instruments is None:
+        return list(found.values())
+    return [found[i] for i in campaign.instruments if i in found]
 
 
 # The schedule depends only on the content and the cohort: computed once per version.
@@ -63,7 +86,7 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
                         )
                     )
             continue
-        for instrument in content.for_campaign(campaign.instruments):
+        for instrument in campaign_instruments(content, campaign):
             for stage in instrument.stages:
                 window = window_for(content, instrument, stage, cohort)
                 base = f"{campaign.id}:{instrument.id}:{stage.id}"
@@ -97,6 +120,8 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> Outgoing
         return views.reminder(t, step.session)
     if step.instrument is None or step.stage is None:
         raise ValueError(f"step {step.prefix}: neither a session nor a questionnaire stage")
+    if step.for_supervisors:
+        raise ValueError(f"step {step.prefix}: a supervisors' step (render_for_supervisors)")
     closes = window_for(content, step.instrument, step.stage, cohort).closes
     if isinstance(step.campaign, Invitation):
         return views.invitation(t, step.instrument, step.stage, closes)
@@ -104,12 +129,39 @@ def render(step: Step, cohort: str, content: Content, t: Translator) -> Outgoing
     return replace(message, unless_submitted=guard(step))
 
 
-def guard(step: Step) -> Guard | None:
+def render_for_supervisors(
+    step: Step, cohort: str, content: Content, t: Translator, count: int
+) -> OutgoingMessage:
+    """The step's message to a supervisor asked about ``count`` people (no names: it is
+    shared by every supervisor with that count and language)."""
+    if step.instrument is None or step.stage is None:
+        raise ValueError(f"step {step.prefix}: not a questionnaire stage")
+    closes = window_for(content, step.instrument, step.stage, cohort).closes
+    if isinstance(step.campaign, Invitation):
+        return views.supervisor_invitation(t, step.instrument, step.stage, closes, count)
+    return views.supervisor_nudge(t, step.instrument, step.stage, closes, count)
+
+
+def guard(step: Step, cohorts: tuple[str, ...] = ()) -> Guard | None:
     """A nudge's guard: nobody is nudged about a stage they have submitted (the outbox
-    applies it when planning and again when sending)."""
+    applies it when planning and again when sending); a supervisor, once they have
+    answered about everyone they supervise in ``cohorts``."""
     if not isinstance(step.campaign, Nudge) or step.instrument is None or step.stage is None:
         return None
-    return Guard(step.instrument.id, step.stage.id)
+    return Guard(step.instrument.id, step.stage.id, cohorts)
+
+
+def sharing(content: Content, step: Step) -> tuple[str, ...]:
+    """The cohorts whose step of the same prefix falls at the same instant (from the
+    content alone, so that the key stays the same at every run)."""
+    return tuple(
+        cohort
+        for cohort in sorted(content.programme.cohort_ids)
+        if any(
+            other.prefix == step.prefix and other.due_at == step.due_at
+            for other in cohort_steps(content, cohort)
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +208,11 @@ async def plan(
                 ):
                     continue
                 reason = _missed(step, cohort, content, now)
-                if reason is None:
+                if reason is None and step.for_supervisors:
+                    report.queued += await _enqueue_supervisors(
+                        conn, step, cohort, content, translator, now, default_locale
+                    )
+                elif reason is None:
                     report.queued += await outbox.enqueue_cohort(
                         conn,
                         outbox.CohortStep(
@@ -182,6 +238,36 @@ async def plan(
                 )
     report.due_times = sorted(future)
     return report
+
+
+async def _enqueue_supervisors(
+    conn: aiosqlite.Connection,
+    step: Step,
+    cohort: str,
+    content: Content,
+    translator: Callable[[str], Translator],
+    now: datetime,
+    default_locale: str,
+) -> int:
+    """Queue the step for every bound supervisor of someone in its cohorts who lacks it."""
+    cohorts = sharing(content, step)
+    planned = outbox.SupervisorStep(
+        prefix=step.prefix,
+        kind=KIND_OF[step.campaign.kind],
+        source=step.campaign.id,
+        cohorts=cohorts,
+        due_at=step.due_at,
+        guard=guard(step, cohorts),
+        default_locale=default_locale,
+    )
+    recipients = await outbox.supervisor_recipients(conn, planned)
+    messages = {
+        (r.language, r.count): render_for_supervisors(
+            step, cohort, content, translator(r.language), r.count
+        )
+        for r in recipients
+    }
+    return await outbox.enqueue_supervisors(conn, planned, recipients, messages, now)
 
 
 def _missed(step: Step, cohort: str, content: Content, now: datetime) -> str | None:

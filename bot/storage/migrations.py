@@ -576,6 +576,29 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (attempt_id, item)
     );
     """,
+    # 16: campaigns reach supervisors. A supervisor's row names them (``participant_id``
+    # is NULL), and a supervisor's nudge is guarded over the cohorts of the supervisees it
+    # asks about (``unless_cohorts``, '+'-separated ids). A supervisor who binds, or a
+    # supervision that appears or moves, may lack a planned row: the epoch says so.
+    """
+    ALTER TABLE outbox ADD COLUMN supervisor_id INTEGER
+        REFERENCES supervisors(id) ON DELETE CASCADE;
+    ALTER TABLE outbox ADD COLUMN unless_cohorts TEXT;
+    CREATE INDEX outbox_supervisor ON outbox(supervisor_id) WHERE supervisor_id IS NOT NULL;
+    CREATE TRIGGER plan_epoch_supervisor_bound AFTER INSERT ON supervisor_bindings
+    BEGIN
+        UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    CREATE TRIGGER plan_epoch_supervision_added AFTER INSERT ON supervisions
+    BEGIN
+        UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    CREATE TRIGGER plan_epoch_supervision_moved AFTER UPDATE OF supervisor_id ON supervisions
+    WHEN old.supervisor_id IS NOT new.supervisor_id
+    BEGIN
+        UPDATE plan_epoch SET epoch = epoch + 1 WHERE id = 1;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

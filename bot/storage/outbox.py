@@ -2,11 +2,17 @@
 
 A row goes pending -> sending -> sent, or failed with a reason, or skipped (its guard's
 stage was submitted meanwhile), or cancelled (its broadcast was). ``key`` makes a scheduled
-delivery exactly-once: the same (participant, campaign step) cannot be queued twice.
+delivery exactly-once: the same (participant, campaign step) cannot be queued twice, nor
+the same (supervisor, campaign step, cohorts).
+
+A row goes to a participant (``participant_id``) or to a supervisor (``supervisor_id``),
+never both: the participants' planner joins only participants, the supervisors' only
+supervisors.
 
 "Stop nudging after submission" is one rule, ``_SUBMITTED``: the planner does not queue a
 guarded row for someone it already holds for, and the sender skips one that became true
-after it was queued.
+after it was queued. For a supervisor it holds once they have answered about every
+supervisee of the row's cohorts.
 """
 
 from __future__ import annotations
@@ -35,13 +41,33 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
-# The guard's rule, over SQL expressions for the participant, instrument and stage: their
-# latest attempt at the stage is submitted (a reopened stage counts as not submitted, as
-# in /pending and the broadcasts' "not yet answered" audiences).
+# A supervisor's latest attempt about the supervisee of the supervision ``v`` is submitted
+# (over SQL expressions for the instrument and stage); the planner counts with it too.
+_SUPERVISEE_SUBMITTED = (
+    "coalesce((SELECT s.submitted_at IS NOT NULL FROM supervisor_attempts s"
+    " WHERE s.supervisor_id = v.supervisor_id AND s.participant_id = v.participant_id"
+    " AND s.instrument = {instrument} AND s.stage = {stage}"
+    " ORDER BY s.number DESC LIMIT 1), 0)"
+)
+
+# One of the cohorts of a '+'-separated list (cohort ids are slugs, without '+').
+_IN_COHORTS = "instr('+' || {cohorts} || '+', '+' || p.cohort || '+') > 0"
+
+# The guard's rule, over SQL expressions for the recipient (participant or supervisor, the
+# other NULL), the supervisor's cohorts, the instrument and the stage. A participant: their
+# latest attempt at the stage is submitted (a reopened stage counts as not submitted, as in
+# /pending and the broadcasts' "not yet answered" audiences). A supervisor: their latest
+# attempt about every person they supervise in those cohorts is.
 _SUBMITTED = (
-    "coalesce((SELECT a.submitted_at IS NOT NULL FROM attempts a"
+    "CASE WHEN {supervisor} IS NULL THEN"
+    " coalesce((SELECT a.submitted_at IS NOT NULL FROM attempts a"
     " WHERE a.participant_id = {participant} AND a.instrument = {instrument}"
     " AND a.stage = {stage} ORDER BY a.number DESC LIMIT 1), 0)"
+    " ELSE NOT EXISTS (SELECT 1 FROM supervisions v"
+    " JOIN participants p ON p.id = v.participant_id"
+    " WHERE v.supervisor_id = {supervisor} AND p.forgotten_at IS NULL"
+    f" AND {_IN_COHORTS} AND NOT {_SUPERVISEE_SUBMITTED})"
+    " END"
 )
 
 
@@ -63,6 +89,7 @@ class Row:
     not_before: datetime
     sent_at: datetime | None
     message_id: int | None
+    supervisor_id: int | None = None
 
 
 # A row's payload is its own, or the shared one it refers to (planned messages).
@@ -88,18 +115,22 @@ def _row(row: sqlite3.Row) -> Row:
         not_before=from_db_time(row["not_before"]),
         sent_at=_opt_time(row["sent_at"]),
         message_id=row["message_id"],
+        supervisor_id=row["supervisor_id"],
     )
 
 
 def _guard(row: sqlite3.Row) -> Guard | None:
     if row["unless_instrument"] is None:
         return None
-    return Guard(row["unless_instrument"], row["unless_stage"])
+    cohorts = tuple(str(row["unless_cohorts"] or "").split("+")) if row["unless_cohorts"] else ()
+    return Guard(row["unless_instrument"], row["unless_stage"], cohorts)
 
 
-def _guard_columns(message: OutgoingMessage) -> tuple[str | None, str | None]:
+def _guard_columns(message: OutgoingMessage) -> tuple[str | None, str | None, str | None]:
     guard = message.unless_submitted
-    return (guard.instrument, guard.stage) if guard else (None, None)
+    if guard is None:
+        return (None, None, None)
+    return (guard.instrument, guard.stage, "+".join(guard.cohorts) or None)
 
 
 async def enqueue(
@@ -119,8 +150,9 @@ async def enqueue(
     """Queue a message; False if a row with the same key exists (already queued or skipped)."""
     cursor = await conn.execute(
         "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload,"
-        " unless_instrument, unless_stage, status, last_error, due_at, not_before, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        " unless_instrument, unless_stage, unless_cohorts, status, last_error, due_at,"
+        " not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         (
             key,
             kind,
@@ -164,8 +196,9 @@ async def enqueue_shared(
     stamp = to_db_time(now)
     await conn.executemany(
         "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload, payload_id,"
-        " unless_instrument, unless_stage, status, due_at, not_before, created_at)"
-        " VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, 'pending', ?, ?, ?)"
+        " unless_instrument, unless_stage, unless_cohorts, status, due_at, not_before,"
+        " created_at)"
+        " VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, 'pending', ?, ?, ?)"
         " ON CONFLICT (key) DO NOTHING",
         [
             (
@@ -254,9 +287,12 @@ async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: date
     params += [to_db_time(step.due_at), stamp, stamp, step.cohort]
     unless = ""
     if guard is not None:
-        rule = _SUBMITTED.format(participant="p.id", instrument="?", stage="?")
+        rule = _SUBMITTED.format(
+            participant="p.id", supervisor="NULL", cohorts="NULL", instrument="?", stage="?"
+        )
         unless = f" AND NOT {rule}"
-        params += [guard.instrument, guard.stage]
+        # The rule names the stage in its participant's and its supervisor's branch.
+        params += [guard.instrument, guard.stage] * 2
     cursor = await conn.execute(
         "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload,"
         " unless_instrument, unless_stage, payload_id, status, due_at, not_before, created_at)"
@@ -275,6 +311,104 @@ async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: date
             f"DELETE FROM outbox_payloads WHERE id IN ({marks})", list(shared.values())
         )
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorStep:
+    """One scheduled delivery for the supervisors of the people of some cohorts: one row per
+    supervisor, however many of those people they supervise."""
+
+    prefix: str
+    kind: str
+    source: str
+    # The cohorts whose step falls at this same instant: one message covers them all.
+    cohorts: tuple[str, ...]
+    due_at: datetime
+    guard: Guard | None
+    default_locale: str
+
+    @property
+    def key_prefix(self) -> str:
+        """The rows' key without the supervisor's id: ``<step>:sup:<cohorts>``."""
+        return f"{self.prefix}:sup:{'+'.join(self.cohorts)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorRecipient:
+    """A bound supervisor who lacks the step: their chat, language and how many people the
+    message asks them about (a nudge: those not answered about yet)."""
+
+    supervisor_id: int
+    chat_id: int
+    language: str
+    count: int
+
+
+async def supervisor_recipients(
+    conn: aiosqlite.Connection, step: SupervisorStep
+) -> list[SupervisorRecipient]:
+    """The bound supervisors of someone in the step's cohorts who lack its row; a guarded
+    step leaves out whoever has answered about all of them (``_SUBMITTED``'s rule)."""
+    params: list[Any] = [step.default_locale, "+".join(step.cohorts)]
+    unless = ""
+    if step.guard is not None:
+        rule = _SUPERVISEE_SUBMITTED.format(instrument="?", stage="?")
+        unless = f" AND NOT {rule}"
+        params += [step.guard.instrument, step.guard.stage]
+    params.append(step.key_prefix)
+    async with conn.execute(
+        # The language a supervisor chose (/language, by their Telegram account), else the
+        # default; unbound supervisors have no chat and are not reached, like participants.
+        "SELECT v.supervisor_id, b.chat_id, coalesce(u.language, ?), count(*)"
+        " FROM supervisions v JOIN participants p ON p.id = v.participant_id"
+        " JOIN supervisor_bindings b ON b.supervisor_id = v.supervisor_id"
+        " LEFT JOIN user_settings u ON u.user_id = b.user_id"
+        f" WHERE p.forgotten_at IS NULL AND {_IN_COHORTS.format(cohorts='?')}{unless}"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = ? || ':' || v.supervisor_id)"
+        " GROUP BY v.supervisor_id, b.chat_id, u.language ORDER BY v.supervisor_id",
+        params,
+    ) as cur:
+        return [
+            SupervisorRecipient(int(r[0]), int(r[1]), str(r[2]), int(r[3]))
+            for r in await cur.fetchall()
+        ]
+
+
+async def enqueue_supervisors(
+    conn: aiosqlite.Connection,
+    step: SupervisorStep,
+    recipients: Sequence[SupervisorRecipient],
+    messages: dict[tuple[str, int], OutgoingMessage],
+    now: datetime,
+) -> int:
+    """Queue the step for each recipient, the message of their (language, count) stored
+    once and shared (it names nobody); how many rows were added."""
+    shared = {wanted: await store_payload(conn, message) for wanted, message in messages.items()}
+    stamp = to_db_time(now)
+    unless = _guard_columns(OutgoingMessage("", unless_submitted=step.guard))
+    cursor = await conn.executemany(
+        "INSERT INTO outbox (key, kind, source, supervisor_id, chat_id, payload, payload_id,"
+        " unless_instrument, unless_stage, unless_cohorts, status, due_at, not_before,"
+        " created_at)"
+        " VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, 'pending', ?, ?, ?)"
+        " ON CONFLICT (key) DO NOTHING",
+        [
+            (
+                f"{step.key_prefix}:{r.supervisor_id}",
+                step.kind,
+                step.source,
+                r.supervisor_id,
+                r.chat_id,
+                shared[(r.language, r.count)],
+                *unless,
+                to_db_time(step.due_at),
+                stamp,
+                stamp,
+            )
+            for r in recipients
+        ],
+    )
+    return max(cursor.rowcount, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,16 +519,39 @@ async def mark_many(conn: aiosqlite.Connection, changes: Sequence[Change]) -> No
 
 
 async def submitted_guards(conn: aiosqlite.Connection, rows: Sequence[Row]) -> set[int]:
-    """The rows among ``rows`` whose guard's stage their participant has submitted."""
-    guarded = [r.id for r in rows if r.message.unless_submitted and r.participant_id]
+    """The rows among ``rows`` whose guard's stage their recipient has submitted (a
+    supervisor: about everyone they supervise in the row's cohorts)."""
+    guarded = [
+        r.id for r in rows if r.message.unless_submitted and (r.participant_id or r.supervisor_id)
+    ]
     if not guarded:
         return set()
     marks = ", ".join("?" for _ in guarded)
     rule = _SUBMITTED.format(
-        participant="o.participant_id", instrument="o.unless_instrument", stage="o.unless_stage"
+        participant="o.participant_id",
+        supervisor="o.supervisor_id",
+        cohorts="o.unless_cohorts",
+        instrument="o.unless_instrument",
+        stage="o.unless_stage",
     )
     async with conn.execute(
         f"SELECT o.id FROM outbox o WHERE o.id IN ({marks}) AND {rule}", guarded
+    ) as cur:
+        return {int(r[0]) for r in await cur.fetchall()}
+
+
+async def unbound_supervisor_rows(conn: aiosqlite.Connection, rows: Sequence[Row]) -> set[int]:
+    """The supervisors' rows among ``rows`` whose chat is no longer the supervisor's bound
+    account (the binding went or moved): not to be sent, as a forgotten participant's."""
+    theirs = [r.id for r in rows if r.supervisor_id is not None]
+    if not theirs:
+        return set()
+    marks = ", ".join("?" for _ in theirs)
+    async with conn.execute(
+        f"SELECT o.id FROM outbox o WHERE o.id IN ({marks}) AND NOT EXISTS"
+        " (SELECT 1 FROM supervisor_bindings b WHERE b.supervisor_id = o.supervisor_id"
+        " AND b.chat_id = o.chat_id)",
+        theirs,
     ) as cur:
         return {int(r[0]) for r in await cur.fetchall()}
 

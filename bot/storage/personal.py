@@ -193,6 +193,11 @@ TABLES: Final[dict[str, Table]] = {
             "payload_id": KEEP,
             "unless_instrument": KEEP,
             "unless_stage": KEEP,
+            # A supervisor's row: the recipient is the supervisor (their chat id is in
+            # chat_id, as a staff member's would be), never the participant erased; the
+            # row holds no participant's id, so erasing one leaves it alone.
+            "supervisor_id": KEEP,
+            "unless_cohorts": KEEP,  # cohort ids, not people
         },
         answers=True,
     ),

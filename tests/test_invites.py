@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.clock import FixedClock
+from bot.sandbox.chat import SimulatedUser
 from bot.services.invites import (
     RedeemStatus,
     deep_link,
@@ -118,3 +122,23 @@ async def test_csv_and_qr_files_open_in_other_programs(
     pngs = sorted((tmp_path / "qr").glob("*.png"))
     assert len(pngs) == 2
     assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
+
+
+async def test_an_invitation_that_begins_like_a_check_in_code_still_enrols(
+    db: Database,
+    clock: FixedClock,
+    new_user: Callable[..., SimulatedUser],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One token in 4,096 begins with "c_", the check-in codes' prefix (and as many with
+    # the certificates' "v_"): /start tells them apart by length, not by prefix alone.
+    drawn = iter(["c_" + "A" * 30, "v_" + "B" * 30])
+    monkeypatch.setattr("bot.services.invites.secrets.token_urlsafe", lambda _n: next(drawn))
+    await add_participant(db, clock)
+    await add_participant(db, clock, external_id="A-002", full_name="Nadia Alami")
+    issued = await issue_participant_invites(db, clock=clock, ttl=timedelta(days=30), actor="t")
+    assert [i.token[:2] for i in issued] == ["c_", "v_"]
+    for invite in issued:
+        assert invite.participant is not None
+        welcome = await new_user("Khadija").send(f"/start {invite.token}")
+        assert welcome.sent[0].text.startswith(f"Bienvenue, {invite.participant.full_name} !")

@@ -120,8 +120,8 @@ async def supervisor_id(db: Database, user: SimulatedUser) -> int:
 async def answered_about(
     db: Database, content: Content, supervisor: int, external_id: str, now: datetime
 ) -> None:
-    """A supervisor's submitted questionnaire about a supervisee. Written as rows of
-    supervisor_attempts (migration 15): the answering engine is built on another branch."""
+    """A supervisor's submitted questionnaire about a supervisee, as its row (what the
+    guard reads); answering it through the chat is tests/test_supervisors.py's."""
     async with db.transaction() as conn:
         person = await repo.find_participant(conn, external_id=external_id)
         assert person is not None
@@ -185,6 +185,12 @@ async def test_a_supervisor_of_two_people_gets_one_invitation_with_the_count_and
     received = [m for m in enrolled.karim.chat if "2 personnes" in m.text]
     assert len(received) == 1
     assert received[0].buttons[0][0]["callback_data"] == SUPERVISOR_MENU_DATA
+    # Its button opens his list: one button per person, the names only there.
+    listed = await enrolled.karim.press(received[0].buttons[0][0]["text"], received[0])
+    assert "• Nadia Alaoui : Suivi à six mois" in listed.text
+    assert listed.last.button_texts == ["Commencer — Nadia Alaoui", "Commencer — Youssef Amrani"]
+    first = await enrolled.karim.press("Commencer — Nadia Alaoui", listed.last)
+    assert "Nadia Alaoui a suivi la formation" in first.edited[0].text
     # The participants of that cohort got their own follow-up invitation, not this one.
     for person in enrolled.people.values():
         assert not [m for m in person.chat if "que vous encadrez" in m.text]

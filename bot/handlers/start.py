@@ -26,7 +26,7 @@ async def start(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if user is None or chat is None:
         return
-    if context.args and context.args[0].startswith(checkin_service.PREFIX):
+    if context.args and checkin_service.is_checkin(context.args[0]):
         # A check-in QR code scanned at the venue, not an invitation.
         await checkin.scan(update, context)
         return

@@ -23,6 +23,7 @@ from bot.services.certificates import (
     Level,
     certificate_statuses,
 )
+from bot.services.invites import TOKEN_LENGTH
 from bot.storage import Database, privacy
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
@@ -38,8 +39,6 @@ from bot.storage.repo import (
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16  # 80 random bits: far beyond what a rate-limited guesser can reach
 DEEP_LINK_PREFIX = "v_"
-# The length of an invitation token (``bot.services.invites``), which a payload may also be.
-INVITE_TOKEN_LENGTH = 32
 # Wrong codes one Telegram account or one address may try before it is made to wait.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(hours=1)
@@ -138,7 +137,7 @@ def is_verification(payload: str) -> bool:
     Invitation tokens are 32 URL-safe characters and may begin with ``v_`` too: only a
     shorter payload is a verification (a code is 16 characters after the prefix).
     """
-    return payload.startswith(DEEP_LINK_PREFIX) and len(payload) < INVITE_TOKEN_LENGTH
+    return payload.startswith(DEEP_LINK_PREFIX) and len(payload) < TOKEN_LENGTH
 
 
 def display_code(code: str) -> str:

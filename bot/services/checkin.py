@@ -20,10 +20,19 @@ import segno
 
 from bot.clock import Clock
 from bot.content import Programme, Session
+from bot.services.invites import TOKEN_LENGTH
 from bot.storage import Database, checkins
 from bot.storage.repo import Participant
 
 PREFIX = "c_"
+
+
+def is_checkin(payload: str) -> bool:
+    """Whether a ``/start`` payload is a check-in code rather than an invitation that
+    happens to begin with ``c_`` (one in 4,096 does): a code is shorter than a token."""
+    return payload.startswith(PREFIX) and len(payload) < TOKEN_LENGTH
+
+
 ROTATE = timedelta(minutes=2)
 VALID = timedelta(minutes=4)
 # Without windows in the calendar, people arriving early can check in this long before.

@@ -63,9 +63,15 @@ class Redemption:
     supervisor: Supervisor | None = None
 
 
+# 192 random bits, 32 URL-safe characters: fits Telegram's 64-character /start payload.
+# The other /start payloads (check-in ``c_…``, certificate ``v_…``) are shorter, which is
+# how /start tells them apart: an invitation may begin with ``c_`` or ``v_`` as well.
+TOKEN_LENGTH = 32
+
+
 def new_token() -> str:
-    """192 random bits, 32 URL-safe characters: fits Telegram's 64-character /start payload."""
-    return secrets.token_urlsafe(24)
+    """A new invitation token (``TOKEN_LENGTH`` URL-safe characters)."""
+    return secrets.token_urlsafe(TOKEN_LENGTH * 3 // 4)
 
 
 def hash_token(token: str) -> str:

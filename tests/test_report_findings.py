@@ -150,3 +150,50 @@ def test_a_seeded_class_has_real_figures(content: Content) -> None:
     assert quiz is not None
     assert quiz.pre_mean is not None
     assert any(s.mean is not None for s in found.stages_of("satisfaction"))
+
+
+async def test_a_question_asked_after_some_answers_does_not_count_a_hidden_answer(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    # k = 3. Two people have no experience yet: too few to show, so "Pas encore" is pooled
+    # with another answer. The caseload question is asked of everyone else; its count of
+    # respondents (8 - 2) beside the pooled band would give the hidden 2 back.
+    answers = ["none", "none", "lt1", "y1-3", "y1-3", "y1-3", "gt3", "gt3"]
+    for n, experience in enumerate(answers):
+        person = await add_participant(db, clock, external_id=f"N-{n}")
+        given: dict[str, Any] = {"experience": experience, "trained": "yes"}
+        if experience != "none":
+            given["caseload"] = "lt10"
+        await submitted_attempt(db, clock, content, person.id, "needs", "before", given)
+    found = await figures(db, content, clock.now(), k=3, open_answers=False)
+    (stage,) = found.stages_of("needs")
+    by_id = {f.item.id: f for f in stage.items}
+    asked = by_id["experience"]
+    assert asked.bands is not None
+    pooled = next(b for b in asked.bands if "none" in b.categories)
+    assert len(pooled.categories) > 1  # "none" is not shown on its own
+    assert by_id["caseload"].respondents is None
+    # An unconditional question beside it is shown as usual.
+    assert by_id["trained"].respondents == 8
+
+
+async def test_typed_answers_after_a_hidden_tick_are_not_listed(
+    db: Database, clock: FixedClock, content: Content
+) -> None:
+    # k = 3. Six of eight tick "other" obstacle: the two who did not are too few, so the
+    # tick count is hidden; six typed "other obstacles" listed beside it would say it.
+    for n in range(8):
+        person = await add_participant(db, clock, external_id=f"F-{n}")
+        given: dict[str, Any] = {"frequency": "never"}
+        if n < 6:
+            given |= {"obstacles": ["other"], "other-obst": f"Obstacle {n}"}
+        else:
+            given |= {"obstacles": ["time"]}
+        await submitted_attempt(db, clock, content, person.id, "followup", "six-months", given)
+    found = await figures(db, content, clock.now(), k=3, open_answers=True)
+    (stage,) = found.stages_of("followup")
+    ticks = next(f for f in stage.items if f.item.id == "obstacles").ticked
+    assert ticks is not None
+    assert ticks["other"] is None
+    typed = next(o for o in stage.open_answers if o.item.id == "other-obst")
+    assert typed.answers is None

@@ -354,6 +354,36 @@ def _choice_figures(
     return ItemFigures(item, respondents, bands)
 
 
+def condition_leaks(condition: ItemFigures | None, answers: Sequence[str]) -> bool:
+    """Whether an item shown only after some answers of another would give away, by its
+    own count of respondents, a figure that other item's results hide.
+
+    Its respondents are the people who gave those answers: shown beside bands that mix
+    answers that open it with answers that do not, they split the band; beside a choice
+    item whose bands are all hidden (or a tick count that is), they are that hidden count.
+    """
+    if condition is None or condition.respondents is None:
+        # Not shown at all: the conditional item, among fewer people, fails k on its own.
+        return False
+    wanted = set(answers)
+    if condition.ticked is not None:
+        return any(condition.ticked.get(o) is None for o in wanted)
+    if condition.bands is None:
+        options = {o.id for o in condition.item.options or []}
+        if condition.item.type == "scale":
+            options = {str(p) for p in SCALE}
+        return not options <= wanted
+    return any(0 < len(wanted & set(b.categories)) < len(b.categories) for b in condition.bands)
+
+
+def _leaks(item: Item, shown: dict[str, ItemFigures]) -> bool:
+    """``condition_leaks`` for ``item``'s own condition, if it has one on another item."""
+    condition = item.show_if
+    if condition is None or condition.item is None:
+        return False
+    return condition_leaks(shown.get(condition.item), condition.answer_in or [])
+
+
 # --- sections ---------------------------------------------------------------------------
 
 
@@ -372,15 +402,21 @@ def _survey_stage(
     by_item: dict[str, Counter[str]] = defaultdict(Counter)
     for c in counts:
         by_item[c.item][c.category] += c.n
+    shown: dict[str, ItemFigures] = {}
     for item in instrument.items:
         if isinstance(item, LoopItem) and all(s != stage.id for s, _ in item.shown_in):
             continue  # a facilitator of other activities: not asked about at this stage
         answers = by_item.get(item.id, Counter())
-        if item.type == "scale":
-            figures.items.append(_scale_figures(item, answers, k))
+        if item.type in ("scale", "single", "multi") and _leaks(item, shown):
+            result = ItemFigures(item, None)
+        elif item.type == "scale":
+            result = _scale_figures(item, answers, k)
         elif item.type in ("single", "multi"):
-            answered = _respondents_of(item, counts)
-            figures.items.append(_choice_figures(item, answers, answered, k))
+            result = _choice_figures(item, answers, _respondents_of(item, counts), k)
+        else:
+            continue
+        shown[item.id] = result
+        figures.items.append(result)
     rated = sum(g.rated for g in groups)
     if rated >= k:
         figures.mean = sum(g.rating_sum for g in groups) / rated
@@ -642,6 +678,7 @@ async def _open(db: Database, stage: StageFigures, respondents: int, k: int, wan
     """The typed answers of a stage: listed when at least k people answered the item."""
     if respondents < k:
         return
+    shown = {f.item.id: f for f in stage.items}
     for item in stage.instrument.items:
         if item.type != "text":
             continue
@@ -650,8 +687,10 @@ async def _open(db: Database, stage: StageFigures, respondents: int, k: int, wan
             continue
         async with db.read() as conn:
             texts = await tally.open_answers(conn, stage.instrument.id, stage.stage.id, item.id)
-        # One answer a person: too few could be told apart, like any small cell.
-        stage.open_answers.append(OpenAnswers(item, texts if len(texts) >= k else None))
+        # One answer a person: too few could be told apart, like any small cell; and their
+        # number is a count of respondents, which must not give a hidden figure away.
+        listed = len(texts) >= k and not _leaks(item, shown)
+        stage.open_answers.append(OpenAnswers(item, texts if listed else None))
 
 
 # --- the supervisors' section -----------------------------------------------------------
@@ -695,16 +734,6 @@ def _answered(rated: Sequence[supervisor_results.Rated], item: str) -> dict[Pair
     }
 
 
-def _straddles(condition: ItemFigures | None, answers: Sequence[str]) -> bool:
-    """Whether the bands shown for a condition's item mix answers that open the conditional
-    item with answers that do not: the conditional item's respondents, beside them, would
-    split a band below what it shows."""
-    if condition is None or condition.bands is None:
-        return False
-    wanted = set(answers)
-    return any(0 < len(wanted & set(b.categories)) < len(b.categories) for b in condition.bands)
-
-
 def _supervisor_stage(
     instrument: Instrument,
     stage: Stage,
@@ -734,12 +763,7 @@ def _supervisor_stage(
         # Who answered an item is a figure too: its complement (skipped, or not asked)
         # must stand on k and k people as well.
         hidden = not rule.shown(answered, everyone)
-        condition = item.show_if
-        if (
-            condition is not None
-            and condition.item is not None
-            and _straddles(shown.get(condition.item), condition.answer_in or [])
-        ):
+        if _leaks(item, shown):
             hidden = True
         if item.type == "text":
             texts = sorted(str(v) for v in given.values())

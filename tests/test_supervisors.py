@@ -34,6 +34,7 @@ from bot.services.invites import IssuedInvite, issue_supervisor_invites
 from bot.services.privacy import forget
 from bot.services.questionnaire import Refused, Shown, type_answer
 from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.services.supervising import ForgetSupervisorError, forget_supervisor
 from bot.services.versions import register
 from bot.storage import Database, repo
 from bot.storage.answers import Attempt
@@ -654,3 +655,68 @@ def test_the_supervisors_buttons_fit_telegram_and_refuse_forgeries() -> None:
     ):
         assert parse_supervisor_open(forged) is None, forged
         assert parse_supervisor_tap(forged) is None, forged
+
+
+async def _every_value(db: Database) -> list[str]:
+    """Every value stored in every table, as text: what an erasure must have removed."""
+    values: list[str] = []
+    async with db.read() as conn:
+        async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+            tables = [str(r[0]) for r in await cur.fetchall()]
+        for table in tables:
+            async with conn.execute(f"SELECT * FROM {table}") as cursor:
+                values += [str(v) for row in await cursor.fetchall() for v in row]
+    return values
+
+
+@pytest.mark.parametrize("with_answers", [False, True])
+async def test_a_supervisor_is_forgotten_on_request(
+    db: Database, clock: FixedClock, new_user: Callable[..., SimulatedUser], with_answers: bool
+) -> None:
+    karim = await _karim(db, clock, new_user)
+    clock.set(TANGER_OPEN)
+    menu = (await karim.send("/start")).last
+    await karim.press("Start — Nadia Alaoui", menu)
+    await _answer_all(karim, "Checks every offer now")
+    async with db.transaction() as conn:
+        # A nudge still waiting for him.
+        await conn.execute(
+            "INSERT INTO outbox (key, kind, source, supervisor_id, chat_id, payload, status,"
+            " due_at, not_before, created_at) SELECT 'nudge:test', 'nudge',"
+            " 'relances-superieurs', supervisor_id, chat_id, '{}', 'pending', ?, ?, ?"
+            " FROM supervisor_bindings",
+            (clock.now().isoformat(),) * 3,
+        )
+    before = await _rows(db)
+    assert len(before["supervisor_attempts"]) == 1
+
+    forgotten = await forget_supervisor(
+        db, "CHEF@example.org", with_answers=with_answers, actor="test", now=clock.now()
+    )
+    stored = await _every_value(db)
+    for trace in (
+        "chef@example.org",
+        "Karim Tazi",
+        str(karim.user_id),
+        f"telegram:{karim.user_id}",
+    ):
+        assert not any(trace in v for v in stored), trace
+    after = await _rows(db)
+    # His answers about Nadia stay under their pseudonym, unless he asked for them to go.
+    kept = 0 if with_answers else 1
+    assert len(after["supervisor_attempts"]) == kept
+    assert len(after["supervisor_answers"]) == (
+        0 if with_answers else len(before["supervisor_answers"])
+    )
+    async with db.read() as conn:
+        audits = await repo.audit_entries(conn, "privacy.forget_supervisor")
+        status = await (await conn.execute("SELECT status FROM outbox")).fetchall()
+    assert [a.target for a in audits] == [f"supervisor:{forgotten}"]
+    assert [tuple(r) for r in status] == [("cancelled",)]
+    # Nobody supervises Nadia and Youssef any more; his account is a stranger's.
+    assert await _supervisor_email(db, "A-1") is None
+    assert "line manager" not in (await karim.send("/start")).text
+    with pytest.raises(ForgetSupervisorError):
+        await forget_supervisor(
+            db, "chef@example.org", with_answers=False, actor="t", now=clock.now()
+        )

@@ -26,7 +26,7 @@ from bot.storage.repo import Role
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
-    """Add ``roster import``, ``invites``, ``supervisors invite``, ``staff …``, ``attempts
+    """Add ``roster import``, ``invites``, ``supervisors invite|forget``, ``staff …``, ``attempts
     reopen`` and ``forget``."""
     roster = group(sub, "roster", "manage the participants' roster")
     imp = command(roster, "import", _roster_import, "import or update participants from a CSV file")
@@ -55,6 +55,14 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     )
     sup.add_argument("--out", type=Path, default=Path("supervisor-invites.csv"), help="CSV")
     sup.add_argument("--bot-username", help="bot username for the links (else from settings)")
+    sup_forget = command(
+        supervisors,
+        "forget",
+        _supervisor_forget,
+        "erase a supervisor's identity, Telegram account and links to whom they supervise",
+    )
+    sup_forget.add_argument("email", help="the supervisor's e-mail, as in the roster")
+    sup_forget.add_argument("--answers", action="store_true", help="delete their answers too")
 
     staff = group(sub, "staff", "manage staff roles")
     sinv = command(staff, "invite", _staff_invite, "issue a single-use staff invite link")
@@ -245,6 +253,25 @@ async def _reopen(settings: Settings, args: argparse.Namespace) -> int:
         f"{args.instrument} {args.stage} reopened for {args.participant} "
         f"(attempt {attempt.number}); it shows in their /me while the window is open"
     )
+    return EXIT_OK
+
+
+async def _supervisor_forget(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.supervising import ForgetSupervisorError, forget_supervisor
+
+    async with Database.opened(settings.database) as db:
+        try:
+            number = await forget_supervisor(
+                db, args.email, with_answers=args.answers, actor=CLI_ACTOR, now=clock().now()
+            )
+        except ForgetSupervisorError as exc:
+            return fail(str(exc))
+    what = (
+        "identity, Telegram account, links and answers"
+        if args.answers
+        else ("identity, Telegram account and links (answers kept under their pseudonym)")
+    )
+    print(f"supervisor {number}: {what} erased")
     return EXIT_OK
 
 

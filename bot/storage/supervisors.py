@@ -240,3 +240,45 @@ async def binding_of(conn: aiosqlite.Connection, supervisor_id: int) -> tuple[in
     ) as cur:
         row = await cur.fetchone()
     return (int(row[0]), from_db_time(row[1])) if row else None
+
+
+async def supervisor_by_email(conn: aiosqlite.Connection, email: str) -> Supervisor | None:
+    """The supervisor the roster names with this e-mail (compared without case)."""
+    async with conn.execute(
+        "SELECT id, email, name FROM supervisors WHERE email = ?", (email,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Supervisor(int(row[0]), str(row[1]), row[2]) if row else None
+
+
+# A supervisor's erasure, in order: what is found through their Telegram account first,
+# then what names them. Their answers stay under the per-pair pseudonym unless asked.
+_ERASE_SUPERVISOR = (
+    "DELETE FROM user_settings WHERE user_id IN"
+    " (SELECT user_id FROM supervisor_bindings WHERE supervisor_id = :sid)",
+    # Their own enrolment is audited under their Telegram id: keep the entry, not the id.
+    "UPDATE audit_log SET actor = 'supervisor:' || :sid WHERE actor IN"
+    " (SELECT 'telegram:' || user_id FROM supervisor_bindings WHERE supervisor_id = :sid)",
+    "UPDATE outbox SET status = 'cancelled' WHERE supervisor_id = :sid AND status = 'pending'",
+    "UPDATE outbox SET chat_id = NULL WHERE supervisor_id = :sid",
+    "UPDATE supervisor_attempts SET chat_id = NULL, message_id = NULL WHERE supervisor_id = :sid",
+    "DELETE FROM supervisor_bindings WHERE supervisor_id = :sid",
+    "DELETE FROM supervisor_invites WHERE supervisor_id = :sid",
+    "DELETE FROM supervisions WHERE supervisor_id = :sid",
+    # The row stays (their pseudonymous answers point at it); the e-mail is unique and
+    # required, so it becomes the row's own id.
+    "UPDATE supervisors SET email = 'forgotten:' || id, name = NULL, updated_at = :now"
+    " WHERE id = :sid",
+)
+
+
+async def erase_supervisor(
+    conn: aiosqlite.Connection, supervisor_id: int, *, with_answers: bool, now: datetime
+) -> None:
+    """Erase what identifies a supervisor (and their answers if asked), in one transaction."""
+    params = {"sid": supervisor_id, "now": to_db_time(now)}
+    for statement in _ERASE_SUPERVISOR:
+        await conn.execute(statement, params)
+    if with_answers:
+        # Their answers go with the attempts (ON DELETE CASCADE).
+        await conn.execute("DELETE FROM supervisor_attempts WHERE supervisor_id = :sid", params)

@@ -25,7 +25,7 @@ from bot.callbacks import (
     supervisor_tap_data,
     tap_data,
 )
-from bot.cli import EXIT_OK, main
+from bot.cli import EXIT_INVALID, EXIT_OK, main
 from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.i18n import Translator
@@ -241,6 +241,14 @@ def test_relais_supervisors_invite_writes_one_private_link_per_supervisor(
     ]
     assert rows[0]["link"].startswith("https://t.me/relais_test_bot?start=")
     assert out.stat().st_mode & 0o077 == 0  # names, e-mails and live links: owner only
+
+    # Forgotten on request, from the same terminal; a second time, nobody by that e-mail.
+    assert main(["supervisors", "forget", "chef.tanger@example.org"]) == EXIT_OK
+    assert "answers kept under their pseudonym" in capsys.readouterr().out
+    assert main(["supervisors", "forget", "chef.tanger@example.org"]) == EXIT_INVALID
+    assert "no supervisor 'chef.tanger@example.org'" in capsys.readouterr().err
+    assert main(["supervisors", "invite", "--out", str(out)]) == EXIT_OK
+    assert "0 invite(s) written" in capsys.readouterr().out
 
 
 def test_the_supervisors_questionnaire_is_kept_apart_from_the_participants() -> None:

@@ -72,3 +72,39 @@ def test_an_application_without_a_runtime_is_a_clear_error() -> None:
 
     with pytest.raises(RuntimeError, match="no runtime"):
         runtime_of(Bare())
+
+
+def test_a_large_agencys_line_manager_sees_twenty_people_at_a_time() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.content import load_content
+    from bot.rules.questionnaire import Window
+    from bot.services.questionnaire import Pending, SupervisorMenu
+    from bot.services.text import MESSAGE_MAX, telegram_length
+    from bot.storage.supervisors import Supervisee
+    from bot.views.supervisor import MAX_LISTED, menu_screen
+    from tests.conftest import CONTENT_DIR
+
+    content = load_content(CONTENT_DIR)
+    instrument = content.supervisor_instrument("supervisors")
+    assert instrument is not None
+    opens = datetime(2027, 9, 1, tzinfo=UTC)
+    todo = [
+        Pending(
+            instrument,
+            instrument.stages[0],
+            Window(opens, opens + timedelta(days=30 + n)),
+            False,
+            Supervisee(n, f"Conseiller·e numéro {n:03d} Nom-De-Famille-Long", "tanger"),
+        )
+        for n in range(150)
+    ]
+    t = Translator("fr", content.programme.tz)
+    screen = menu_screen(t, SupervisorMenu(todo, None))
+    # Within Telegram's limits (100 buttons, 4,096 characters), the closing soonest first.
+    assert len(screen.buttons) == MAX_LISTED == 20
+    assert telegram_length(screen.text) <= MESSAGE_MAX
+    assert "numéro 000" in screen.text
+    assert "numéro 019" in screen.text
+    assert "numéro 020" not in screen.text
+    assert "… et 130 autres personnes, affichées ici à mesure que vous répondez." in screen.text

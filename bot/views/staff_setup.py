@@ -144,7 +144,8 @@ def invites_menu(t: Translator, programme: Programme, supervisors: int = 0) -> S
     for cohort in programme.cohorts:
         rows.append([Button(cohort.name.get(t.locale), callbacks.invites_choice(cohort.id))])
     if supervisors:
-        label = t.ngettext("Line managers (%(n)d)", "Line managers (%(n)d)", supervisors)
+        # A heading with its count, as "Everyone (n)": the noun does not follow the number.
+        label = t.gettext("Line managers (%(n)d)", n=supervisors)
         rows.append([Button(label, callbacks.SUPERVISOR_INVITES_DATA)])
     return Screen(
         t.gettext(

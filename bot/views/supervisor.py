@@ -17,6 +17,9 @@ from bot.views.screen import Button, Screen
 
 # A stage without a short name is clipped to this in the list.
 STAGE_ROOM = 40
+# People listed at once: a head of a large agency may supervise more than a phone screen
+# (and Telegram's 100 buttons and 4,096 characters) holds; the rest follow as they answer.
+MAX_LISTED = 20
 
 
 def _open_label(t: Translator, started: bool, name: str) -> str:
@@ -47,7 +50,8 @@ def menu_screen(t: Translator, menu: SupervisorMenu) -> Screen:
     if not menu.todo:
         return Screen(nothing_open_text(t, menu.next_opens))
     lines = [t.gettext("<b>Your questionnaires as a line manager</b>")]
-    for item in menu.todo:
+    listed, rest = menu.todo[:MAX_LISTED], len(menu.todo) - MAX_LISTED
+    for item in listed:
         assert item.about is not None
         # The stage's short name: the questionnaire's title is the same on every line.
         lines.append(
@@ -58,6 +62,14 @@ def menu_screen(t: Translator, menu: SupervisorMenu) -> Screen:
                 when=t.moment(item.window.closes),
             )
         )
+    if rest > 0:
+        lines.append(
+            t.ngettext(
+                "… and %(n)d more person, listed here as you answer.",
+                "… and %(n)d more people, listed here as you answer.",
+                rest,
+            )
+        )
     lines += [
         "",
         t.gettext(
@@ -65,7 +77,7 @@ def menu_screen(t: Translator, menu: SupervisorMenu) -> Screen:
             "people concerned."
         ),
     ]
-    return Screen("\n".join(lines), [[open_button(t, item)] for item in menu.todo])
+    return Screen("\n".join(lines), [[open_button(t, item)] for item in listed])
 
 
 def nothing_open_text(t: Translator, next_opens: datetime | None) -> str:

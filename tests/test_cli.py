@@ -214,7 +214,7 @@ def test_broadcast_from_the_command_line_shows_each_change_of_progress_until_fin
     asyncio.run(bind_three())
     # The running bot, played between the command's looks at the outbox: one message sent,
     # then nothing for a while, then one refused by Telegram and the last one sent.
-    steps = [
+    steps: list[list[tuple[Status, str | None]]] = [
         [(Status.SENT, None)],
         [],
         [(Status.FAILED, "Forbidden: bot was blocked by the user"), (Status.SENT, None)],

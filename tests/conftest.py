@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content, load_content
+from bot.i18n import Translator
 from bot.ratelimit import RelaisRateLimiter
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
@@ -26,6 +28,16 @@ CONTENT_DIR = ROOT / "conversations"
 ADMIN_ID = 9_000_001
 # A week before the first live session of the shipped programme.
 START = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
+
+
+# The French a participant reads (the default locale), for tests about behaviour: they name
+# a message by its source text, so that rewording the French catalog changes no test.
+FRENCH = Translator("fr", ZoneInfo("Africa/Casablanca"))
+
+
+def fr(message: str, **params: object) -> str:
+    """The bot's French for ``message`` (its msgid), with its placeholders filled."""
+    return FRENCH.gettext(message, **params)
 
 
 @pytest.fixture(scope="session")

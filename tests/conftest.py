@@ -73,6 +73,9 @@ async def app(
         content,
         clock=clock,
         request=api.request(),
+        # The emulator answers getUpdates too: otherwise PTB builds its default HTTPS client
+        # for it (never used here), loading the system's CA bundle for every test.
+        get_updates_request=api.request(),
         token=BOT_TOKEN,
         rate_limiter=simulated_limiter(settings),
     )

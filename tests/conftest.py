@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,10 +66,27 @@ def api() -> OfflineBotAPI:
     return OfflineBotAPI()
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database through every migration, made once per worker."""
+    path = tmp_path_factory.mktemp("migrated") / "relais.db"
+
+    async def make() -> None:
+        db = await Database.open(path)
+        await db.close()
+
+    asyncio.run(make())
+    return path
+
+
 @pytest.fixture
 async def app(
-    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI, migrated: Path
 ) -> AsyncIterator[RelaisApp]:
+    # A copy of the migrated empty database: the migrations ran for real once, and each
+    # test starts from the very file they made (about 20 ms of CPU less per test).
+    if not settings.database.exists():
+        shutil.copyfile(migrated, settings.database)
     application = build_application(
         settings,
         content,

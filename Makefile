@@ -59,8 +59,12 @@ test: $(STAMP) catalogs lint
 # The inner loop: no install, no catalogs, no lint (run `make install catalogs` once), on
 # both cores; the resilience tests (kill -9, faults), the clients tests and the larger
 # `slow` cases are left to `make test`.
+# The inner loop runs again and again: Python keeps the compiled modules and pytest its
+# rewritten test modules in __pycache__ (ignored by git), even where the environment sets
+# PYTHONDONTWRITEBYTECODE (as containers do), so that a rerun compiles only what changed.
 test-fast:
-	$(BIN)/pytest -q -n 2 --dist worksteal -m "not clients and not resilience and not slow" --durations=10
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n 2 --dist worksteal \
+		-m "not clients and not resilience and not slow" --durations=10
 
 # The programs people open the files with, from the distribution's packages (Debian names):
 # LibreOffice Calc without its GUI, Chromium, poppler's PDF tools, fonts for Arabic.

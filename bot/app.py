@@ -19,8 +19,8 @@ from tornado.httpserver import HTTPServer
 
 from bot.clock import Clock, system_clock
 from bot.content import Content
+from bot.context import CONTEXT_TYPES
 from bot.handlers import ALLOWED_UPDATES, register
-from bot.handlers.common import CONTEXT_TYPES
 from bot.handlers.menus import refresh_staff_menus, set_default_menus
 from bot.i18n import LOCALES, Translator, load_catalogs
 from bot.ratelimit import RelaisRateLimiter

@@ -23,7 +23,6 @@ from telegram.error import Forbidden, TelegramError
 from bot.i18n import LOCALES, Translator
 from bot.runtime import Runtime
 from bot.services.access import choose_locale, set_reachable
-from bot.services.certificate_pdf import CertificateData, file_name, render
 from bot.storage import Database
 from bot.storage import certificates as store
 from bot.storage.certificates import Certificate
@@ -49,6 +48,9 @@ async def certificate_pdf(
     rt: Runtime, cert: Certificate, participant: Participant, username: str
 ) -> bytes:
     """Render the certificate (off the event loop: shaping and fonts take a moment)."""
+    # fpdf (and its font tools) is imported on the first certificate, not when the bot starts.
+    from bot.services.certificate_pdf import CertificateData, render
+
     texts = rt.content.certificates
     if texts is None:
         raise RuntimeError("the content has no certificates.yaml")
@@ -78,6 +80,8 @@ async def send_certificate(
     if cert.file_id is not None:
         return await bot.send_document(chat_id, cert.file_id, caption=caption)
     pdf = await certificate_pdf(rt, cert, participant, bot.username)
+    from bot.services.certificate_pdf import file_name
+
     return await bot.send_document(
         chat_id, InputFile(pdf, filename=file_name(cert.level, cert.code)), caption=caption
     )

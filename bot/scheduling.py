@@ -15,10 +15,11 @@ import signal
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.certificate_sender import DELIVERY_SECONDS, deliver_pending
 from bot.content import ContentError, load_content
+from bot.context import RelaisContext
 from bot.i18n import Translator
 from bot.runtime import runtime_of
 from bot.sender import Sender
@@ -151,7 +152,7 @@ def _delay(when: datetime, now: datetime) -> float:
     return max(0.0, (when - now).total_seconds())
 
 
-async def _due(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _due(context: RelaisContext) -> None:
     await replan(context.application)
 
 
@@ -162,13 +163,13 @@ async def _retention(app: AnyApp) -> None:
         log.info("retention: %d identit(y/ies) erased after the retention period", erased)
 
 
-async def _checkpoint_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await runtime_of(context.application).db.checkpoint()
+async def _checkpoint_job(context: RelaisContext) -> None:
+    await context.runtime.db.checkpoint()
 
 
-async def _retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _retention_job(context: RelaisContext) -> None:
     await _retention(context.application)
 
 
-async def _certificates_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await deliver_pending(context.bot, runtime_of(context.application))
+async def _certificates_job(context: RelaisContext) -> None:
+    await deliver_pending(context.bot, context.runtime)

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 Atom = tuple[object, ...]
 Select = Callable[[Atom], bool]
@@ -89,6 +88,9 @@ class Problem:
     def _solve(
         self, objective: np.ndarray, extra: Sequence[tuple[np.ndarray, float, float]] = ()
     ) -> float | None:
+        # scipy is imported by the tests that solve, not by every module that imports this one.
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         rows = [*self.rows, *extra]
         n = len(self.atoms)
         if self.continuous:

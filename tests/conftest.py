@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.app import RelaisApp, build_application, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content, load_content
+from bot.i18n import Translator
 from bot.ratelimit import RelaisRateLimiter
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
@@ -26,6 +30,16 @@ CONTENT_DIR = ROOT / "conversations"
 ADMIN_ID = 9_000_001
 # A week before the first live session of the shipped programme.
 START = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
+
+
+# The French a participant reads (the default locale), for tests about behaviour: they name
+# a message by its source text, so that rewording the French catalog changes no test.
+FRENCH = Translator("fr", ZoneInfo("Africa/Casablanca"))
+
+
+def fr(message: str, **params: object) -> str:
+    """The bot's French for ``message`` (its msgid), with its placeholders filled."""
+    return FRENCH.gettext(message, **params)
 
 
 @pytest.fixture(scope="session")
@@ -52,15 +66,35 @@ def api() -> OfflineBotAPI:
     return OfflineBotAPI()
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database through every migration, made once per worker."""
+    path = tmp_path_factory.mktemp("migrated") / "relais.db"
+
+    async def make() -> None:
+        db = await Database.open(path)
+        await db.close()
+
+    asyncio.run(make())
+    return path
+
+
 @pytest.fixture
 async def app(
-    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI
+    settings: Settings, content: Content, clock: FixedClock, api: OfflineBotAPI, migrated: Path
 ) -> AsyncIterator[RelaisApp]:
+    # A copy of the migrated empty database: the migrations ran for real once, and each
+    # test starts from the very file they made (about 20 ms of CPU less per test).
+    if not settings.database.exists():
+        shutil.copyfile(migrated, settings.database)
     application = build_application(
         settings,
         content,
         clock=clock,
         request=api.request(),
+        # The emulator answers getUpdates too: otherwise PTB builds its default HTTPS client
+        # for it (never used here), loading the system's CA bundle for every test.
+        get_updates_request=api.request(),
         token=BOT_TOKEN,
         rate_limiter=simulated_limiter(settings),
     )

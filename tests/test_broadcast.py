@@ -13,7 +13,7 @@ from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
 from bot.sender import Sender
 from bot.storage import Database, outbox
 from bot.storage.repo import Role
-from tests.conftest import FakeTime, add_participant, invite_for, staff_invite
+from tests.conftest import FakeTime, add_participant, fr, invite_for, staff_invite
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -63,25 +63,25 @@ async def test_broadcast_from_audience_to_final_report(
         # Named by their buttons' short labels: both stages are "before the training".
         "Sans réponse : Vos besoins (3)",  # the needs analysis
         "Sans réponse : Test avant la formation (3)",
-        "Annuler",
+        fr("Cancel"),
     ]
     chosen = await coordinator.press("Cohorte Tanger (2)")
     assert "Envoyez maintenant l'annonce" in chosen.edited[0].text
 
     preview = await coordinator.send("Réunion demain à 10 h, salle 2 <ANAPEC>")
     texts = [m.text for m in preview.sent]
-    assert texts[0] == "Aperçu, tel que les destinataires le verront :"
+    assert texts[0] == fr("Preview, exactly as recipients will see it:")
     assert texts[1] == "Réunion demain à 10 h, salle 2 &lt;ANAPEC&gt;"
     assert texts[2] == "L'envoyer à 2 personnes ?"
-    assert preview.last.button_texts == ["Valider", "Annuler"]
+    assert preview.last.button_texts == [fr("Confirm"), fr("Cancel")]
     # Nothing sent yet: the welcome and its offer of the open test are the last messages.
     assert api.visible(people[0].user_id)[-1].text.startswith("<b>À compléter</b>")
     assert api.visible(people[0].user_id)[-2].text.startswith("Bienvenue")
 
-    confirmed = await coordinator.press("Valider")
+    confirmed = await coordinator.press(fr("Confirm"))
     progress = confirmed.edited[0]
     assert "0 / 2 envoyé · 0 échec · ~1 min restante" in progress.text
-    assert progress.button_texts == ["Arrêter"]
+    assert progress.button_texts == [fr("Stop")]
 
     assert await drain(api, db, clock) == 2
     for person in people[:2]:
@@ -89,7 +89,7 @@ async def test_broadcast_from_audience_to_final_report(
     assert not any("Réunion" in m.text for m in people[2].chat)
     await run_progress_job(app)
     report = progress  # the same message, edited in place
-    assert "Diffusion terminée." in report.text
+    assert fr("Broadcast finished.") in report.text
     assert "2 envoyés sur 2 · 0 échec" in report.text
     assert report.buttons == []
 
@@ -105,13 +105,13 @@ async def test_a_broadcast_stopped_midway_sends_no_more(
     await coordinator.send("/broadcast")
     await coordinator.press("Tout le monde (3)")
     await coordinator.send("Annonce générale")
-    confirmed = await coordinator.press("Valider")
+    confirmed = await coordinator.press(fr("Confirm"))
     progress = confirmed.edited[0]
     assert await drain(api, db, clock, batch=1) == 1
 
-    stopped = await coordinator.press("Arrêter", progress)
+    stopped = await coordinator.press(fr("Stop"), progress)
     assert stopped.answers[0]["text"] == "Arrêté : 2 messages ne seront pas envoyés."
-    assert "Diffusion arrêtée." in progress.text
+    assert fr("Broadcast stopped.") in progress.text
     assert "1 envoyé sur 3" in progress.text
     assert "2 non envoyés (arrêt)" in progress.text
     assert await drain(api, db, clock) == 0
@@ -127,15 +127,15 @@ async def test_only_coordinators_broadcast_and_cancel_drops_the_draft(
 ) -> None:
     coordinator, people = await cast(db, clock, new_user)
     refused = await people[0].send("/broadcast")
-    assert refused.text == "Cette commande est réservée à la coordination."
+    assert refused.text == fr("This command is for coordinators.")
     stranger = await new_user("Inconnu").send("/broadcast")
     assert "lien d'invitation personnel" in stranger.text
     await coordinator.send("/broadcast")
     await coordinator.press("Tout le monde (3)")
     cancelled = await coordinator.send("/cancel")
-    assert cancelled.text == "Annulé : rien n'a été envoyé."
+    assert cancelled.text == fr("Cancelled: nothing was sent.")
     after = await coordinator.send("Bonjour")
-    assert "Aperçu" not in after.text
+    assert fr("Preview, exactly as recipients will see it:") not in after.text
 
 
 async def test_a_document_with_its_caption_is_broadcast_as_sent(
@@ -148,7 +148,7 @@ async def test_a_document_with_its_caption_is_broadcast_as_sent(
     copy = preview.sent[1]
     assert copy.document is not None
     assert copy.text == "Le programme"
-    await coordinator.press("Valider")
+    await coordinator.press(fr("Confirm"))
     assert await drain(api, db, clock) == 1
     received = people[2].chat[-1]
     assert received.document == copy.document

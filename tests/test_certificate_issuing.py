@@ -38,6 +38,7 @@ from bot.storage.repo import Participant, Role
 from tests.conftest import (
     CONTENT_DIR,
     add_participant,
+    fr,
     invite_for,
     staff_invite,
     submitted_attempt,
@@ -120,7 +121,7 @@ async def test_approve_then_the_participant_receives_it_and_anyone_verifies_it(
 
     mark = len(user.chat)
     pressed = await salma.press(button)
-    assert pressed.answers[0]["text"] == "Approuvé : la personne le reçoit maintenant."
+    assert pressed.answers[0]["text"] == fr("Approved: the participant receives it now.")
     assert "Prêts à approuver : 0" in pressed.last.text
     assert "Délivré : 1" in pressed.last.text
     received = user.chat[mark:]
@@ -151,7 +152,7 @@ async def test_approve_then_the_participant_receives_it_and_anyone_verifies_it(
 
     # The same button again, from the old message: nothing is issued twice.
     again = await salma.press_data(data, screen.last)
-    assert again.answers[0]["text"] == "Déjà délivré : rien n'a été fait."
+    assert again.answers[0]["text"] == fr("Already issued: nothing was done.")
     assert again.sent == []  # no apology: the screen already showed the queue as it is
     async with db.read() as conn:
         assert len(await store.of_participant(conn, participant.id)) == 1
@@ -239,7 +240,9 @@ async def test_approve_all_only_approves_the_list_shown(
     await qualified(db, clock, content, new_user, name="Omar Skalli", external_id="A-002")
     clock.set(AFTER_QUIZ)
     stale = await salma.press("✅ Tout approuver (2)", screen.last)
-    assert stale.answers[0]["text"] == ("La liste a changé depuis son affichage : la voici à jour.")
+    assert stale.answers[0]["text"] == fr(
+        "The list has changed since it was shown: here it is again."
+    )
     async with db.read() as conn:
         assert await store.all_certificates(conn) == []
     assert "Prêts à approuver : 3" in stale.last.text

@@ -22,7 +22,7 @@ from bot.sandbox.offline import OfflineBotAPI
 from bot.services.presence import attended_of
 from bot.storage import Database
 from bot.storage.repo import Participant, Role
-from tests.conftest import add_participant, invite_for, staff_invite
+from tests.conftest import add_participant, fr, invite_for, staff_invite
 
 NewUser = Callable[..., SimulatedUser]
 CASABLANCA = ZoneInfo("Africa/Casablanca")
@@ -93,7 +93,7 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     expected = io.BytesIO()
     segno.make(link, error="m").save(expected, kind="png", scale=12, border=3)
     assert api.files[qr.photo].content == expected.getvalue()  # the QR holds the link
-    assert qr.button_texts == ["Nouveau code", "Arrêter"]
+    assert qr.button_texts == [fr("New code"), fr("Stop")]
     jobs = queue(app).get_jobs_by_name(f"relais-checkin-{coordinator.user_id}")
     assert len(jobs) == 1
 
@@ -104,27 +104,28 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
         "Pointages pour cette session : 1 sur 4."
     )
     again = await khadija.send(f"/start {first}")
-    assert again.text.startswith("Votre présence était déjà enregistrée à 09:12.")
+    assert again.text.startswith(fr("You were already recorded present at %(time)s.", time="09:12"))
     other = await amine.send(f"/start {first}")
-    assert (
-        other.text
-        == f"{MODULE_2} n'est pas une session de votre cohorte : rien n'a été enregistré."
+    assert other.text == fr(
+        "%(session)s is not a session of your cohort: nothing was recorded.", session=MODULE_2
     )
     stranger = await new_user("Inconnu").send(f"/start {first}")
     assert "lien d'invitation personnel" in stranger.text
     staff = await coordinator.send(f"/start {first}")
-    assert staff.text == "Le pointage est réservé aux participants."
+    assert staff.text == fr("Check-in is for participants.")
 
     # A photo of the code sent home: five minutes later it no longer works.
     clock.advance(timedelta(minutes=3))
     stale = await sara.send(f"/start {first}")
-    assert stale.text == (
-        "Ce code QR a expiré : il change toutes les quelques minutes. Scannez celui qui est "
-        "affiché dans la salle maintenant. Rien n'a été enregistré."
+    assert stale.text == fr(
+        "This QR code has expired: it changes every few minutes. Scan the one shown in the room "
+        "now. Nothing was recorded."
     )
     assert await checkins(db, s) == []
     forged = await sara.send("/start c_not-a-real-code")
-    assert forged.text.startswith("Ce code de pointage n'est pas valide.")
+    assert forged.text == fr(
+        "This check-in code is not valid. Scan the one shown in the room. Nothing was recorded."
+    )
 
     # Every two minutes the job puts a new code on the screen and removes the old one.
     await jobs[0].run(app)
@@ -144,7 +145,7 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
 
     # Lunch: between the morning's and the afternoon's check-ins.
     clock.set(at(15, 13, 0))
-    pressed = await coordinator.press("Nouveau code")
+    pressed = await coordinator.press(fr("New code"))
     lunch = await khadija.send(f"/start {payload(pressed.last)}")
     assert lunch.text == (
         f"Le pointage de {MODULE_2} n'est pas ouvert en ce moment. "
@@ -154,7 +155,7 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     # Khadija checks in the three other times; Sara misses them.
     for moment in (at(15, 14, 5), at(16, 9, 2), at(16, 16, 30)):
         clock.set(moment)
-        code = (await coordinator.press("Nouveau code")).last
+        code = (await coordinator.press(fr("New code"))).last
         await khadija.send(f"/start {payload(code)}")
     assert await checkins(db, k) == ["j1-matin", "j1-apres-midi", "j2-matin", "j2-apres-midi"]
     async with db.read() as conn:
@@ -173,8 +174,12 @@ async def test_checkin_with_a_rotating_qr_code_and_a_stale_one(
     me = await sara.send("/me")
     assert "• absence à Module 2 : la dimension compétences" in me.text  # the last one is past
 
-    stopped = await coordinator.press("Arrêter")
-    assert stopped.text.startswith(f"Pointage clos pour {MODULE_2}.")
+    stopped = await coordinator.press(fr("Stop"))
+    assert stopped.text == fr(
+        "Check-in closed for %(session)s. /attendance %(id)s shows who is recorded.",
+        session=MODULE_2,
+        id="tanger-module-2",
+    )
     assert not [m for m in coordinator.chat if m.photo]
     assert all(j.removed for j in jobs)
 

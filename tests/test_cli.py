@@ -213,6 +213,84 @@ def test_broadcast_from_the_command_line_queues_one_row_per_person(
     assert {r.message.text for r in rows} == {"Bonjour à tous"}
 
 
+def test_broadcast_from_the_command_line_shows_each_change_of_progress_until_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import html
+    from datetime import UTC, datetime
+
+    from bot.cli import broadcast as cli_broadcast
+    from bot.content import load_content
+    from bot.i18n import Translator, load_catalogs
+    from bot.services.broadcasts import Progress
+    from bot.settings import Settings
+    from bot.storage import Database, outbox, repo
+    from bot.storage.broadcasts import BroadcastStatus, get
+    from bot.storage.outbox import Status
+    from bot.views.broadcast import progress_text
+
+    NOW = datetime(2027, 1, 6, tzinfo=UTC)
+    path = tmp_path / "relais.db"
+    assert main(["roster", "import", str(SAMPLE)]) == EXIT_OK
+
+    async def bind_three() -> None:
+        async with Database.opened(path) as db, db.transaction() as conn:
+            people = await repo.list_participants(conn)
+            for n, person in enumerate(people[:3]):
+                await repo.bind_participant(conn, person.id, 5000 + n, 5000 + n, NOW)
+
+    asyncio.run(bind_three())
+    # The running bot, played between the command's looks at the outbox: one message sent,
+    # then nothing for a while, then one refused by Telegram and the last one sent.
+    steps: list[list[tuple[Status, str | None]]] = [
+        [(Status.SENT, None)],
+        [],
+        [(Status.FAILED, "Forbidden: bot was blocked by the user"), (Status.SENT, None)],
+    ]
+    pauses = 0
+
+    async def the_bot_sends() -> None:
+        nonlocal pauses
+        pauses += 1
+        async with Database.opened(path) as db, db.transaction() as conn:
+            pending = [
+                r for r in await outbox.rows_of(conn, "broadcast:1") if r.status == "pending"
+            ]
+            for row, (status, error) in zip(pending, steps.pop(0), strict=False):
+                await outbox.mark(conn, row.id, status, now=NOW, error=error)
+
+    monkeypatch.setattr(cli_broadcast, "pause", the_bot_sends)
+    capsys.readouterr()
+    assert main(["broadcast", "--audience", "all", "--text", "Bonjour", "--yes"]) == EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+
+    # Each change printed once, as the chat shows it, in the default language, then the end.
+    load_catalogs()
+    settings = Settings(content_dir=ROOT / "conversations", database=path)
+    t = Translator(settings.default_locale, load_content(settings.content_dir).programme.tz)
+
+    def shown(progress: Progress) -> list[str]:
+        return html.unescape(progress_text(t, progress, settings.outbox_rate)).splitlines()
+
+    assert out[0] == "broadcast #1: 3 message(s) queued"
+    assert out[2:] == [
+        *shown(Progress(3, 0, 0, 0)),
+        *shown(Progress(3, 1, 0, 0)),
+        *shown(Progress(3, 2, 1, 0, {"Forbidden: bot was blocked by the user": 1})),
+    ]
+    assert pauses == 3  # it stopped once every message was handled
+    assert steps == []
+
+    async def status() -> BroadcastStatus:
+        async with Database.opened(path) as db, db.read() as conn:
+            found = await get(conn, 1)
+        assert found is not None
+        return found.status
+
+    assert asyncio.run(status()) == BroadcastStatus.DONE
+
+
 def test_reload_without_a_running_bot_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reload"]) == EXIT_INVALID
     assert "no running bot found" in capsys.readouterr().err

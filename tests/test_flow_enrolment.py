@@ -16,7 +16,7 @@ from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
 from bot.storage import Database, repo
 from bot.storage.repo import Role
-from tests.conftest import ADMIN_ID, add_participant, invite_for, staff_invite
+from tests.conftest import ADMIN_ID, add_participant, fr, invite_for, staff_invite
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -84,7 +84,7 @@ async def test_invite_binds_once_greets_by_name_and_refuses_replay(
     intruder = new_user("Yassine", language_code="fr")
     before = await _table_counts(db)
     refused = await intruder.send(f"/start {invite.token}")
-    assert "déjà été utilisé" in refused.text
+    assert fr("This invitation link has already been used.") in refused.text
     assert await _table_counts(db) == before
     async with db.read() as conn:
         assert await repo.participant_for_user(conn, intruder.user_id) is None
@@ -100,9 +100,9 @@ async def test_expired_and_unknown_invites_are_refused_and_change_nothing(
     before = await _table_counts(db)
 
     expired = await user.send(f"/start {invite.token}")
-    assert "expiré" in expired.text
+    assert fr("This invitation link has expired.") in expired.text
     unknown = await user.send("/start AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    assert "n'est pas valide" in unknown.text
+    assert fr("This invitation link is not valid.") in unknown.text
     assert await _table_counts(db) == before
 
 
@@ -274,7 +274,7 @@ async def test_error_handler_apologises_in_french_and_logs_the_update_id(
     monkeypatch.setattr("bot.handlers.me.me_text", broken)
     with caplog.at_level(logging.ERROR, logger="relais.errors"):
         turn = await user.send("/me")
-    assert "Désolé" in turn.text
+    assert turn.text == fr("Sorry, something went wrong on our side. Please try again in a moment.")
     assert "boom" not in turn.text
     assert any("update" in r.getMessage() and r.exc_info for r in caplog.records)
 

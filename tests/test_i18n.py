@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -45,15 +46,18 @@ def test_negotiation_honours_the_configured_default() -> None:
     assert negotiate_locale("en-GB", default="ar") == "en"
 
 
-def _source_messages() -> set[str]:
+# Extracted and read once per process: several tests read the same source and catalogs.
+@functools.cache
+def _source_messages() -> frozenset[str]:
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT / "bot"), method_map=[("**.py", "python")]
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
-    return found
+    return frozenset(found)
 
 
+@functools.cache
 def _catalog(locale: str) -> Catalog:
     with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
         return read_po(handle, locale=locale)

@@ -16,25 +16,40 @@ from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser
 from bot.sandbox.offline import OfflineBotAPI
+from bot.settings import Settings
 from bot.storage import Database
 from bot.storage.repo import Role
 from bot.views.report import charts as drawing
-from tests.conftest import CONTENT_DIR, staff_invite
+from tests.conftest import staff_invite
 from tests.test_export import populate
+from tests.test_flow_questionnaire import FIXTURE_CONTENT
+
+# The small test programme: how often a chart is drawn does not depend on how many there
+# are, and its seven charts cost a quarter of the shipped programme's thirteen.
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content(FIXTURE_CONTENT)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database=tmp_path / "relais.db", content_dir=FIXTURE_CONTENT)
 
 
 def test_the_report_and_its_chart_files_draw_each_chart_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RELAIS_DATABASE", str(tmp_path / "relais.db"))
-    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(CONTENT_DIR))
+    monkeypatch.setenv("RELAIS_CONTENT_DIR", str(FIXTURE_CONTENT))
     monkeypatch.chdir(tmp_path)
 
     async def fill() -> None:
         db = await Database.open(tmp_path / "relais.db")
         try:
             clock = FixedClock(datetime(2027, 1, 6, tzinfo=UTC))
-            await populate(db, clock, load_content(CONTENT_DIR), n=8)
+            await populate(db, clock, load_content(FIXTURE_CONTENT), n=8)
         finally:
             await db.close()
 

@@ -22,7 +22,7 @@ from bot.services.attendance import zoom_shares
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.repo import Role
-from tests.conftest import ADMIN_ID, add_participant, invite_for, simulated_limiter
+from tests.conftest import ADMIN_ID, add_participant, fr, invite_for, simulated_limiter
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -94,7 +94,7 @@ async def test_a_coordinator_sets_the_programme_up_from_the_chat(
     # Staff invited: the admin makes a single-use coordinator link in /staff.
     admin = SimulatedUser(api, direct_delivery(app, api), ADMIN_ID, "Admin", language_code="fr")
     screen = await admin.send("/staff")
-    assert screen.last.button_texts == ["Inviter un coordinateur", "Inviter un évaluateur"]
+    assert screen.last.button_texts == [fr("Invite a coordinator"), fr("Invite an evaluator")]
     made = await admin.press("Inviter un coordinateur", screen.last)
     assert made.last.photo is not None  # the QR code, the link in its caption
     assert "Lien à usage unique pour un nouveau membre de l'équipe (Coordinateur)" in made.text
@@ -115,7 +115,7 @@ async def test_a_coordinator_sets_the_programme_up_from_the_chat(
     assert "3 nouveaux, 0 mis à jour, 0 inchangés" in summary.text
     assert "• Tanger · 2 nouveaux, 0 mis à jour, 0 inchangés" in summary.text
     assert "• Agadir · 1 nouveaux" in summary.text
-    assert summary.last.button_texts == ["Importer", "Annuler"]
+    assert summary.last.button_texts == [fr("Import"), fr("Cancel")]
     assert await count_participants(db) == 0
     [kept] = pending_files(settings)
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
@@ -179,7 +179,7 @@ async def test_a_coordinator_sets_the_programme_up_from_the_chat(
     assert candidate in imported.last.button_texts
     decided = await salma.press(candidate, imported.last)
     assert f"Y. Berada est Youssef Berrada ({youssef.code}) : enregistré." in decided.text
-    assert "Rien à vérifier : chaque ligne est rapprochée." in decided.text
+    assert fr("Nothing to review: every row is matched.") in decided.text
     session = next(
         s for s in runtime_of(app).content.programme.all_sessions() if s.id == "intro-live"
     )
@@ -190,7 +190,7 @@ async def test_a_coordinator_sets_the_programme_up_from_the_chat(
     assert len(shares) == 2
 
     # Staff invited: an evaluator, whose menu has no coordination commands.
-    second = await admin.press("Inviter un évaluateur", screen.last)
+    second = await admin.press(fr("Invite an evaluator"), screen.last)
     evaluator = new_user("Evaluatrice")
     await evaluator.send(f"/start {token_in(second.text)}")
     menu = menu_of(api, evaluator)
@@ -260,7 +260,10 @@ async def test_a_stale_or_forged_confirmation_writes_nothing(
     [ok_first, _cancel] = [b["callback_data"] for b in first.last.buttons[0]]
     # Another coordinator replaying Salma's button finds nothing of his own.
     forged = await other.press_data(ok_first)
-    assert "Ce bouton n'est plus valide : rien n'a été importé." in forged.text
+    assert (
+        fr("This button is no longer valid: nothing was imported. Send the file again.")
+        in forged.text
+    )
     assert await count_participants(db) == 0
     # A newer upload replaces the first: its button is stale.
     second = await salma.send_document(ROSTER.encode(), "liste-v2.csv")
@@ -270,7 +273,7 @@ async def test_a_stale_or_forged_confirmation_writes_nothing(
     # Cancel deletes the file; pressing Import afterwards (a re-sent tap) imports nothing.
     [ok_second, cancel_second] = [b["callback_data"] for b in second.last.buttons[0]]
     cancelled = await salma.press_data(cancel_second, second.last)
-    assert "Annulé : rien n'a été importé, et le fichier a été supprimé." in cancelled.text
+    assert fr("Cancelled: nothing was imported, and the file was deleted.") in cancelled.text
     assert pending_files(settings) == []
     late = await salma.press_data(ok_second, second.last)
     assert "Ce bouton n'est plus valide" in late.text
@@ -323,7 +326,7 @@ async def test_only_coordinators_import_and_only_admins_manage_staff(
 ) -> None:
     admin, salma = await coordinator_of(app, api, new_user)
     screen = await admin.send("/staff")
-    evaluator_link = await admin.press("Inviter un évaluateur", screen.last)
+    evaluator_link = await admin.press(fr("Invite an evaluator"), screen.last)
     evaluator = new_user("Evaluatrice")
     await evaluator.send(f"/start {token_in(evaluator_link.text)}")
     participant = await add_participant(db, clock)
@@ -331,14 +334,14 @@ async def test_only_coordinators_import_and_only_admins_manage_staff(
     await learner.send(f"/start {(await invite_for(db, clock, participant)).token}")
 
     refused = await evaluator.send_document(ROSTER.encode(), "liste.csv")
-    assert "Cette commande est réservée à la coordination." in refused.text
+    assert fr("This command is for coordinators.") in refused.text
     as_plan = await learner.send_document(ROSTER.encode(), "liste.csv")
     # A participant's document is an action plan: a CSV is not one, and no import runs.
     assert "Ce fichier n'est pas un document PDF, DOCX ou ODT" in as_plan.text
     assert await count_participants(db) == 1
     assert pending_files(settings) == []
-    assert "réservée aux administrateurs" in (await salma.send("/staff")).text
-    assert "réservée à la coordination" in (await evaluator.send("/invites")).text
+    assert fr("This command is for administrators.") in (await salma.send("/staff")).text
+    assert fr("This command is for coordinators.") in (await evaluator.send("/invites")).text
 
     # Revoking in the chat: audited, the menu falls back, the commands are refused.
     listed = await admin.send("/staff")

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from bot.cli.common import EXIT_OK, Subparsers, clock, command, fail
 from bot.content import load_content
 from bot.settings import Settings
 from bot.storage import Database
 from bot.storage.lock import running_pid
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.i18n import Translator
+
+# Seconds between two looks at the outbox while the running bot sends.
+POLL_SECONDS = 1.0
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -28,13 +36,10 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
-    import html
-
     from bot.i18n import Translator, load_catalogs
     from bot.outgoing import OutgoingMessage
     from bot.services import broadcasts
     from bot.services.text import clean_text, message_problem
-    from bot.views.broadcast import progress_text
 
     # Checked as the chat flow's preview checks it: otherwise every message would fail.
     text = clean_text(args.text)
@@ -69,18 +74,30 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print("note: the bot is not running; they go out when it starts")
         if args.no_wait:
             return EXIT_OK
-        # The chat's progress display, as plain lines, each time it changes.
         load_catalogs()
         t = Translator(settings.default_locale, content.programme.tz)
-        shown = ""
-        while (found := await broadcasts.standing(db, created.id, cli_clock.now())) is not None:
-            text = html.unescape(
-                progress_text(t, found.progress, settings.outbox_rate, found.cancelled)
-            )
-            if text != shown:
-                print(text, flush=True)
-                shown = text
-            if found.over:
-                break
-            await asyncio.sleep(1.0)
+        await follow(db, created.id, cli_clock, t, settings.outbox_rate)
         return EXIT_OK
+
+
+async def pause() -> None:
+    """Wait before looking at the outbox again (the running bot sends meanwhile)."""
+    await asyncio.sleep(POLL_SECONDS)
+
+
+async def follow(db: Database, broadcast_id: int, clock: Clock, t: Translator, rate: float) -> None:
+    """Print the chat's progress display as plain lines, each time it changes, until it is over."""
+    import html
+
+    from bot.services import broadcasts
+    from bot.views.broadcast import progress_text
+
+    shown = ""
+    while (found := await broadcasts.standing(db, broadcast_id, clock.now())) is not None:
+        text = html.unescape(progress_text(t, found.progress, rate, found.cancelled))
+        if text != shown:
+            print(text, flush=True)
+            shown = text
+        if found.over:
+            return
+        await pause()

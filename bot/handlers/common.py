@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import CallbackContext, ContextTypes, ExtBot, JobQueue
 
+from bot.context import RelaisContext
 from bot.i18n import Translator
-from bot.runtime import Runtime, runtime_of
+from bot.runtime import Runtime
 from bot.sender import keyboard as keyboard  # one markup for screens and queued messages
 from bot.services.access import Identity, choose_locale, identify
 from bot.storage.repo import Role
@@ -26,25 +25,8 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 3800
 
 
-class RelaisContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """PTB's callback context, with the runtime (settings, content, clock, database) typed."""
-
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime the application factory stored."""
-        return runtime_of(self.application)
-
-    @property
-    def job_queue(self) -> JobQueue[RelaisContext] | None:  # type: ignore[override]
-        """The application's job queue: its jobs get this context type too."""
-        # PTB types the queue with an unbound context variable; the application is built
-        # with CONTEXT_TYPES, so its jobs do receive a RelaisContext.
-        return cast("JobQueue[RelaisContext] | None", self.application.job_queue)
-
-
-# Every handler's second argument; the application is built with these context types.
+# Every handler's second argument (bot/context.py, shared with the scheduler's jobs).
 Context = RelaisContext
-CONTEXT_TYPES = ContextTypes(context=RelaisContext)
 
 
 def markup(screen: Screen) -> InlineKeyboardMarkup | None:

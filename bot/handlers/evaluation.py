@@ -17,7 +17,6 @@ from bot.services import export, exporting
 from bot.services.access import COORDINATION, EVALUATION
 from bot.services.report import figures
 from bot.storage.repo import Role
-from bot.views.report import draw_charts, render_html
 
 # Who may export the supervisors' answers (pseudonymous, but not for the course team).
 SUPERVISOR_ANSWERS = frozenset({Role.EVALUATOR, Role.ADMIN})
@@ -121,6 +120,9 @@ async def send_report(update: Update, context: Context) -> None:
         rt.settings.report_min_cell,
         open_answers=not without,
     )
+    # matplotlib is imported on the first report, not when the bot or a command starts.
+    from bot.views.report import draw_charts, render_html
+
     # Drawing the charts takes seconds for a large class: off the event loop, and once for
     # both the page and the album.
     drawn = await asyncio.to_thread(draw_charts, found, rt.content, t)

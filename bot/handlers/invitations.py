@@ -23,7 +23,6 @@ from bot.services.invites import (
     reissue_invite,
 )
 from bot.storage import repo, supervisors
-from bot.views import invitation_pdf
 from bot.views import staff_setup as view
 from bot.views.staff_setup import cohort_name
 
@@ -91,6 +90,9 @@ async def choose_supervisor_invites(update: Update, context: Context) -> None:
 
 
 def _pages(rt: Runtime, invites: list[IssuedInvite], username: str) -> bytes:
+    # fpdf (and its font tools) is imported on the first printout, not when the bot starts.
+    from bot.views import invitation_pdf
+
     french, arabic = (
         Translator("fr", rt.content.programme.tz),
         Translator("ar", rt.content.programme.tz),

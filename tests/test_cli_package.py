@@ -29,7 +29,7 @@ GROUPS = {
     "attempts": {"reopen"},
     "certificates": {"list", "approve", "issue", "revoke", "verify"},
     "staff": {"invite", "list", "revoke"},
-    "supervisors": {"invite"},
+    "supervisors": {"invite", "forget"},
 }
 
 

@@ -26,14 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import aiosqlite
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from bot.content import Content
 from bot.content.instruments import Instrument, Item, LoopItem
@@ -66,6 +61,11 @@ FORMULA_START = frozenset("=+-@\t\r")
 MOODLE_COLUMNS = ("email", "idnumber", "fullname", "kat_pre", "kat_post", "certificate")
 # Moodle's grade import reads "-" (and an empty cell) as "no grade".
 MOODLE_NO_GRADE = "-"
+
+if TYPE_CHECKING:
+    # openpyxl pulls numpy in (a quarter of a second): every ``relais`` command and the bot
+    # would pay it at start-up; only an XLSX export needs it, and imports it then.
+    from openpyxl import Workbook
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,22 +334,6 @@ _WIDTHS = {
 _ITEM_WIDTHS = {"scale": 14, "quiz": 28, "single": 28, "multi": 36, "text": 50}
 
 
-def _xlsx_value(sheet: Any, value: Any) -> Any:
-    """What openpyxl may write: text never becomes a formula, nor an unreadable file."""
-    if not isinstance(value, str):
-        return value
-    if ILLEGAL_CHARACTERS_RE.search(value):
-        # XML 1.0 cannot hold most control characters (openpyxl would stop mid-file);
-        # the CSV keeps the exact text.
-        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-    if value.startswith("="):
-        # openpyxl stores any text starting with "=" as a formula: force a string cell.
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
 class _Sheet:
     """A write-only sheet a person can read: bold frozen header, filter, widths, direction."""
 
@@ -363,6 +347,11 @@ class _Sheet:
         rtl: bool,
         frozen_columns: int = 0,
     ) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.styles import Alignment, Font
+        from openpyxl.utils import get_column_letter
+
         self.sheet = book.create_sheet(title=title)
         # Widths, panes and direction go before the first row: write-only mode writes the
         # sheet's head with it.
@@ -380,13 +369,31 @@ class _Sheet:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cells.append(cell)
         self.sheet.append(cells)
+        self._cell, self._illegal = WriteOnlyCell, ILLEGAL_CHARACTERS_RE
 
     def append(self, values: Sequence[Any]) -> None:
-        self.sheet.append([_xlsx_value(self.sheet, v) for v in values])
+        self.sheet.append([self._value(v) for v in values])
         self.rows += 1
+
+    def _value(self, value: Any) -> Any:
+        """What openpyxl may write: text never becomes a formula, nor an unreadable file."""
+        if not isinstance(value, str):
+            return value
+        if self._illegal.search(value):
+            # XML 1.0 cannot hold most control characters (openpyxl would stop mid-file);
+            # the CSV keeps the exact text.
+            value = self._illegal.sub("\ufffd", value)
+        if value.startswith("="):
+            # openpyxl stores any text starting with "=" as a formula: force a string cell.
+            cell = self._cell(self.sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
 
     def close(self) -> None:
         """The filter covers the header and every row written."""
+        from openpyxl.utils import get_column_letter
+
         last = get_column_letter(max(self.columns, 1))
         self.sheet.auto_filter.ref = f"A1:{last}{self.rows + 1}"
 
@@ -705,6 +712,8 @@ async def write_xlsx(
 
     Returns the number of answers. An Arabic export has right-to-left sheets.
     """
+    from openpyxl import Workbook
+
     rtl = t.locale == "ar"
     book = Workbook(write_only=True)
     kinds = [k for k in content.instruments if filters.instrument in (None, k)]

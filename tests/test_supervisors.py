@@ -35,7 +35,7 @@ from bot.services.privacy import forget
 from bot.services.questionnaire import Refused, Shown, type_answer
 from bot.services.roster import RosterError, import_roster, parse_roster
 from bot.services.supervising import ForgetSupervisorError, forget_supervisor
-from bot.services.versions import register
+from bot.services.versions import pending_changes, register
 from bot.storage import Database, repo
 from bot.storage.answers import Attempt
 from bot.storage.supervisors import supervisor_for_user, supervisor_of
@@ -567,6 +567,11 @@ async def test_a_supervisors_questionnaire_in_progress_follows_a_content_edit(
         encoding="utf-8",
     )
     edited = load_content(folder)
+    # relais check tells the course team first, as for the participants' questionnaires.
+    assert [str(c) for c in await pending_changes(db, edited)] == [
+        "supervisors overall: added: asked to the 1 person(s) who have a questionnaire in"
+        " progress, wherever they are in it"
+    ]
     done = await register(db, edited, clock.now())
     assert done.moved == 1
     async with (

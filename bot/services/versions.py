@@ -325,7 +325,7 @@ async def pending_changes(db: Database, content: Content) -> list[Change]:
         recorded = await vstore.versions(conn)
         counts = await vstore.answer_counts(conn)
         open_by_kind = await vstore.open_attempts(conn)
-        for kind, instrument in content.instruments.items():
+        for kind, instrument in content.all_instruments.items():
             loaded = {v.item: v for v in recorded if v.instrument == kind and v.loaded}
             if not loaded:
                 continue  # never loaded by the bot yet: nothing to compare with

@@ -190,11 +190,15 @@ async def answer_counts(
     conn: aiosqlite.Connection,
 ) -> dict[tuple[str, str, str | None], AnswerCount]:
     """(instrument, item, version or None when unknown) -> counts of its answers."""
+    # The participants' and the supervisors' answers (instrument ids differ between them).
     rows = await fetch_all(
         conn,
-        "SELECT a.instrument, x.item, x.item_version, count(*) AS total,"
-        " sum(a.submitted_at IS NULL) AS open FROM answers x"
-        " JOIN attempts a ON a.id = x.attempt_id GROUP BY 1, 2, 3",
+        "SELECT instrument, item, item_version, count(*) AS total, sum(open) AS open FROM"
+        " (SELECT a.instrument, x.item, x.item_version, a.submitted_at IS NULL AS open"
+        " FROM answers x JOIN attempts a ON a.id = x.attempt_id UNION ALL"
+        " SELECT a.instrument, x.item, x.item_version, a.submitted_at IS NULL"
+        " FROM supervisor_answers x JOIN supervisor_attempts a ON a.id = x.attempt_id)"
+        " GROUP BY 1, 2, 3",
     )
     return {(r[0], r[1], r[2]): AnswerCount(r["total"], r["open"]) for r in rows}
 
@@ -297,7 +301,10 @@ async def has_unversioned_answers(conn: aiosqlite.Connection) -> bool:
 async def open_attempts(conn: aiosqlite.Connection) -> dict[str, int]:
     """Instrument -> attempts started and not sent."""
     rows = await fetch_all(
-        conn, "SELECT instrument, count(*) FROM attempts WHERE submitted_at IS NULL GROUP BY 1"
+        conn,
+        "SELECT instrument, count(*) FROM (SELECT instrument FROM attempts"
+        " WHERE submitted_at IS NULL UNION ALL SELECT instrument FROM supervisor_attempts"
+        " WHERE submitted_at IS NULL) GROUP BY 1",
     )
     return {r[0]: int(r[1]) for r in rows}
 

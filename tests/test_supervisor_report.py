@@ -210,6 +210,9 @@ async def test_the_supervisors_section_counts_the_latest_questionnaire_of_each_p
     assert "moyenne de chaque questionnaire, puis moyenne des questionnaires" in page
     assert page.index('id="i-followup"') < page.index('id="i-supervisors"')
     assert page.index('id="i-supervisors"') < page.index('id="certificates"')
+    # A question about "{name}" is about everyone supervised, in the report.
+    assert "{name}" not in page
+    assert "La personne encadrée applique les principes du recrutement équitable" in page
     charts = {c.name for c in draw_charts(found, content, t)}
     assert {"supervisors-six-months.png", "supervisors-six-months-change.png"} <= charts
     # The employer's version leaves the typed examples out.

@@ -41,6 +41,7 @@ from bot.views.report.format import (
     decimal_text,
     hidden_text,
     instrument_title,
+    item_text,
     option_label,
     or_hidden,
     percent_text,
@@ -253,7 +254,7 @@ def _stage_chart(stage: StageFigures, t: Translator, name: str) -> Chart | None:
     _style(axes, t, 1.16)
     _rows(
         axes,
-        [_wrap(f.item.text.get(t.locale)) for f in items],
+        [_wrap(item_text(f.item, t)) for f in items],
         t.gettext("Share of respondents; the mean (1-5) is at the end of each bar"),
     )
     figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)
@@ -279,7 +280,7 @@ def _item_chart(found: ItemFigures, t: Translator, name: str) -> Chart | None:
             (option_label(found.item, o, t), None if c is None else c / n)
             for o, c in found.ticked.items()
         ]
-    title = found.item.text.get(t.locale)
+    title = item_text(found.item, t)
     figure = _figure(2.4 + 0.7 * len(rows))
     axes = figure.add_subplot()
     for y, (_, share) in enumerate(rows):
@@ -349,7 +350,7 @@ def _kat_facility_chart(kat: KatFigures, instrument: str, t: Translator) -> Char
     _style(axes, t, 1.2)
     _rows(
         axes,
-        [_wrap(f"{i}. {f.item.text.get(t.locale)}") for i, f in enumerate(kat.facility, 1)],
+        [_wrap(f"{i}. {item_text(f.item, t)}") for i, f in enumerate(kat.facility, 1)],
         t.gettext("Share of correct answers"),
     )
     figure.suptitle(_wrap(title, 60, 2), fontsize=TITLE_FONT)

@@ -18,6 +18,7 @@ from bot.services.report import (
     Band,
     Breakdown,
 )
+from bot.views.questionnaire import NAME_FIELD
 
 
 def hidden_text(t: Translator) -> str:
@@ -87,6 +88,18 @@ def group_name(
     if breakdown.dimension == "cohort":
         return cohorts_name(content, members, t)
     return " + ".join(gender_name(g, t) for g in members)
+
+
+def item_text(item: Item, t: Translator) -> str:
+    """An item's wording in the report: a line manager's question about "{name}" names the
+    person supervised in general, since the report is about everyone."""
+    text = item.text.get(t.locale)
+    if NAME_FIELD not in text:
+        return text
+    who = t.gettext("the person supervised")
+    if text.startswith(NAME_FIELD):
+        who = who[:1].upper() + who[1:]
+    return text.replace(NAME_FIELD, who)
 
 
 def option_label(item: Item, key: str, t: Translator) -> str:

@@ -27,6 +27,7 @@ from bot.views.report.format import (
     group_name,
     hidden_text,
     instrument_title,
+    item_text,
     option_label,
     or_hidden,
     percent_text,
@@ -320,7 +321,7 @@ class _Page:
         ]
         rows = [
             [
-                _e(f.item.text.get(t.locale)),
+                _e(item_text(f.item, t)),
                 self.count(f.respondents),
                 self.mean(f.mean),
                 self.percent(f.satisfied),
@@ -355,7 +356,7 @@ class _Page:
     def distribution(self, found: ItemFigures, chart: str) -> None:
         """One item's answers: people and shares per answer or band, then its chart."""
         t = self.t
-        self.heading(found.item.text.get(t.locale), 4)
+        self.heading(item_text(found.item, t), 4)
         if found.respondents is None:
             self.para(t.gettext("Respondents: %(n)s", n=hidden_text(t)), "meta")
             return
@@ -400,7 +401,7 @@ class _Page:
         """The answers to the typed items, without identity, or why they are not shown."""
         t = self.t
         for found in stage.open_answers:
-            self.heading(found.item.text.get(t.locale), 4)
+            self.heading(item_text(found.item, t), 4)
             if found.withheld:
                 self.para(t.gettext("Typed answers are left out of this version."), "meta")
             elif found.answers is None:
@@ -506,7 +507,7 @@ class _Page:
         ]
         rows = [
             [
-                _e(row.item.text.get(t.locale)),
+                _e(item_text(row.item, t)),
                 *(self.mean(row.by_stage.get(s.id)) for s in summary.stages),
                 self.mean(row.mean),
             ]
@@ -562,7 +563,7 @@ class _Page:
                 t.gettext(
                     "Right answer corrected for “%(question)s”: it is “%(key)s”, not “%(was)s”"
                     " (%(reason)s); every score uses the corrected key. Answers re-scored: %(n)s.",
-                    question=c.item.text.get(t.locale),
+                    question=item_text(c.item, t),
                     was=option_label(c.item, c.was, t),
                     key=option_label(c.item, c.key, t),
                     reason=c.reason.get(t.locale),
@@ -580,7 +581,7 @@ class _Page:
             ]
             rows = [
                 [
-                    _e(f"{i}. {f.item.text.get(t.locale)}"),
+                    _e(f"{i}. {item_text(f.item, t)}"),
                     self.percent(f.before),
                     self.percent(f.after),
                 ]

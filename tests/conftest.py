@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import RelaisApp, build_application, running, runtime_of
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
 from bot.content import Content, load_content
 from bot.i18n import Translator
 from bot.ratelimit import RelaisRateLimiter
@@ -87,7 +87,16 @@ async def app(
     # test starts from the very file they made (about 20 ms of CPU less per test).
     if not settings.database.exists():
         shutil.copyfile(migrated, settings.database)
-    application = build_application(
+    async with running(offline_app(settings, content, api, clock)) as application:
+        yield application
+
+
+def offline_app(
+    settings: Settings, content: Content, api: OfflineBotAPI, clock: Clock | None = None
+) -> RelaisApp:
+    """The real application against the offline Bot API, pacing on simulated time (every
+    test that builds one more, a restart say, builds it here)."""
+    return build_application(
         settings,
         content,
         clock=clock,
@@ -98,8 +107,6 @@ async def app(
         token=BOT_TOKEN,
         rate_limiter=simulated_limiter(settings),
     )
-    async with running(application):
-        yield application
 
 
 @pytest.fixture

@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import build_application, running, runtime_of
+from bot.app import running, runtime_of
 from bot.callbacks import open_data
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.content.models import Nudge
 from bot.i18n import Translator, load_catalogs
 from bot.outgoing import Guard
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.scheduling import replan
 from bot.services.campaigns import cohort_steps, plan
 from bot.services.questionnaire import reopen_stage
 from bot.settings import Settings
 from bot.storage import Database, outbox, repo
 from bot.storage.repo import Participant
-from tests.conftest import add_participant, simulated_limiter, submitted_attempt
+from tests.conftest import add_participant, offline_app, submitted_attempt
 
 
 def translator(content: Content) -> Translator:
@@ -234,14 +234,7 @@ async def test_someone_without_a_language_is_reminded_in_the_configured_default(
 ) -> None:
     # Through the running bot's planner, so that the setting's wiring is what is tested.
     english = settings.model_copy(update={"default_locale": "en"})
-    application = build_application(
-        english,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(english),
-    )
+    application = offline_app(english, content, api, clock)
     async with running(application):
         db = runtime_of(application).db
         await bound(db, clock, "A-1", "tanger")  # no language of her own

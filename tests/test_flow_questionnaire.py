@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.app import RelaisApp, running, runtime_of
 from bot.callbacks import Action, open_data, tap_data
 from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.sandbox.chat import SimulatedUser, direct_delivery
 from bot.sandbox.emulator import SentMessage
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.scheduling import replan
 from bot.services.questionnaire import ReopenError, reopen_stage
 from bot.settings import Settings
@@ -25,7 +25,7 @@ from bot.storage import answers as store
 from bot.storage.answers import Attempt
 from bot.storage.outbox import Row, rows_of
 from bot.storage.repo import Participant
-from tests.conftest import add_participant, invite_for, simulated_limiter
+from tests.conftest import add_participant, invite_for, offline_app
 
 # Their own small content (a programme, a three-question KAT, a survey with every item type):
 # these tests are about how a questionnaire behaves, not about the shipped programme.
@@ -282,14 +282,7 @@ async def test_resume_after_restart_from_continue_in_me(
     api: OfflineBotAPI,
     tmp_path: Path,
 ) -> None:
-    first = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
+    first = offline_app(settings, content, api, clock)
     async with running(first):
         db = runtime_of(first).db
         participant = await add_participant(db, clock)
@@ -302,14 +295,7 @@ async def test_resume_after_restart_from_continue_in_me(
         old = user.chat[-1]
     clock.advance(timedelta(days=3))
 
-    second = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
+    second = offline_app(settings, content, api, clock)
     async with running(second):
         user = SimulatedUser(api, direct_delivery(second, api), 620_001, "Khadija")
         me = await user.send("/me")

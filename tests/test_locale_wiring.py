@@ -7,15 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, running, runtime_of
+from bot.app import running, runtime_of
 from bot.clock import FixedClock
 from bot.content import load_content
 from bot.i18n import LOCALES, LocaleCode
 from bot.sandbox.chat import SimulatedUser, direct_delivery
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.settings import SettingsError, load_settings
 from bot.storage import repo
-from tests.conftest import CONTENT_DIR, START, add_participant, invite_for, simulated_limiter
+from tests.conftest import (
+    CONTENT_DIR,
+    START,
+    add_participant,
+    invite_for,
+    offline_app,
+)
 
 
 async def test_a_german_telegram_is_greeted_and_stored_in_the_configured_default(
@@ -27,14 +33,7 @@ async def test_a_german_telegram_is_greeted_and_stored_in_the_configured_default
     settings = load_settings()
     api = OfflineBotAPI()
     clock = FixedClock(START)
-    app = build_application(
-        settings,
-        load_content(CONTENT_DIR),
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
+    app = offline_app(settings, load_content(CONTENT_DIR), api, clock)
     async with running(app):
         db = runtime_of(app).db
         khadija = await add_participant(db, clock, full_name="Khadija El Idrissi")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, runtime_of
+from bot.app import runtime_of
 from bot.content import Content
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.settings import TELEGRAM_API_BASE_URL, Settings, SettingsError, load_settings
-from tests.conftest import START, simulated_limiter
+from tests.conftest import START, offline_app
 
 TOKEN = "123456789:AAH-secret_secret_secret_secret_42"
 
@@ -133,13 +133,7 @@ def test_clock_offset_moves_the_running_bots_clock(
     monkeypatch.setenv("RELAIS_CLOCK_OFFSET", str((START - real).total_seconds()))
     monkeypatch.setenv("RELAIS_DATABASE", "relais.db")
     settings = load_settings()
-    app = build_application(
-        settings,
-        content,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
+    app = offline_app(settings, content, api)
     shifted = runtime_of(app).clock.now() - START
     assert timedelta(0) <= shifted < timedelta(minutes=5)
     assert load_settings(clock_offset="-P1D").clock_offset == timedelta(days=-1)

@@ -13,16 +13,16 @@ from pathlib import Path
 from openpyxl import Workbook
 from pypdf import PdfReader
 
-from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.app import RelaisApp, running, runtime_of
 from bot.clock import FixedClock
 from bot.content import Content
 from bot.sandbox.chat import SimulatedUser, Turn, direct_delivery
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.services.attendance import zoom_shares
 from bot.settings import Settings
 from bot.storage import Database, repo
 from bot.storage.repo import Role
-from tests.conftest import ADMIN_ID, add_participant, fr, invite_for, simulated_limiter
+from tests.conftest import ADMIN_ID, add_participant, fr, invite_for, offline_app
 
 NewUser = Callable[..., SimulatedUser]
 
@@ -418,14 +418,7 @@ async def test_staff_menus_are_set_again_at_start_up(
             now=clock.now(),
         )
     api = OfflineBotAPI()
-    application = build_application(
-        settings,
-        content,
-        clock=clock,
-        request=api.request(),
-        token=BOT_TOKEN,
-        rate_limiter=simulated_limiter(settings),
-    )
+    application = offline_app(settings, content, api, clock)
     async with running(application):
         menu = {c["command"]: c["description"] for c in api.commands[("4242:chat", "")]}
     assert set(menu) == {"export", "report", "language", "help"}

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from bot.app import RelaisApp, build_application, running, runtime_of
+from bot.app import RelaisApp, running, runtime_of
 from bot.cli import EXIT_OK, main
 from bot.clock import FixedClock
 from bot.content import Content, load_content
 from bot.i18n import Translator
 from bot.sandbox.chat import SimulatedUser, direct_delivery
-from bot.sandbox.offline import BOT_TOKEN, OfflineBotAPI
+from bot.sandbox.offline import OfflineBotAPI
 from bot.scheduling import reload_content
 from bot.services.export import Filters, write_csv
 from bot.services.report import figures
@@ -39,7 +39,7 @@ from tests.conftest import (
     CONTENT_DIR,
     add_participant,
     invite_for,
-    simulated_limiter,
+    offline_app,
     submitted_attempt,
 )
 from tests.test_flow_questionnaire import SURVEY, answer_kat
@@ -345,14 +345,7 @@ def test_relais_check_with_the_database_names_items_with_answers_it_changes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     async def one_answer() -> None:
-        application = build_application(
-            settings,
-            content,
-            clock=clock,
-            request=api.request(),
-            token=BOT_TOKEN,
-            rate_limiter=simulated_limiter(settings),
-        )
+        application = offline_app(settings, content, api, clock)
         async with running(application):
             user, _participant = await enrol(application, api, runtime_of(application).db, clock)
             await user.send("/me")

@@ -61,6 +61,13 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+def content_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped content folder, for a test to edit."""
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, folder)
+    return folder
+
+
 @pytest.fixture
 def api() -> OfflineBotAPI:
     return OfflineBotAPI()

@@ -3,7 +3,6 @@ Telegram refuses. Each is refused with one clear line, and nothing is lost."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import aiohttp
@@ -19,16 +18,10 @@ from bot.sandbox.harness import running_bot
 from bot.sandbox.server import SECRET_HEADER, EmulatorServer
 from bot.services.text import message_problem
 from bot.settings import Settings
-from tests.conftest import CONTENT_DIR
+from tests.conftest import CONTENT_DIR, content_copy
 from tests.test_e2e import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def content_copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
-    return folder
 
 
 def alias_bomb(levels: int) -> str:

@@ -38,6 +38,7 @@ from bot.storage.repo import Participant, Role
 from tests.conftest import (
     CONTENT_DIR,
     add_participant,
+    content_copy,
     fr,
     invite_for,
     staff_invite,
@@ -312,8 +313,7 @@ def test_codes_are_unguessable_and_forgiving_to_type() -> None:
 
 
 def test_relais_check_names_the_line_of_a_bad_certificate_text(tmp_path: Path) -> None:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     path = folder / "certificates.yaml"
     source = path.read_text(encoding="utf-8")
     source = source.replace("  hours: 60\n", "  hours: soixante\n")

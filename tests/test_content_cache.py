@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
 from bot.content import ContentError, load_content
-from tests.conftest import CONTENT_DIR
+from tests.conftest import content_copy
 
 
 def test_loading_the_same_files_again_does_not_parse_them_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     (folder / "programme.yaml").write_text(
         (folder / "programme.yaml").read_text(encoding="utf-8") + "\n# a new text\n",
         encoding="utf-8",
@@ -38,8 +36,7 @@ def test_loading_the_same_files_again_does_not_parse_them_again(
 
 
 def test_an_edited_file_is_read_anew(tmp_path: Path) -> None:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     before = load_content(folder)
     path = folder / "programme.yaml"
     text = path.read_text(encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from bot.storage import Database, outbox
 from bot.storage.repo import Participant, Role
 from tests.conftest import (
     ADMIN_ID,
-    CONTENT_DIR,
     add_participant,
+    content_copy,
     invite_for,
     staff_invite,
     submitted_attempt,
@@ -91,8 +90,7 @@ async def test_reload_keeps_running_content_when_the_new_one_is_broken(
     ok = await admin.send("/reload")
     assert ok.text == f"Contenu rechargé (version {before[:12]})."
 
-    broken = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, broken)
+    broken = content_copy(tmp_path)
     path = broken / "programme.yaml"
     path.write_text(
         path.read_text(encoding="utf-8").replace("every: {days: 3}", "every: {days: -3}"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bot.sandbox.chat import SimulatedUser
 from bot.services import export, report
 from bot.storage import Database
 from bot.storage import answers as store
-from tests.conftest import CONTENT_DIR, add_participant, invite_for
+from tests.conftest import CONTENT_DIR, add_participant, content_copy, invite_for
 
 # After module 3 of Tanger (18 February) and of Agadir (25 February), both windows open.
 AFTER_RESIDENTIAL = datetime(2027, 2, 26, 10, 0, tzinfo=UTC)
@@ -129,8 +128,7 @@ async def test_each_cohort_rates_its_own_facilitators_and_the_report_shows_them_
 
 
 def _content_with(tmp_path: Path, satisfaction: str) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     (folder / "satisfaction.yaml").write_text(satisfaction, encoding="utf-8")
     return folder
 
@@ -183,8 +181,7 @@ def test_a_block_nobody_is_asked_about_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_facilitator_has_one_name_everywhere(tmp_path: Path) -> None:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     programme = folder / "programme.yaml"
     text = programme.read_text(encoding="utf-8")
     programme.write_text(

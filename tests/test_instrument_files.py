@@ -3,7 +3,6 @@ the sandbox, exported with its codebook and reported in its own section."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from bot.services.report import figures
 from bot.settings import Settings
 from bot.storage import Database
 from bot.views.report.html import render_html
-from tests.conftest import CONTENT_DIR, add_participant, invite_for
+from tests.conftest import CONTENT_DIR, add_participant, content_copy, invite_for
 
 PULSE = """\
 # Une enquête éclair ajoutée par l'équipe pédagogique.
@@ -60,8 +59,7 @@ items:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
+    target = content_copy(tmp_path)
     (target / "pulse.yaml").write_text(PULSE, encoding="utf-8")
     return target
 

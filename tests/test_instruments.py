@@ -3,22 +3,15 @@ each mistake a course team can make is named as ``file:line: field: message``.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.content import Problem, check_content, load_content
 from bot.content.loader import untranslated
-from tests.conftest import CONTENT_DIR
+from tests.conftest import CONTENT_DIR, content_copy
 
 COHORTS = ("agadir", "marrakech", "tanger")
-
-
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
-    return target
 
 
 def _line_of(folder: Path, name: str, text: str) -> int:
@@ -80,7 +73,7 @@ def test_shipped_content_is_fully_translated() -> None:
 
 
 def test_a_missing_arabic_text_is_found_with_its_file_and_line(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     text_line = _line_of(folder, "followup.yaml", "    text:\n      fr: Décrivez un exemple")
     _edit(folder, "followup.yaml", "      ar: صفوا مثالًا ملموسًا", "      # ar: (à traduire)")
     found = untranslated(folder)
@@ -99,7 +92,7 @@ def test_a_missing_arabic_text_is_found_with_its_file_and_line(tmp_path: Path) -
 
 
 def test_quiz_answer_not_among_options(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     item_line = _line_of(folder, "kat.yaml", "  - id: q01")
     _edit(folder, "kat.yaml", "    answer: b\n", "    answer: e\n")
     problems = _problems(folder, "kat.yaml")
@@ -107,7 +100,7 @@ def test_quiz_answer_not_among_options(tmp_path: Path) -> None:
 
 
 def test_quiz_item_without_answer(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     item_line = _line_of(folder, "kat.yaml", "  - id: q01")
     _edit(folder, "kat.yaml", "    answer: b\n", "")
     problems = _problems(folder, "kat.yaml")
@@ -115,7 +108,7 @@ def test_quiz_item_without_answer(tmp_path: Path) -> None:
 
 
 def test_scale_item_without_labels(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     item_line = _line_of(folder, "satisfaction.yaml", "  - id: objectives")
     _edit(folder, "satisfaction.yaml", "    labels: *satisfaction\n", "")
     problems = _problems(folder, "satisfaction.yaml")
@@ -123,14 +116,14 @@ def test_scale_item_without_labels(tmp_path: Path) -> None:
 
 
 def test_duplicate_item_ids(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(folder, "satisfaction.yaml", "  - id: content\n", "  - id: objectives\n")
     problems = _problems(folder, "satisfaction.yaml")
     _only(problems, line, "items[2].id", "duplicate id 'objectives'")
 
 
 def test_kat_with_a_non_quiz_item(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     path = folder / "kat.yaml"
     extra = "\n  - id: q11\n    type: text\n    text: Un commentaire ?\n"
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
@@ -140,7 +133,7 @@ def test_kat_with_a_non_quiz_item(tmp_path: Path) -> None:
 
 
 def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     kat = (folder / "kat.yaml").read_text(encoding="utf-8")
     quiz = kat[kat.index("  - id: q09") : kat.index("  - id: q10")]
     path = folder / "followup.yaml"
@@ -158,7 +151,7 @@ def test_quiz_item_outside_the_kat(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("target", ["obstacles", "nowhere"])
 def test_show_if_refers_to_a_later_or_unknown_item(tmp_path: Path, target: str) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(
         folder,
         "followup.yaml",
@@ -170,14 +163,14 @@ def test_show_if_refers_to_a_later_or_unknown_item(tmp_path: Path, target: str) 
 
 
 def test_show_if_with_an_answer_of_another_item(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(folder, "followup.yaml", "in: [other]}", "in: [other, weekly]}")
     problems = _problems(folder, "followup.yaml")
     _only(problems, line, "items[6].show_if.in", "['weekly'] are not answers of 'obstacles'")
 
 
 def test_show_if_on_a_scale_takes_points_one_to_five(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(
         folder,
         "followup.yaml",
@@ -192,7 +185,7 @@ def test_show_if_on_a_scale_takes_points_one_to_five(tmp_path: Path) -> None:
 
 
 def test_stage_anchor_on_an_unknown_session_names_each_cohort(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(folder, "kat.yaml", "closes: {before: intro}", "closes: {before: module-9}")
     problems = _problems(folder, "kat.yaml")
     assert [(p.line, p.field) for p in problems] == [(line, "stages[0].closes")] * 3
@@ -202,7 +195,7 @@ def test_stage_anchor_on_an_unknown_session_names_each_cohort(tmp_path: Path) ->
 
 
 def test_stage_anchor_on_another_cohorts_session(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(
         folder, "kat.yaml", "opens: {before: quiz-final}", "opens: {before: tanger-quiz-final}"
     )
@@ -214,7 +207,7 @@ def test_stage_anchor_on_another_cohorts_session(tmp_path: Path) -> None:
 
 
 def test_stage_closing_before_it_opens(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(
         folder,
         "satisfaction.yaml",
@@ -232,7 +225,7 @@ def test_stage_closing_before_it_opens(tmp_path: Path) -> None:
 
 
 def test_a_survey_cannot_have_certificates(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+    folder = content_copy(tmp_path)
     line = _edit(folder, "followup.yaml", "kind: survey\n", "kind: survey\nreveal: after-post\n")
     problems = _problems(folder, "followup.yaml")
     _only(problems, line + 1, "reveal", "only a quiz (kind: quiz) has 'reveal'")

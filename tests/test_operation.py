@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from bot.services.privacy import apply_retention, forget, retention_deadline
 from bot.settings import Settings
 from bot.storage import Database, answers, outbox, repo
 from bot.storage.outbox import Status
-from tests.conftest import CONTENT_DIR, add_participant, invite_for, submitted_attempt
+from tests.conftest import CONTENT_DIR, add_participant, content_copy, invite_for, submitted_attempt
 
 NewUser = Callable[..., SimulatedUser]
 NAME = "Khadija El Idrissi"
@@ -223,8 +222,7 @@ async def test_doctor_names_each_fault_with_what_to_do(tmp_path: Path) -> None:
     )
     assert any("blocked: Forbidden — those people blocked the bot" in p for p in report.problems)
 
-    broken = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, broken)
+    broken = content_copy(tmp_path)
     (broken / "kat.yaml").write_text("id: kat\nkind: quiz\n", encoding="utf-8")
     bad = await diagnose(settings_for(tmp_path, content_dir=broken), quick=True, now=now)
     assert any(p.startswith("content: ") and "kat.yaml:" in p for p in bad.problems)

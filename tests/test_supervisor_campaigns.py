@@ -3,7 +3,6 @@ stopped once they have answered about everyone, and kept apart from the particip
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from bot.services.roster import import_roster
 from bot.storage import Database, outbox, repo
 from bot.storage.outbox import Status
 from bot.storage.supervisors import supervisor_for_user
-from tests.conftest import CONTENT_DIR, FakeTime
+from tests.conftest import FakeTime, content_copy
 
 COHORTS = ("tanger", "agadir", "marrakech")
 SUPERVISORS_CAMPAIGNS = {"invitations-superieurs", "relances-superieurs"}
@@ -307,8 +306,7 @@ async def test_a_supervisor_who_blocked_the_bot_is_recorded_like_a_participant(
 def test_relais_check_keeps_each_campaign_to_its_audience_with_the_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, folder)
+    folder = content_copy(tmp_path)
     programme = folder / "programme.yaml"
     text = programme.read_text(encoding="utf-8")
     # The participants' invitations name the supervisors' questionnaire, and the

@@ -11,7 +11,6 @@ import asyncio
 import csv
 import io
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ from bot.storage import Database, tally
 from bot.storage import answers as store
 from bot.storage.repo import Participant
 from tests.conftest import (
-    CONTENT_DIR,
     add_participant,
+    content_copy,
     invite_for,
     offline_app,
     submitted_attempt,
@@ -60,8 +59,7 @@ def edit(folder: Path, name: str, change: Callable[[Any], None]) -> None:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    found = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, found)
+    found = content_copy(tmp_path)
     (found / "satisfaction.yaml").write_text(SURVEY, encoding="utf-8")
     return found
 

@@ -92,11 +92,14 @@ class Content:
         every = {**self.instruments, **self.supervisor_instruments}
         return {i: every[i] for i in self.sources}
 
-    def for_campaign(self, ids: list[str] | None) -> list[Instrument]:
-        """The participants' instruments a campaign names; all of them when it names none."""
+    def for_campaign(
+        self, ids: list[str] | None, audience: str = "participants"
+    ) -> list[Instrument]:
+        """The instruments of ``audience`` a campaign names; all of them when it names none."""
+        found = self.supervisor_instruments if audience == "supervisors" else self.instruments
         if ids is None:
-            return list(self.instruments.values())
-        return [i for i in (self.instruments.get(x) for x in ids) if i is not None]
+            return list(found.values())
+        return [i for i in (found.get(x) for x in ids) if i is not None]
 
     def quiz(self) -> Instrument | None:
         """The quiz a participant's scores and results card are about: the one the

@@ -50,16 +50,6 @@ class Step:
         return self.instrument is not None and self.instrument.audience == "supervisors"
 
 
-def campaign_instruments(content: Content, campaign: Invitation | Nudge) -> list[Instrument]:
-    """The instruments a campaign covers: those it names, else every one of its audience."""
-    if campaign.audience == "participants":
-        return content.for_campaign(campaign.instruments)
-    found = content.supervisor_instruments
-    if campaign.instruments is None:
-        return list(found.values())
-    return [found[i] for i in campaign.instruments if i in found]
-
-
 # The schedule depends only on the content and the cohort: computed once per version.
 _STEPS: dict[tuple[str, str], list[Step]] = {}
 
@@ -86,7 +76,7 @@ def cohort_steps(content: Content, cohort: str) -> list[Step]:
                         )
                     )
             continue
-        for instrument in campaign_instruments(content, campaign):
+        for instrument in content.for_campaign(campaign.instruments, campaign.audience):
             for stage in instrument.stages:
                 window = window_for(content, instrument, stage, cohort)
                 base = f"{campaign.id}:{instrument.id}:{stage.id}"

@@ -53,21 +53,27 @@ _SUPERVISEE_SUBMITTED = (
 # One of the cohorts of a '+'-separated list (cohort ids are slugs, without '+').
 _IN_COHORTS = "instr('+' || {cohorts} || '+', '+' || p.cohort || '+') > 0"
 
-# The guard's rule, over SQL expressions for the recipient (participant or supervisor, the
-# other NULL), the supervisor's cohorts, the instrument and the stage. A participant: their
-# latest attempt at the stage is submitted (a reopened stage counts as not submitted, as in
-# /pending and the broadcasts' "not yet answered" audiences). A supervisor: their latest
-# attempt about every person they supervise in those cohorts is.
-_SUBMITTED = (
-    "CASE WHEN {supervisor} IS NULL THEN"
-    " coalesce((SELECT a.submitted_at IS NOT NULL FROM attempts a"
+# The guard's rule for a participant: their latest attempt at the stage is submitted (a
+# reopened stage counts as not submitted, as in /pending and the broadcasts' "not yet
+# answered" audiences), over SQL expressions for the participant, instrument and stage.
+_PARTICIPANT_SUBMITTED = (
+    "coalesce((SELECT a.submitted_at IS NOT NULL FROM attempts a"
     " WHERE a.participant_id = {participant} AND a.instrument = {instrument}"
     " AND a.stage = {stage} ORDER BY a.number DESC LIMIT 1), 0)"
-    " ELSE NOT EXISTS (SELECT 1 FROM supervisions v"
-    " JOIN participants p ON p.id = v.participant_id"
+)
+
+# For a supervisor: their latest attempt about every person they supervise in the row's
+# cohorts is submitted.
+_SUPERVISOR_SUBMITTED = (
+    "NOT EXISTS (SELECT 1 FROM supervisions v JOIN participants p ON p.id = v.participant_id"
     " WHERE v.supervisor_id = {supervisor} AND p.forgotten_at IS NULL"
     f" AND {_IN_COHORTS} AND NOT {_SUPERVISEE_SUBMITTED})"
-    " END"
+)
+
+# The one rule over a row, which names one recipient or the other (the other NULL).
+_SUBMITTED = (
+    f"CASE WHEN {{supervisor}} IS NULL THEN {_PARTICIPANT_SUBMITTED}"
+    f" ELSE {_SUPERVISOR_SUBMITTED} END"
 )
 
 
@@ -287,12 +293,9 @@ async def enqueue_cohort(conn: aiosqlite.Connection, step: CohortStep, now: date
     params += [to_db_time(step.due_at), stamp, stamp, step.cohort]
     unless = ""
     if guard is not None:
-        rule = _SUBMITTED.format(
-            participant="p.id", supervisor="NULL", cohorts="NULL", instrument="?", stage="?"
-        )
+        rule = _PARTICIPANT_SUBMITTED.format(participant="p.id", instrument="?", stage="?")
         unless = f" AND NOT {rule}"
-        # The rule names the stage in its participant's and its supervisor's branch.
-        params += [guard.instrument, guard.stage] * 2
+        params += [guard.instrument, guard.stage]
     cursor = await conn.execute(
         "INSERT INTO outbox (key, kind, source, participant_id, chat_id, payload,"
         " unless_instrument, unless_stage, payload_id, status, due_at, not_before, created_at)"

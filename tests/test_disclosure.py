@@ -118,6 +118,13 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
                     elif item.type == "multi":
                         options = [o.id for o in item.options or []]
                         values[item.id] = rng.sample(options, 1)
+                    condition = item.show_if
+                    if condition is not None and condition.item is not None:
+                        # Asked only after some answers, as the questionnaire does.
+                        given = values.get(condition.item)
+                        opened = set(given if isinstance(given, list) else [str(given)])
+                        if not opened & set(condition.answer_in or []):
+                            values.pop(item.id, None)
                 person.given[(instrument.id, stage.id)] = values
         people.append(person)
     return people
@@ -127,9 +134,17 @@ def make_people(content: Content, seed: int, size: int, answer_rate: float) -> l
 
 
 def _answer_problems(stage: StageFigures, people: list[Person]) -> list[Problem]:
-    """One problem per rated or choice item of a stage: its bands, mean and share."""
+    """One problem per rated or choice item of a stage: its bands, mean and share, and the
+    respondents of each question asked only after some of its answers (who gave them)."""
     key = (stage.instrument.id, stage.stage.id)
     found = []
+    opened_by: dict[str, list[tuple[list[str], int]]] = {}
+    for item in stage.items:
+        condition = item.item.show_if
+        if condition is not None and condition.item is not None and item.respondents:
+            opened_by.setdefault(condition.item, []).append(
+                (list(condition.answer_in or []), item.respondents)
+            )
     for item in stage.items:
         values = [
             p.given[key][item.item.id]
@@ -145,6 +160,9 @@ def _answer_problems(stage: StageFigures, people: list[Person]) -> list[Problem]
                 ticked = item.ticked.get(option) if item.ticked else None
                 if ticked is not None:
                     problem.count(lambda a: bool(a[0]), ticked)
+                for answers, n in opened_by.get(item.item.id, []):
+                    if answers == [option]:
+                        problem.count(lambda a: bool(a[0]), n)
                 truth = sum(1 for v in values if option in v)
                 problem.target("ticked", lambda a: bool(a[0]), truth)
                 problem.target("not ticked", lambda a: not a[0], len(values) - truth)
@@ -164,6 +182,8 @@ def _answer_problems(stage: StageFigures, people: list[Person]) -> list[Problem]
             problem.count(lambda a: True, item.respondents)
         for band in item.bands or []:
             problem.count(where(0, *band.categories), band.n)
+        for answers, n in opened_by.get(item.item.id, []):
+            problem.count(where(0, *answers), n)
         if item.mean is not None:
             problem.mean(lambda a: True, round(item.mean, MEAN_DECIMALS), MEAN_DECIMALS)
         if item.satisfied is not None:
@@ -342,7 +362,10 @@ def _kat_problems(found: Figures, people: list[Person], content: Content) -> lis
 
 def problems_of(found: Figures, people: list[Person], content: Content) -> list[Problem]:
     problems = _rates_problems(found, people, content)
-    for stage in [*found.stages_of("satisfaction"), *found.stages_of("followup")]:
+    # Every survey the content declares (the needs analysis, satisfaction, follow-up, a
+    # course team's own), not a list of them: the quiz has its own problems below.
+    surveys = [i.id for i in content.instruments.values() if not i.scored]
+    for stage in [s for kind in surveys for s in found.stages_of(kind)]:
         problems += _answer_problems(stage, people)
         problems.append(_stage_mean_problem(stage, people, content))
     problems += _kat_problems(found, people, content)
@@ -410,6 +433,28 @@ async def test_a_class_with_small_groups_passes_the_audit(content: Content) -> N
     assert quiz is not None
     assert quiz.pre_mean is not None
     assert any(s.respondents is not None for s in found.stages_of("satisfaction"))
+
+
+async def test_a_question_asked_after_some_answers_passes_the_audit(content: Content) -> None:
+    # K = 5. Three people have no experience yet, too few to show, so "Pas encore" is
+    # pooled; the caseload question is asked of the eighteen others. Its respondents, if
+    # shown, are "total minus the pooled three": the auditor must find nothing to solve.
+    people = []
+    for n in range(21):
+        person = Person("tanger", "female")
+        experience = "none" if n < 3 else ("lt1", "y1-3", "gt3")[n % 3]
+        given: dict[str, Any] = {"experience": experience, "trained": "yes"}
+        if experience != "none":
+            given["caseload"] = "lt10"
+        person.given[("needs", "before")] = given
+        people.append(person)
+    found = await report_of(content, people)
+    leaks = [leak for p in problems_of(found, people, content) for leak in audit(p, K)]
+    assert leaks == []
+    (stage,) = found.stages_of("needs")
+    asked = next(f for f in stage.items if f.item.id == "experience")
+    assert asked.bands is not None
+    assert any("none" in b.categories and len(b.categories) > 1 for b in asked.bands)
 
 
 # The same property as the fixed class above (the report passes the audit), on random

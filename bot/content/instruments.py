@@ -299,13 +299,20 @@ def facilitators_for(programme: Programme, refs: list[str], cohort: str) -> list
     return list(found.values())
 
 
+# Where a text names a person: the facilitator of a loop block (with ``{role}``, filled
+# when the block is expanded), or the person a supervisors' questionnaire is about
+# (filled when it is shown).
+NAME_FIELD = "{name}"
+ROLE_FIELD = "{role}"
+
+
 def _with_person(text: LocalizedText, person: Facilitator) -> LocalizedText:
     values = {}
     for locale in ("fr", "en", "ar"):
         value = getattr(text, locale)
         if value:
             role = person.role.get(locale)
-            values[locale] = value.replace("{name}", person.name).replace("{role}", role)
+            values[locale] = value.replace(NAME_FIELD, person.name).replace(ROLE_FIELD, role)
     return LocalizedText.model_validate(values)
 
 

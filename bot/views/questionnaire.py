@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.callbacks import Action, TapData, tap_data
-from bot.content.instruments import Instrument, Item, Stage
+from bot.content.instruments import NAME_FIELD, Instrument, Item, Stage
 from bot.content.models import LocalizedText
 from bot.i18n import Translator, escape
 from bot.rules.questionnaire import (
@@ -44,10 +44,6 @@ class _Texts:
 
     def button(self, attempt: Attempt, action: Action, arg: str | None, label: str) -> Button:
         return Button(label, self.data(attempt.id, attempt.revision, action, arg))
-
-
-# Where a supervisors' questionnaire names the person it is about.
-NAME_FIELD = "{name}"
 
 
 def render(

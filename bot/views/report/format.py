@@ -11,14 +11,13 @@ from collections.abc import Callable, Sequence
 from babel.numbers import format_decimal, format_percent
 
 from bot.content import Content
-from bot.content.instruments import Item
+from bot.content.instruments import NAME_FIELD, Item
 from bot.i18n import Translator
 from bot.services.report import (
     MEAN_DECIMALS,
     Band,
     Breakdown,
 )
-from bot.views.questionnaire import NAME_FIELD
 
 
 def hidden_text(t: Translator) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -42,7 +43,7 @@ class InstanceLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid = _read_pid(fd)
+            pid = _holder_pid(fd)
             os.close(fd)
             raise AlreadyRunning(self.path, pid) from None
         if write_pid:
@@ -79,6 +80,19 @@ def running_pid(database: str | Path) -> int | None:
         InstanceLock(database).acquire(write_pid=False).release()
     except AlreadyRunning as exc:
         return exc.pid or -1
+    return None
+
+
+def _holder_pid(fd: int) -> int | None:
+    """The holder's pid, waiting up to half a second for a holder that has just taken it."""
+    # A bot started at the same moment may hold the lock but not have written its pid yet
+    # (flock, then write): the window is microseconds long, so a short bounded wait names
+    # it; a holder that wrote nothing by then is reported as "another process".
+    for _ in range(50):
+        pid = _read_pid(fd)
+        if pid is not None:
+            return pid
+        time.sleep(0.01)
     return None
 
 

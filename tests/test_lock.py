@@ -50,3 +50,15 @@ def test_a_holder_that_never_writes_its_pid_is_another_process(
     assert refused.value.pid is None
     assert "another process" in str(refused.value)
     assert sum(waits) < 1  # bounded: a refusal never hangs
+
+
+def test_a_probe_holding_the_lock_for_an_instant_does_not_stop_a_bot_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "relais.db"
+    holder = _hold_without_pid(database)
+    # The probe lets go while the starting bot waits, as ``running_pid`` does at once.
+    monkeypatch.setattr("bot.storage.lock.time.sleep", lambda _s: os.close(holder))
+    with InstanceLock(database):
+        assert lock.running_pid(database) == os.getpid()
+    assert lock.running_pid(database) is None

@@ -24,6 +24,9 @@ class AlreadyRunning(Exception):
         self.path, self.pid = path, pid
 
 
+_ATTEMPTS, _PAUSE = 50, 0.01
+
+
 def lock_path(database: str | Path) -> Path:
     """Where the lock of ``database`` lives."""
     return Path(str(database) + ".lock")
@@ -37,15 +40,26 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self, *, write_pid: bool = True) -> InstanceLock:
-        """Take the lock or raise ``AlreadyRunning`` naming the holder; never waits."""
+        """Take the lock or raise ``AlreadyRunning`` naming the holder; waits 0.5 s at most."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _holder_pid(fd)
+        # A holder that has just taken the lock writes its pid a moment later (flock, then
+        # write), and a probe (``running_pid``) holds it for an instant without one: a short
+        # bounded wait names the first and outlasts the second. A holder that wrote nothing
+        # by then is reported as "another process".
+        for _ in range(_ATTEMPTS):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                if pid is not None:
+                    os.close(fd)
+                    raise AlreadyRunning(self.path, pid) from None
+                time.sleep(_PAUSE)
+        else:
             os.close(fd)
-            raise AlreadyRunning(self.path, pid) from None
+            raise AlreadyRunning(self.path, None)
         if write_pid:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
@@ -80,19 +94,6 @@ def running_pid(database: str | Path) -> int | None:
         InstanceLock(database).acquire(write_pid=False).release()
     except AlreadyRunning as exc:
         return exc.pid or -1
-    return None
-
-
-def _holder_pid(fd: int) -> int | None:
-    """The holder's pid, waiting up to half a second for a holder that has just taken it."""
-    # A bot started at the same moment may hold the lock but not have written its pid yet
-    # (flock, then write): the window is microseconds long, so a short bounded wait names
-    # it; a holder that wrote nothing by then is reported as "another process".
-    for _ in range(50):
-        pid = _read_pid(fd)
-        if pid is not None:
-            return pid
-        time.sleep(0.01)
     return None
 
 
